@@ -1,0 +1,109 @@
+/// A thread's local fork: the writes of applied transactions over a base state.
+public struct LocalFork: StateReader {
+    public let base: any StateReader
+    /// Every key written by a successful transaction, with its latest value.
+    public private(set) var writes: [StorageKey: Felt] = [:]
+
+    public init(base: any StateReader) { self.base = base }
+
+    public func value(at key: StorageKey) -> Felt { writes[key] ?? base.value(at: key) }
+
+    mutating func apply(_ outputs: [KeyValue]) {
+        for entry in outputs { writes[entry.key] = entry.value }
+    }
+}
+
+/// The statement pieces of a sub-block: what the manager checks and applies.
+public struct SubBlockStatement: Hashable, Sendable {
+    /// Every key any transaction of the sub-block read or wrote (failed ones included), with the
+    /// value it had in the base state (absent = 0), sorted by key.
+    public var inputs: [KeyValue]
+    /// The final value of every key written by a successful transaction, sorted by key.
+    public var outputs: [KeyValue]
+    /// Every distinct `(thread, key)` read with `xload` (failed transactions included), with the
+    /// value first observed, sorted by thread then key.
+    public var crossReads: [CrossRead]
+    /// One result per transaction, in order.
+    public var results: [ExecutionResult]
+}
+
+/// Builds a sub-block one transaction at a time over a local fork, as a thread node's batcher does.
+///
+/// Each transaction sees the writes of the successful transactions before it. A failed
+/// transaction's writes are discarded, but its reads still count as inputs and cross-thread reads,
+/// because its failure depended on them. A cross-thread value, once read, is reused for the rest of
+/// the sub-block so that every transaction sees one consistent snapshot of each other thread.
+public struct SubBlockBuilder: Sendable {
+    public let interpreter: Interpreter
+    public let threads: any CrossThreadReader
+    public private(set) var fork: LocalFork
+    public private(set) var results: [ExecutionResult] = []
+    private var inputs: [StorageKey: Felt] = [:]
+    private var crossReads: [CrossKey: Felt] = [:]
+
+    public init(
+        program: Program,
+        base: any StateReader,
+        threads: any CrossThreadReader = NoThreads(),
+        limits: ExecutionLimits = .default
+    ) {
+        interpreter = Interpreter(program: program, limits: limits)
+        self.threads = threads
+        fork = LocalFork(base: base)
+    }
+
+    /// Runs `transaction` on the fork and records its effects.
+    @discardableResult
+    public mutating func apply(_ transaction: Transaction) -> ExecutionResult {
+        let result = interpreter.execute(
+            transaction, state: fork, threads: SnapshotThreads(seen: crossReads, threads: threads))
+        // A key not touched by an earlier transaction has its base value in the fork.
+        for entry in result.inputs where inputs[entry.key] == nil {
+            inputs[entry.key] = entry.value
+        }
+        for read in result.crossReads {
+            let cross = CrossKey(thread: read.thread, key: read.key)
+            if crossReads[cross] == nil { crossReads[cross] = read.value }
+        }
+        if result.succeeded { fork.apply(result.outputs) }
+        results.append(result)
+        return result
+    }
+
+    /// The statement pieces of the transactions applied so far.
+    public var statement: SubBlockStatement {
+        SubBlockStatement(
+            inputs: inputs.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key },
+            outputs: fork.writes.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key },
+            crossReads: crossReads.map { CrossRead(thread: $0.key.thread, key: $0.key.key, value: $0.value) }
+                .sorted { ($0.thread, $0.key) < ($1.thread, $1.key) },
+            results: results
+        )
+    }
+}
+
+/// Runs a whole sub-block at once.
+public enum SubBlockExecutor {
+    /// Runs `transactions` in order over a fork of `base` and returns the combined statement pieces.
+    public static func execute(
+        _ transactions: [Transaction],
+        program: Program,
+        base: any StateReader,
+        threads: any CrossThreadReader = NoThreads(),
+        limits: ExecutionLimits = .default
+    ) -> SubBlockStatement {
+        var builder = SubBlockBuilder(program: program, base: base, threads: threads, limits: limits)
+        for transaction in transactions { builder.apply(transaction) }
+        return builder.statement
+    }
+}
+
+/// Other threads as seen by one sub-block: values already read are pinned.
+private struct SnapshotThreads: CrossThreadReader {
+    let seen: [CrossKey: Felt]
+    let threads: any CrossThreadReader
+
+    func value(thread: Felt, key: StorageKey) -> Felt? {
+        seen[CrossKey(thread: thread, key: key)] ?? threads.value(thread: thread, key: key)
+    }
+}

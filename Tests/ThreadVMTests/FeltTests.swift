@@ -1,0 +1,4 @@
+import Testing
+@testable import ThreadVM
+
+@Test func placeholder() { #expect(Bool(true)) }
