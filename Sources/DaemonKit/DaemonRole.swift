@@ -1,0 +1,69 @@
+public import Foundation
+public import DevnetProtocol
+public import DevnetStorage
+public import Logging
+import ZeroMQ
+
+/// What one kind of daemon adds to the shared runtime: its schema, its API and its background work.
+public protocol DaemonRole: Sendable {
+    /// The role this daemon plays.
+    static var role: ProcessRole { get }
+
+    /// The daemon's own schema migrations, appended to the shared ones. Names are permanent.
+    static var migrations: [Migration] { get }
+
+    /// Builds the role once the database is open and the endpoints are bound.
+    init(context: DaemonContext) throws
+
+    /// The message types the API endpoint answers, beyond `health`, `stats` and `events`.
+    func apiRoutes() -> Router
+
+    /// Role-specific counters for `stats`.
+    func counters() -> [String: UInt64]
+
+    /// Background work (block timers, submission loops). Returns or throws `CancellationError`
+    /// when the task is cancelled at shutdown.
+    func run() async throws
+}
+
+extension DaemonRole {
+    public static var migrations: [Migration] { [] }
+    public func apiRoutes() -> Router { Router() }
+    public func counters() -> [String: UInt64] { [:] }
+    public func run() async throws {}
+}
+
+
+/// Everything a role needs from the runtime.
+public struct DaemonContext: Sendable {
+    public let spec: ProcessSpec
+    public let topology: Topology
+    /// The process's own folder in the data directory.
+    public let directory: URL
+    public let database: ProcessDatabase
+    public let logger: Logger
+    /// How many times this process has started on this data directory, this start included.
+    public let bootCount: Int
+    let publisher: EventPublisher
+
+    public var name: String { spec.name }
+
+    /// Publishes an event on the PUB endpoint with the next sequence number.
+    @discardableResult
+    public func publish(_ topic: String, _ payload: some Encodable) throws -> UInt64 {
+        try publisher.publish(topic: topic, payload: WireCodec.encode(payload))
+    }
+}
+
+/// Sends events on the process's PUB socket and keeps them for gap fetches.
+struct EventPublisher: Sendable {
+    let loop: SocketLoop
+    let socket: SocketID
+    let log: EventLog
+
+    func publish(topic: String, payload: Data) throws -> UInt64 {
+        let seq = log.append(topic: topic, payload: payload)
+        loop.send(try WireCodec.event(topic: topic, seq: seq, payload: payload), on: socket)
+        return seq
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import DevnetProtocol
+import Logging
+public import ServiceLifecycle
+import Synchronization
+import ZeroMQ
+
+/// Serves one daemon's API and admin endpoints and runs its role until shutdown.
+///
+/// Each message is handled on its own: a bad or failing one gets an error reply and is counted,
+/// and the next one is served. Graceful shutdown comes from SIGTERM/SIGINT (through the
+/// service group) or from an admin `shutdown` request.
+public final class DaemonRuntime<Role: DaemonRole>: Service {
+    private enum State {
+        case serving
+        /// An admin `shutdown` arrived; its reply goes out before the endpoints close.
+        case stopRequested
+        case stopping
+    }
+
+    private struct Counters {
+        var requests: UInt64 = 0
+        var errorReplies: UInt64 = 0
+        var badMessages: UInt64 = 0
+    }
+
+    private let context: DaemonContext
+    private let role: Role
+    private let loop: SocketLoop
+    private let api: SocketHandle
+    private let admin: SocketHandle
+    private let eventLog: EventLog
+    private let startedAt = ContinuousClock.now
+    private let state = Mutex(State.serving)
+    private let counters = Mutex(Counters())
+
+    init(context: DaemonContext, role: Role, loop: SocketLoop, api: SocketHandle, admin: SocketHandle, eventLog: EventLog) {
+        self.context = context
+        self.role = role
+        self.loop = loop
+        self.api = api
+        self.admin = admin
+        self.eventLog = eventLog
+    }
+
+    public func run() async throws {
+        let apiRouter = commonRoutes().merging(role.apiRoutes())
+        var adminRouter = commonRoutes()
+        adminRouter.on(AdminMessage.shutdown, Empty.self) { [self] _ in
+            context.logger.info("shutdown requested on the admin endpoint")
+            state.withLock { if $0 == .serving { $0 = .stopRequested } }
+            return ShutdownReply()
+        }
+        let frozenAdmin = adminRouter
+        context.logger.info(
+            "serving",
+            metadata: [
+                "api": "\(context.spec.endpoints.api)", "admin": "\(context.spec.endpoints.admin)",
+                "events": "\(context.spec.endpoints.events)", "pid": "\(getpid())", "boot": "\(context.bootCount)",
+            ]
+        )
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await self.serve(self.api, router: apiRouter, endpoint: "api") }
+                group.addTask { await self.serve(self.admin, router: frozenAdmin, endpoint: "admin") }
+                group.addTask {
+                    do {
+                        try await self.role.run()
+                    } catch is CancellationError {
+                    }
+                }
+                // The endpoints end together when shutdown closes them; then stop the role too.
+                try await group.next()
+                try await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.context.logger.info("graceful shutdown: finishing the current message and closing endpoints")
+            self.beginStopping()
+        }
+        context.logger.info("stopped serving")
+    }
+
+    /// Closes both endpoints; their message streams finish after what was already received.
+    private func beginStopping() {
+        let first = state.withLock { state in
+            defer { state = .stopping }
+            return state != .stopping
+        }
+        guard first else { return }
+        loop.close(api.id)
+        loop.close(admin.id)
+    }
+
+    private func commonRoutes() -> Router {
+        var router = Router()
+        router.on(AdminMessage.health, Empty.self) { [self] _ in health() }
+        router.on(AdminMessage.stats, Empty.self) { [self] _ in stats() }
+        router.on(AdminMessage.events, EventsRequest.self) { [eventLog] request in
+            eventLog.events(from: request.fromSeq, limit: min(request.limit ?? 1000, 10_000))
+        }
+        return router
+    }
+
+    private var uptimeMs: UInt64 {
+        let elapsed = ContinuousClock.now - startedAt
+        return UInt64(elapsed.components.seconds) * 1000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    private func health() -> HealthReport {
+        let stopping = state.withLock { $0 != .serving }
+        return HealthReport(
+            name: context.name, role: Role.role, pid: getpid(), status: stopping ? "stopping" : "healthy",
+            uptimeMs: uptimeMs, bootCount: context.bootCount, endpoints: context.spec.endpoints
+        )
+    }
+
+    private func stats() -> DaemonStats {
+        let counted = counters.withLock { $0 }
+        let published = eventLog.events(from: UInt64.max, limit: 0).lastSeq
+        return DaemonStats(
+            name: context.name, role: Role.role, uptimeMs: uptimeMs, requests: counted.requests,
+            errorReplies: counted.errorReplies, badMessages: counted.badMessages,
+            eventsPublished: published, counters: role.counters()
+        )
+    }
+
+    private func serve(_ socket: SocketHandle, router: Router, endpoint: String) async {
+        for await frames in socket.messages {
+            // A ROUTER prefixes the sender's routing id; what follows is the message.
+            guard let peer = frames.first, frames.count >= 2 else {
+                counters.withLock { $0.badMessages += 1 }
+                context.logger.warning("dropped a message without a routing id on the \(endpoint) endpoint")
+                continue
+            }
+            let message = frames.dropFirst()
+            let envelope: Envelope
+            let payload: Data
+            do {
+                (envelope, payload) = try WireCodec.decodeMessage(message)
+            } catch {
+                counters.withLock {
+                    $0.badMessages += 1
+                    $0.errorReplies += 1
+                }
+                context.logger.warning("bad message on the \(endpoint) endpoint: \(error.message)")
+                loop.send([peer] + WireCodec.errorReply(to: WireCodec.peekEnvelope(message), error), on: socket.id)
+                continue
+            }
+            let (reply, error) = await router.respond(to: envelope, payload: payload, endpoint: endpoint)
+            counters.withLock {
+                $0.requests += 1
+                if error != nil { $0.errorReplies += 1 }
+            }
+            if let error, error.code == .internalError {
+                context.logger.error("\(envelope.type) failed: \(error.message)")
+            }
+            loop.send([peer] + reply, on: socket.id)
+            if state.withLock({ $0 == .stopRequested }) { beginStopping() }
+        }
+    }
+}
+
+extension Router {
+    /// This router's handlers plus `other`'s; `other` wins on a clash.
+    func merging(_ other: Router) -> Router {
+        var merged = self
+        merged.absorb(other)
+        return merged
+    }
+}

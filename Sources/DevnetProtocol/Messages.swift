@@ -1,0 +1,154 @@
+import Foundation
+
+/// Message types every daemon answers, on its admin endpoint and (except `shutdown`) on its API endpoint.
+public enum AdminMessage {
+    /// Liveness and identity: replies with ``HealthReport``.
+    public static let health = "health"
+    /// Counters: replies with ``DaemonStats``.
+    public static let stats = "stats"
+    /// Graceful stop: replies with ``ShutdownReply``, then the daemon exits. Admin endpoint only.
+    public static let shutdown = "shutdown"
+    /// Gap fetch of published events: ``EventsRequest`` → ``EventsReply``.
+    public static let events = "events"
+}
+
+/// An empty request or reply body, encoded as `{}`.
+public struct Empty: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// The role a process plays in the devnet.
+public enum ProcessRole: String, Codable, Sendable, CaseIterable {
+    case sequencer
+    case manager
+    case threadNode = "thread-node"
+
+    /// The executable that plays this role.
+    public var executable: String {
+        switch self {
+        case .sequencer: "l2-sequencer"
+        case .manager: "thread-manager"
+        case .threadNode: "thread-node"
+        }
+    }
+}
+
+/// A process's three endpoints.
+public struct Endpoints: Codable, Sendable, Equatable {
+    /// ROUTER for the daemon's service requests.
+    public var api: String
+    /// ROUTER for health, stats, shutdown and fault hooks.
+    public var admin: String
+    /// PUB for events.
+    public var events: String
+
+    public init(api: String, admin: String, events: String) {
+        self.api = api
+        self.admin = admin
+        self.events = events
+    }
+}
+
+/// The reply to `health`.
+public struct HealthReport: Codable, Sendable, Equatable {
+    public var name: String
+    public var role: ProcessRole
+    public var pid: Int32
+    /// `healthy`, or `stopping` once a shutdown has begun.
+    public var status: String
+    public var uptimeMs: UInt64
+    /// How many times this process has started on this data directory (from its database).
+    public var bootCount: Int
+    public var endpoints: Endpoints
+    public var protocolVersion: Int
+
+    public init(
+        name: String, role: ProcessRole, pid: Int32, status: String, uptimeMs: UInt64,
+        bootCount: Int, endpoints: Endpoints, protocolVersion: Int = WireProtocol.version
+    ) {
+        self.name = name
+        self.role = role
+        self.pid = pid
+        self.status = status
+        self.uptimeMs = uptimeMs
+        self.bootCount = bootCount
+        self.endpoints = endpoints
+        self.protocolVersion = protocolVersion
+    }
+}
+
+/// The reply to `stats`: counters since the process started.
+public struct DaemonStats: Codable, Sendable, Equatable {
+    public var name: String
+    public var role: ProcessRole
+    public var uptimeMs: UInt64
+    /// Well-formed requests handled, on both endpoints.
+    public var requests: UInt64
+    /// Requests answered with an error reply (including bad ones).
+    public var errorReplies: UInt64
+    /// Messages that were not a valid envelope + payload.
+    public var badMessages: UInt64
+    /// Events published on the PUB endpoint.
+    public var eventsPublished: UInt64
+    /// Role-specific counters, e.g. blocks produced.
+    public var counters: [String: UInt64]
+
+    public init(
+        name: String, role: ProcessRole, uptimeMs: UInt64, requests: UInt64, errorReplies: UInt64,
+        badMessages: UInt64, eventsPublished: UInt64, counters: [String: UInt64]
+    ) {
+        self.name = name
+        self.role = role
+        self.uptimeMs = uptimeMs
+        self.requests = requests
+        self.errorReplies = errorReplies
+        self.badMessages = badMessages
+        self.eventsPublished = eventsPublished
+        self.counters = counters
+    }
+}
+
+/// The reply to `shutdown`.
+public struct ShutdownReply: Codable, Sendable, Equatable {
+    public var stopping: Bool
+    public init(stopping: Bool = true) { self.stopping = stopping }
+}
+
+/// A request for published events with `seq >= fromSeq`, to fill a gap a subscriber saw.
+public struct EventsRequest: Codable, Sendable, Equatable {
+    public var fromSeq: UInt64
+    public var limit: Int?
+    public init(fromSeq: UInt64, limit: Int? = nil) {
+        self.fromSeq = fromSeq
+        self.limit = limit
+    }
+}
+
+/// One published event, as returned by a gap fetch.
+public struct PublishedEvent: Codable, Sendable, Equatable {
+    public var seq: UInt64
+    public var topic: String
+    /// The event payload, as the JSON text it was published with.
+    public var payload: String
+
+    public init(seq: UInt64, topic: String, payload: String) {
+        self.seq = seq
+        self.topic = topic
+        self.payload = payload
+    }
+}
+
+/// The reply to `events`.
+public struct EventsReply: Codable, Sendable, Equatable {
+    public var events: [PublishedEvent]
+    /// The newest sequence number published so far.
+    public var lastSeq: UInt64
+    /// The oldest sequence number still kept; older events are gone.
+    public var firstAvailableSeq: UInt64
+
+    public init(events: [PublishedEvent], lastSeq: UInt64, firstAvailableSeq: UInt64) {
+        self.events = events
+        self.lastSeq = lastSeq
+        self.firstAvailableSeq = firstAvailableSeq
+    }
+}

@@ -1,0 +1,90 @@
+public import Foundation
+
+/// How the sequencer closes L2 blocks.
+public enum BlockMode: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// One block per admitted transaction.
+    case instant
+    /// A block every so many milliseconds, if anything is pending.
+    case interval(milliseconds: Int)
+    /// Only when asked (`devnet mine`).
+    case onDemand
+
+    public var description: String {
+        switch self {
+        case .instant: "instant"
+        case let .interval(ms): "interval \(ms) ms"
+        case .onDemand: "on demand"
+        }
+    }
+}
+
+/// What a thread node runs.
+public struct ThreadSpec: Codable, Sendable, Equatable {
+    /// The thread's name, unique in the devnet.
+    public var name: String
+    /// The contract the thread runs, e.g. `token`.
+    public var contract: String
+    /// `reexec` or `stark`.
+    public var proofSystem: String
+
+    public init(name: String, contract: String, proofSystem: String) {
+        self.name = name
+        self.contract = contract
+        self.proofSystem = proofSystem
+    }
+}
+
+/// One process of a resolved topology.
+public struct ProcessSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var role: ProcessRole
+    public var endpoints: Endpoints
+    /// Sequencer only.
+    public var blockMode: BlockMode?
+    /// Thread nodes only.
+    public var thread: ThreadSpec?
+
+    public init(name: String, role: ProcessRole, endpoints: Endpoints, blockMode: BlockMode? = nil, thread: ThreadSpec? = nil) {
+        self.name = name
+        self.role = role
+        self.endpoints = endpoints
+        self.blockMode = blockMode
+        self.thread = thread
+    }
+}
+
+/// The fully resolved devnet: every process with its endpoints.
+///
+/// The orchestrator writes it as `topology.json` in the data directory; every daemon reads it
+/// to find its own endpoints and its peers'.
+public struct Topology: Codable, Sendable, Equatable {
+    public var seed: UInt64
+    public var processes: [ProcessSpec]
+
+    public init(seed: UInt64, processes: [ProcessSpec]) {
+        self.seed = seed
+        self.processes = processes
+    }
+
+    public func process(named name: String) -> ProcessSpec? {
+        processes.first { $0.name == name }
+    }
+
+    /// The first process with this role, e.g. the sequencer.
+    public func first(_ role: ProcessRole) -> ProcessSpec? {
+        processes.first { $0.role == role }
+    }
+
+    /// The file name the orchestrator writes in the data directory.
+    public static let fileName = "topology.json"
+
+    public static func load(from url: URL) throws -> Topology {
+        try WireCodec.makeDecoder().decode(Topology.self, from: Data(contentsOf: url))
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = WireCodec.makeEncoder()
+        encoder.outputFormatting.insert(.prettyPrinted)
+        try encoder.encode(self).write(to: url, options: .atomic)
+    }
+}

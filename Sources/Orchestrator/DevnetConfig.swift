@@ -1,0 +1,275 @@
+import Foundation
+public import DevnetProtocol
+import Yams
+
+/// The devnet's configuration, as written in `devnet.yaml`.
+public struct DevnetConfig: Sendable, Equatable {
+    /// The seed every account key is derived from. Same seed, same accounts.
+    public var seed: UInt64 = 42
+    /// The host every endpoint binds on.
+    public var host: String = "127.0.0.1"
+    /// The first TCP port; every process takes three consecutive ports from here.
+    public var basePort: Int = 27100
+    /// How the sequencer closes blocks.
+    public var blockMode: BlockMode = .instant
+    /// One entry per thread; each gets its own thread node.
+    public var threads: [ThreadSpec] = []
+
+    public init() {}
+
+    /// The contracts shipped with the devnet.
+    public static let knownContracts = ["token", "achievements", "karts", "counter"]
+    /// The proof systems a thread can pin.
+    public static let knownProofSystems = ["reexec", "stark"]
+
+    /// Ports per process: api, admin, events.
+    static let portsPerProcess = 3
+
+    /// Settings given on the command line, which win over the file.
+    public struct Overrides: Sendable {
+        public var seed: UInt64?
+        public var basePort: Int?
+        public init(seed: UInt64? = nil, basePort: Int? = nil) {
+            self.seed = seed
+            self.basePort = basePort
+        }
+    }
+
+    /// This configuration with the command line's settings on top.
+    public func merging(_ overrides: Overrides) -> DevnetConfig {
+        var merged = self
+        if let seed = overrides.seed { merged.seed = seed }
+        if let basePort = overrides.basePort { merged.basePort = basePort }
+        return merged
+    }
+
+    /// Every process with its endpoints: sequencer, manager, then one node per thread.
+    public func topology() -> Topology {
+        var processes: [ProcessSpec] = []
+        func endpoints(slot: Int) -> Endpoints {
+            let first = basePort + slot * Self.portsPerProcess
+            return Endpoints(
+                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)", events: "tcp://\(host):\(first + 2)"
+            )
+        }
+        processes.append(ProcessSpec(name: "sequencer", role: .sequencer, endpoints: endpoints(slot: 0), blockMode: blockMode))
+        processes.append(ProcessSpec(name: "manager", role: .manager, endpoints: endpoints(slot: 1)))
+        for (index, thread) in threads.enumerated() {
+            processes.append(
+                ProcessSpec(name: "node-\(thread.name)", role: .threadNode, endpoints: endpoints(slot: 2 + index), thread: thread)
+            )
+        }
+        return Topology(seed: seed, processes: processes)
+    }
+}
+
+/// A configuration file error that names the file, line, column and key.
+public struct ConfigError: Error, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    /// The dotted path of the key at fault, e.g. `threads[1].proof_system`.
+    public var key: String
+    public var message: String
+
+    public var description: String {
+        let place = line > 0 ? "\(file):\(line):\(column)" : file
+        return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
+    }
+}
+
+extension DevnetConfig {
+    /// Reads and validates a configuration file.
+    ///
+    /// - Throws: ``ConfigError`` naming the file, line, column and key of the first problem.
+    public static func load(path: String) throws(ConfigError) -> DevnetConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: 0, column: 0, key: "", message: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses and validates configuration text; `file` is only used in errors.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> DevnetConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigReader.syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
+        }
+        var config = DevnetConfig()
+        guard let root else { return config }
+        let reader = ConfigReader(file: file)
+        let top = try reader.mapping(root, path: "", allowed: ["seed", "host", "base_port", "sequencer", "threads"])
+        if let node = top["seed"] {
+            config.seed = UInt64(try reader.integer(node, path: "seed", in: 0...Int.max))
+        }
+        if let node = top["host"] {
+            config.host = try reader.string(node, path: "host")
+        }
+        if let node = top["base_port"] {
+            config.basePort = try reader.integer(node, path: "base_port", in: 1024...65000)
+        }
+        if let node = top["sequencer"] {
+            let sequencer = try reader.mapping(node, path: "sequencer", allowed: ["block_mode", "block_interval_ms"])
+            var mode = "instant"
+            if let node = sequencer["block_mode"] {
+                mode = try reader.choice(node, path: "sequencer.block_mode", from: ["instant", "interval", "on_demand"])
+            }
+            var interval: Int?
+            if let node = sequencer["block_interval_ms"] {
+                interval = try reader.integer(node, path: "sequencer.block_interval_ms", in: 1...3_600_000)
+            }
+            switch mode {
+            case "interval":
+                config.blockMode = .interval(milliseconds: interval ?? 1000)
+            case "on_demand":
+                config.blockMode = .onDemand
+            default:
+                config.blockMode = .instant
+            }
+            if interval != nil, mode != "interval", let node = sequencer["block_interval_ms"] {
+                throw reader.error(node, "sequencer.block_interval_ms", "only applies when block_mode is interval (it is \(mode))")
+            }
+        }
+        if let node = top["threads"] {
+            var names: Set<String> = []
+            for (index, item) in try reader.sequence(node, path: "threads").enumerated() {
+                let path = "threads[\(index)]"
+                let fields = try reader.mapping(item, path: path, allowed: ["name", "contract", "proof_system"])
+                guard let nameNode = fields["name"] else {
+                    throw reader.error(item, path, "missing key 'name'")
+                }
+                let name = try reader.string(nameNode, path: "\(path).name")
+                guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
+                    throw reader.error(nameNode, "\(path).name", "'\(name)' may only use letters, digits, '-' and '_'")
+                }
+                guard names.insert(name).inserted else {
+                    throw reader.error(nameNode, "\(path).name", "thread '\(name)' is defined twice")
+                }
+                // A thread named after a shipped contract runs that contract unless told otherwise.
+                let contract: String
+                if let node = fields["contract"] {
+                    contract = try reader.choice(node, path: "\(path).contract", from: knownContracts, noun: "contract")
+                } else if knownContracts.contains(name) {
+                    contract = name
+                } else {
+                    throw reader.error(item, path, "missing key 'contract' (one of: \(knownContracts.joined(separator: ", ")))")
+                }
+                var proofSystem = "reexec"
+                if let node = fields["proof_system"] {
+                    proofSystem = try reader.choice(node, path: "\(path).proof_system", from: knownProofSystems, noun: "proof system")
+                }
+                config.threads.append(ThreadSpec(name: name, contract: contract, proofSystem: proofSystem))
+            }
+        }
+        return config
+    }
+}
+
+/// Walks a YAML node tree, checking keys and types and remembering where each node is.
+struct ConfigReader {
+    let file: String
+
+    func error(_ node: Node, _ key: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, key: key, message: message)
+    }
+
+    static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+            let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            return ConfigError(file: file, line: mark.line, column: mark.column, key: "", message: "not valid YAML: \(detail)")
+        default:
+            return ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
+        }
+    }
+
+    /// A mapping whose keys are all in `allowed`; returns its values by key.
+    func mapping(_ node: Node, path: String, allowed: [String]) throws(ConfigError) -> [String: Node] {
+        guard case let .mapping(mapping) = node else {
+            throw error(node, path, "should be a mapping of keys to values")
+        }
+        var values: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? "\(keyNode)"
+            let full = path.isEmpty ? key : "\(path).\(key)"
+            guard allowed.contains(key) else {
+                let hint = Self.closest(to: key, in: allowed).map { " Did you mean '\($0)'?" } ?? ""
+                throw error(keyNode, full, "unknown key (expected one of: \(allowed.joined(separator: ", "))).\(hint)")
+            }
+            guard values[key] == nil else {
+                throw error(keyNode, full, "is given twice")
+            }
+            values[key] = value
+        }
+        return values
+    }
+
+    func sequence(_ node: Node, path: String) throws(ConfigError) -> [Node] {
+        guard case let .sequence(sequence) = node else {
+            throw error(node, path, "should be a list")
+        }
+        return Array(sequence)
+    }
+
+    func string(_ node: Node, path: String) throws(ConfigError) -> String {
+        guard case let .scalar(scalar) = node else {
+            throw error(node, path, "should be a string")
+        }
+        return scalar.string
+    }
+
+    func integer(_ node: Node, path: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard case .scalar = node, let value = node.int else {
+            throw error(node, path, "should be a whole number, not '\(node.string ?? "a \(Self.kind(node))")'")
+        }
+        guard range.contains(value) else {
+            throw error(node, path, "\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
+        return value
+    }
+
+    func choice(_ node: Node, path: String, from options: [String], noun: String = "value") throws(ConfigError) -> String {
+        let value = try string(node, path: path)
+        guard options.contains(value) else {
+            let hint = Self.closest(to: value, in: options).map { " Did you mean '\($0)'?" } ?? ""
+            throw error(node, path, "unknown \(noun) '\(value)' (expected one of: \(options.joined(separator: ", "))).\(hint)")
+        }
+        return value
+    }
+
+    static func kind(_ node: Node) -> String {
+        switch node {
+        case .mapping: "mapping"
+        case .sequence: "list"
+        case .scalar: "scalar"
+        case .alias: "alias"
+        }
+    }
+
+    /// The option nearest to a misspelling, if one is close enough to be a likely typo.
+    static func closest(to word: String, in options: [String]) -> String? {
+        let scored = options.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
+        guard let (best, distance) = scored, distance <= max(2, word.count / 3) else { return nil }
+        return best
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import DevnetClient
+import DevnetProtocol
+import ZeroMQ
+
+/// Asks daemons' admin endpoints for their health.
+final class HealthProbe: Sendable {
+    private let context = ZMQContext()
+    private let loop: SocketLoop
+
+    init() {
+        loop = SocketLoop(context: context, name: "devnet-health")
+    }
+
+    /// One `health` request per endpoint, all at once; nil where no reply came in time.
+    func check(_ endpoints: [String: String], timeout: Duration) async -> [String: HealthReport] {
+        await withTaskGroup(of: (String, HealthReport?).self) { group in
+            for (name, endpoint) in endpoints {
+                group.addTask {
+                    guard let client = try? await RequestClient.connect(to: endpoint, on: self.loop) else { return (name, nil) }
+                    defer { client.close() }
+                    let report = try? await client.call(AdminMessage.health, Empty(), as: HealthReport.self, timeout: timeout)
+                    return (name, report)
+                }
+            }
+            var reports: [String: HealthReport] = [:]
+            for await (name, report) in group {
+                if let report { reports[name] = report }
+            }
+            return reports
+        }
+    }
+
+    /// Connects once per endpoint and asks `health` until each answers or `deadline` passes.
+    /// `stillStarting` is called between rounds and may throw to give up early.
+    func waitUntilHealthy(
+        _ endpoints: [String: String],
+        deadline: ContinuousClock.Instant,
+        stillStarting: @Sendable () throws -> Void
+    ) async throws -> [String: HealthReport] {
+        var clients: [String: RequestClient] = [:]
+        for (name, endpoint) in endpoints {
+            clients[name] = try await RequestClient.connect(to: endpoint, on: loop)
+        }
+        defer { clients.values.forEach { $0.close() } }
+        var healthy: [String: HealthReport] = [:]
+        while healthy.count < endpoints.count {
+            try stillStarting()
+            if ContinuousClock.now >= deadline { break }
+            let waiting = clients.filter { healthy[$0.key] == nil }
+            let round = await withTaskGroup(of: (String, HealthReport?).self) { group in
+                for (name, client) in waiting {
+                    group.addTask {
+                        (name, try? await client.call(AdminMessage.health, Empty(), as: HealthReport.self, timeout: .milliseconds(100)))
+                    }
+                }
+                var reports: [(String, HealthReport?)] = []
+                for await result in group { reports.append(result) }
+                return reports
+            }
+            for case let (name, report?) in round where report.status == "healthy" {
+                healthy[name] = report
+            }
+        }
+        return healthy
+    }
+
+    /// Asks each endpoint to shut down; returns the names that agreed.
+    func requestShutdown(_ endpoints: [String: String], timeout: Duration) async -> Set<String> {
+        await withTaskGroup(of: String?.self) { group in
+            for (name, endpoint) in endpoints {
+                group.addTask {
+                    guard let client = try? await RequestClient.connect(to: endpoint, on: self.loop) else { return nil }
+                    defer { client.close() }
+                    let reply = try? await client.call(AdminMessage.shutdown, Empty(), as: ShutdownReply.self, timeout: timeout)
+                    return reply == nil ? nil : name
+                }
+            }
+            var agreed: Set<String> = []
+            for await name in group { if let name { agreed.insert(name) } }
+            return agreed
+        }
+    }
+
+    func close() async {
+        await loop.shutdown()
+        context.terminate()
+    }
+}

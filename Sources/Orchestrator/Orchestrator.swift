@@ -1,0 +1,267 @@
+public import Foundation
+public import DevnetProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts, inspects and stops a devnet in a data directory.
+public struct Orchestrator: Sendable {
+    /// The devnet's data directory, e.g. `.devnet`.
+    public var dataDirectory: URL
+    /// Where human-readable output goes.
+    public var output: @Sendable (String) -> Void
+
+    public init(dataDirectory: String, output: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.dataDirectory = URL(fileURLWithPath: dataDirectory, isDirectory: true).standardizedFileURL
+        self.output = output
+    }
+
+    var logsDirectory: URL { dataDirectory.appendingPathComponent("logs", isDirectory: true) }
+
+    func logPath(of name: String) -> String {
+        logsDirectory.appendingPathComponent("\(name).log").path
+    }
+
+    // MARK: up
+
+    public struct UpOptions: Sendable {
+        public var configPath: String
+        public var overrides: DevnetConfig.Overrides
+        /// How long to wait for every process to report healthy.
+        public var startupTimeout: Duration
+
+        public init(configPath: String, overrides: DevnetConfig.Overrides = .init(), startupTimeout: Duration = .seconds(30)) {
+            self.configPath = configPath
+            self.overrides = overrides
+            self.startupTimeout = startupTimeout
+        }
+    }
+
+    /// Starts every process of the configuration and waits until all report healthy.
+    ///
+    /// On failure nothing is left running: the processes already started are stopped.
+    /// - Returns: the recorded state, with the start-up time.
+    @discardableResult
+    public func up(_ options: UpOptions) async throws -> DevnetState {
+        let config: DevnetConfig
+        do {
+            config = try DevnetConfig.load(path: options.configPath).merging(options.overrides)
+        } catch {
+            throw OrchestratorError.usage("error: \(error)")
+        }
+        let topology = config.topology()
+        try FileManager.default.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
+        try refuseIfRunning()
+        try checkPorts(topology, host: config.host)
+
+        let topologyURL = dataDirectory.appendingPathComponent(Topology.fileName)
+        try topology.write(to: topologyURL)
+        let binaries = ProcessControl.binaryDirectory()
+        for process in topology.processes {
+            let path = binaries.appendingPathComponent(process.role.executable).path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw OrchestratorError(
+                    "error: cannot find the \(process.role.executable) executable in \(binaries.path). Build the package first (swift build), or set DEVNET_BIN_DIR."
+                )
+            }
+        }
+
+        let started = ContinuousClock.now
+        var state = DevnetState(
+            dataDirectory: dataDirectory.path, config: options.configPath, startedAt: Date(), startupMs: nil, processes: []
+        )
+        for process in topology.processes {
+            let log = logPath(of: process.name)
+            let pid: pid_t
+            do {
+                pid = try ProcessControl.spawn(
+                    executable: binaries.appendingPathComponent(process.role.executable).path,
+                    arguments: ["--topology", topologyURL.path, "--name", process.name, "--data-dir", dataDirectory.path],
+                    logPath: log
+                )
+            } catch {
+                try? state.write(to: dataDirectory)
+                await stopAll(state, timeout: .seconds(5), quiet: true)
+                throw OrchestratorError("error: \(error)")
+            }
+            state.processes.append(
+                .init(
+                    name: process.name, role: process.role, pid: pid, startTime: ProcessControl.startTime(of: pid),
+                    endpoints: process.endpoints, log: log
+                )
+            )
+        }
+        try state.write(to: dataDirectory)
+
+        let probe = HealthProbe()
+        let children = state.processes
+        let healthy: [String: HealthReport]
+        do {
+            healthy = try await probe.waitUntilHealthy(
+                Dictionary(uniqueKeysWithValues: children.map { ($0.name, $0.endpoints.admin) }),
+                deadline: started + options.startupTimeout
+            ) {
+                for child in children {
+                    if let how = ProcessControl.reapIfExited(child.pid) {
+                        throw OrchestratorError(
+                            """
+                            error: \(child.name) (\(child.role.executable), pid \(child.pid)) \(how) while starting. Last lines of \(child.log):
+                            \(ProcessControl.tail(child.log, lines: 20))
+                            """
+                        )
+                    }
+                }
+            }
+        } catch {
+            await probe.close()
+            await stopAll(state, timeout: .seconds(5), quiet: true)
+            throw error
+        }
+        await probe.close()
+        let missing = children.filter { healthy[$0.name] == nil }
+        guard missing.isEmpty else {
+            await stopAll(state, timeout: .seconds(5), quiet: true)
+            let names = missing.map { "\($0.name) (log: \($0.log))" }.joined(separator: ", ")
+            throw OrchestratorError("error: not healthy within \(options.startupTimeout): \(names). The devnet was stopped.")
+        }
+        let elapsed = ContinuousClock.now - started
+        state.startupMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        try state.write(to: dataDirectory)
+        return state
+    }
+
+    /// Refuses to start over a devnet that is still running in the same data directory.
+    private func refuseIfRunning() throws {
+        guard let state = DevnetState.load(from: dataDirectory) else { return }
+        let alive = state.alive
+        guard alive.isEmpty else {
+            let list = alive.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")
+            throw OrchestratorError(
+                "error: a devnet is already running in \(dataDirectory.path): \(list). Stop it with `devnet down --data-dir \(dataDirectory.path)`, or use another --data-dir."
+            )
+        }
+    }
+
+    /// Names the process and endpoint whose port is taken, before anything starts.
+    private func checkPorts(_ topology: Topology, host: String) throws {
+        for process in topology.processes {
+            for (label, endpoint) in [("api", process.endpoints.api), ("admin", process.endpoints.admin), ("events", process.endpoints.events)] {
+                guard let port = endpoint.split(separator: ":").last.flatMap({ Int($0) }) else { continue }
+                if !ProcessControl.portIsFree(host: host, port: port) {
+                    throw OrchestratorError(
+                        "error: port \(port) is already in use; it is the \(label) endpoint (\(endpoint)) of \(process.name). Stop the program holding it (ss -ltnp 'sport = :\(port)'), or choose another base_port in the config or with --base-port."
+                    )
+                }
+            }
+        }
+    }
+
+    // MARK: status
+
+    /// One row of `devnet status`.
+    public struct ProcessStatus: Codable, Sendable {
+        public var name: String
+        public var role: ProcessRole
+        public var pid: Int32
+        /// `healthy`, `stopping`, `not responding` or `dead`.
+        public var status: String
+        public var endpoints: Endpoints
+        public var uptimeMs: UInt64?
+        public var bootCount: Int?
+        public var log: String
+    }
+
+    /// Asks every recorded process for its health.
+    public func status() async throws -> [ProcessStatus] {
+        guard let state = DevnetState.load(from: dataDirectory) else {
+            throw OrchestratorError("no devnet in \(dataDirectory.path) (no \(DevnetState.fileName)); start one with `devnet up --data-dir \(dataDirectory.path)`")
+        }
+        let probe = HealthProbe()
+        let alive = state.alive
+        let reports = await probe.check(
+            Dictionary(uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }), timeout: .seconds(1)
+        )
+        await probe.close()
+        return state.processes.map { process in
+            let report = reports[process.name]
+            let status: String
+            if let report {
+                status = report.status
+            } else if alive.contains(where: { $0.name == process.name }) {
+                status = "not responding"
+            } else {
+                status = "dead"
+            }
+            return ProcessStatus(
+                name: process.name, role: process.role, pid: process.pid, status: status, endpoints: process.endpoints,
+                uptimeMs: report?.uptimeMs, bootCount: report?.bootCount, log: process.log
+            )
+        }
+    }
+
+    /// The status table people read.
+    public static func table(_ rows: [ProcessStatus]) -> String {
+        Table.render(
+            header: ["NAME", "ROLE", "PID", "STATUS", "API", "ADMIN", "EVENTS"],
+            rows: rows.map { [$0.name, $0.role.rawValue, "\($0.pid)", $0.status, $0.endpoints.api, $0.endpoints.admin, $0.endpoints.events] }
+        )
+    }
+
+    // MARK: down
+
+    /// Stops every process: an admin `shutdown`, then SIGTERM, then SIGKILL after `timeout`.
+    public func down(timeout: Duration = .seconds(10)) async throws {
+        guard let state = DevnetState.load(from: dataDirectory) else {
+            output("no devnet in \(dataDirectory.path); nothing to stop")
+            return
+        }
+        await stopAll(state, timeout: timeout, quiet: false)
+        DevnetState.remove(from: dataDirectory)
+    }
+
+    func stopAll(_ state: DevnetState, timeout: Duration, quiet: Bool) async {
+        let alive = state.alive
+        if alive.isEmpty {
+            if !quiet { output("no process of the devnet in \(dataDirectory.path) is running") }
+            return
+        }
+        let probe = HealthProbe()
+        let agreed = await probe.requestShutdown(
+            Dictionary(uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }), timeout: .milliseconds(500)
+        )
+        await probe.close()
+        // A process that did not answer gets SIGTERM, which also shuts it down gracefully.
+        for process in alive where !agreed.contains(process.name) {
+            kill(process.pid, SIGTERM)
+        }
+        let deadline = ContinuousClock.now + timeout
+        var remaining = alive
+        while !remaining.isEmpty, ContinuousClock.now < deadline {
+            for process in remaining { _ = ProcessControl.reapIfExited(process.pid) }
+            remaining = remaining.filter { ProcessControl.isAlive(pid: $0.pid, startTime: $0.startTime) }
+            if !remaining.isEmpty { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        for process in alive where !remaining.contains(where: { $0.name == process.name }) {
+            if !quiet { output("stopped \(process.name) (pid \(process.pid))") }
+        }
+        for process in remaining {
+            kill(process.pid, SIGKILL)
+            _ = ProcessControl.reapIfExited(process.pid)
+            output("killed \(process.name) (pid \(process.pid)) with SIGKILL: it did not stop within \(timeout); see \(process.log)")
+        }
+    }
+
+    // MARK: logs
+
+    /// The path of a process's log, or an error listing the names there are.
+    public func log(of name: String) throws -> String {
+        let path = logPath(of: name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: logsDirectory.path))?
+                .filter { $0.hasSuffix(".log") }.map { String($0.dropLast(4)) }.sorted() ?? []
+            let known = names.isEmpty ? "there are no logs in \(logsDirectory.path)" : "known: \(names.joined(separator: ", "))"
+            throw OrchestratorError("error: no process named '\(name)' in \(dataDirectory.path) (\(known))")
+        }
+        return path
+    }
+}

@@ -1,0 +1,231 @@
+public import Foundation
+import CZeroMQ
+import Synchronization
+
+/// A libzmq context. Thread-safe; one per process is enough.
+public final class ZMQContext: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+    private let terminated = Mutex(false)
+
+    public init() {
+        guard let handle = zmq_ctx_new() else {
+            fatalError("zmq_ctx_new failed: \(ZMQError.last("zmq_ctx_new"))")
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        terminate()
+    }
+
+    /// Ends the context: waits until messages still queued on closed sockets are sent or their
+    /// linger time runs out. Call it after every socket is closed (``SocketLoop/shutdown()``),
+    /// before the process exits, so that last replies are not lost. Later calls do nothing.
+    public func terminate() {
+        let first = terminated.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { zmq_ctx_term(handle) }
+    }
+
+    /// The linked libzmq version, e.g. "4.3.4".
+    public static var libraryVersion: String {
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        var patch: Int32 = 0
+        zmq_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+}
+
+/// The socket patterns the devnet uses.
+public enum SocketType: Sendable, CustomStringConvertible {
+    case router, dealer, pub, sub, pair
+
+    var rawValue: Int32 {
+        switch self {
+        case .router: ZMQ_ROUTER
+        case .dealer: ZMQ_DEALER
+        case .pub: ZMQ_PUB
+        case .sub: ZMQ_SUB
+        case .pair: ZMQ_PAIR
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .router: "ROUTER"
+        case .dealer: "DEALER"
+        case .pub: "PUB"
+        case .sub: "SUB"
+        case .pair: "PAIR"
+        }
+    }
+}
+
+/// Socket options, set deliberately on every socket before it binds or connects.
+public struct SocketOptions: Sendable {
+    /// Milliseconds pending messages may linger after close. 0: a closing daemon never hangs.
+    public var linger: Int32 = 0
+    /// Outbound queue limit in messages, per peer.
+    public var sendHighWaterMark: Int32 = 100_000
+    /// Inbound queue limit in messages, per peer.
+    public var receiveHighWaterMark: Int32 = 100_000
+    /// ROUTER only: fail with `EHOSTUNREACH` instead of silently dropping a reply to a gone peer.
+    public var routerMandatory: Bool = true
+    /// Largest inbound message in bytes; a peer that sends more is disconnected. -1: no limit.
+    public var maxMessageSize: Int64 = 16 * 1024 * 1024
+    /// Milliseconds between reconnect attempts; short, because every peer is on this machine.
+    public var reconnectInterval: Int32 = 10
+    /// SUB only: topic prefixes to subscribe to. An empty prefix receives everything.
+    public var subscriptions: [Data] = []
+    /// An explicit routing id for a DEALER, or nil for a random one.
+    public var routingID: Data? = nil
+
+    public init() {}
+
+    /// The defaults with the given subscriptions, for SUB sockets.
+    public static func subscriber(_ prefixes: [String]) -> SocketOptions {
+        var options = SocketOptions()
+        options.subscriptions = prefixes.map { Data($0.utf8) }
+        return options
+    }
+}
+
+/// One libzmq socket. Not thread-safe: use it from one thread only (see ``SocketLoop``).
+public final class Socket {
+    let handle: UnsafeMutableRawPointer
+    public let type: SocketType
+    private var closed = false
+
+    public init(context: ZMQContext, type: SocketType, options: SocketOptions = SocketOptions()) throws(ZMQError) {
+        guard let handle = zmq_socket(context.handle, type.rawValue) else {
+            throw .last("create \(type) socket")
+        }
+        self.handle = handle
+        self.type = type
+        do {
+            try apply(options)
+        } catch {
+            zmq_close(handle)
+            closed = true
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    private func apply(_ options: SocketOptions) throws(ZMQError) {
+        try setOption(ZMQ_LINGER, options.linger, "linger")
+        try setOption(ZMQ_SNDHWM, options.sendHighWaterMark, "send high-water mark")
+        try setOption(ZMQ_RCVHWM, options.receiveHighWaterMark, "receive high-water mark")
+        try setOption(ZMQ_MAXMSGSIZE, options.maxMessageSize, "max message size")
+        try setOption(ZMQ_RECONNECT_IVL, options.reconnectInterval, "reconnect interval")
+        if type == .router {
+            try setOption(ZMQ_ROUTER_MANDATORY, Int32(options.routerMandatory ? 1 : 0), "router mandatory")
+        }
+        if let id = options.routingID {
+            try setBytesOption(ZMQ_ROUTING_ID, id, "routing id")
+        }
+        if type == .sub {
+            for prefix in options.subscriptions {
+                try setBytesOption(ZMQ_SUBSCRIBE, prefix, "subscribe")
+            }
+        }
+    }
+
+    private func setOption(_ option: Int32, _ value: Int32, _ name: String) throws(ZMQError) {
+        var value = value
+        if zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) != 0 {
+            throw .last("set \(name)")
+        }
+    }
+
+    private func setOption(_ option: Int32, _ value: Int64, _ name: String) throws(ZMQError) {
+        var value = value
+        if zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) != 0 {
+            throw .last("set \(name)")
+        }
+    }
+
+    private func setBytesOption(_ option: Int32, _ value: Data, _ name: String) throws(ZMQError) {
+        let rc = value.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        if rc != 0 { throw .last("set \(name)") }
+    }
+
+    /// Binds to an endpoint and returns the endpoint actually bound (wildcard ports resolved).
+    @discardableResult
+    public func bind(_ endpoint: String) throws(ZMQError) -> String {
+        if zmq_bind(handle, endpoint) != 0 {
+            throw .last("bind", endpoint: endpoint)
+        }
+        return lastEndpoint ?? endpoint
+    }
+
+    /// Connects to an endpoint. The connection itself happens in the background and is retried.
+    public func connect(_ endpoint: String) throws(ZMQError) {
+        if zmq_connect(handle, endpoint) != 0 {
+            throw .last("connect", endpoint: endpoint)
+        }
+    }
+
+    /// The last endpoint bound, with a wildcard port replaced by the real one.
+    public var lastEndpoint: String? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        var size = buffer.count
+        guard zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return nil }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Sends a multipart message. Returns false, sending nothing, when it would block.
+    ///
+    /// libzmq delivers multipart messages atomically: once the first frame is queued, the rest are too.
+    public func send(_ frames: [Data], dontWait: Bool = true) throws(ZMQError) -> Bool {
+        precondition(!frames.isEmpty, "a message has at least one frame")
+        for (index, frame) in frames.enumerated() {
+            var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            if dontWait { flags |= ZMQ_DONTWAIT }
+            let rc = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            if rc < 0 {
+                let error = ZMQError.last("send")
+                if index == 0 && error.isWouldBlock { return false }
+                throw error
+            }
+        }
+        return true
+    }
+
+    /// Receives one multipart message, or nil when none is waiting and `dontWait` is set.
+    public func receive(dontWait: Bool = true) throws(ZMQError) -> [Data]? {
+        var frames: [Data] = []
+        var message = zmq_msg_t()
+        zmq_msg_init(&message)
+        defer { zmq_msg_close(&message) }
+        repeat {
+            let rc = zmq_msg_recv(&message, handle, dontWait ? ZMQ_DONTWAIT : 0)
+            if rc < 0 {
+                let error = ZMQError.last("receive")
+                if frames.isEmpty && error.isWouldBlock { return nil }
+                throw error
+            }
+            let size = zmq_msg_size(&message)
+            if size == 0 {
+                frames.append(Data())
+            } else {
+                frames.append(Data(bytes: zmq_msg_data(&message), count: size))
+            }
+        } while zmq_msg_more(&message) != 0
+        return frames
+    }
+
+    /// Closes the socket. Safe to call twice.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        zmq_close(handle)
+    }
+}

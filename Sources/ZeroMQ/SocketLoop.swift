@@ -1,0 +1,283 @@
+public import Foundation
+import CZeroMQ
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Identifies a socket owned by a ``SocketLoop``.
+public struct SocketID: Hashable, Sendable, CustomStringConvertible {
+    let raw: Int
+    public var description: String { "socket#\(raw)" }
+}
+
+/// A socket opened on a ``SocketLoop``: its id, the endpoints it bound, and its inbound messages.
+public struct SocketHandle: Sendable {
+    public let id: SocketID
+    public let type: SocketType
+    /// The endpoints actually bound, with wildcard ports resolved, in the order requested.
+    public let boundEndpoints: [String]
+    /// Every multipart message the socket receives, in order. Finishes when the socket closes.
+    public let messages: AsyncStream<[Data]>
+}
+
+/// Runs every socket of a process on one dedicated thread with a `zmq_poll` loop.
+///
+/// libzmq sockets are not thread-safe and their calls block, so they never touch the cooperative
+/// thread pool. Async code talks to the loop through a command queue and a wake-up pipe that sits
+/// in the poll set; inbound messages come back through one `AsyncStream` per socket.
+public final class SocketLoop: Sendable {
+    private enum Command {
+        case open(SocketID, SocketType, SocketOptions, bind: [String], connect: [String],
+                  AsyncStream<[Data]>.Continuation, CheckedContinuation<[String], any Error>)
+        case send(SocketID, [Data])
+        case close(SocketID)
+        case stop(CheckedContinuation<Void, Never>)
+    }
+
+    private struct Shared {
+        var commands: [Command] = []
+        var nextID = 1
+        var stopped = false
+    }
+
+    private let shared = Mutex(Shared())
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let diagnostics: @Sendable (String) -> Void
+
+    /// Starts the loop thread.
+    ///
+    /// - Parameters:
+    ///   - context: the process's libzmq context.
+    ///   - name: the thread's name, for debuggers and logs.
+    ///   - diagnostics: called on the loop thread for dropped messages and socket errors.
+    public init(
+        context: ZMQContext,
+        name: String = "zmq-loop",
+        diagnostics: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            fatalError("cannot create the socket loop's wake-up pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        self.diagnostics = diagnostics
+        let engine = Engine(context: context, wakeFD: fds[0], diagnostics: diagnostics)
+        let thread = Thread { [self] in
+            engine.run(takeCommands: { self.takeCommands() })
+            _ = systemClose(self.wakeRead)
+        }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Opens a socket, binds and connects it, and starts delivering its messages.
+    ///
+    /// - Throws: ``ZMQError`` naming the endpoint that could not be bound or connected.
+    public func open(
+        _ type: SocketType,
+        options: SocketOptions = SocketOptions(),
+        bind: [String] = [],
+        connect: [String] = []
+    ) async throws -> SocketHandle {
+        let (stream, continuation) = AsyncStream.makeStream(of: [Data].self)
+        let id = shared.withLock { state -> SocketID in
+            defer { state.nextID += 1 }
+            return SocketID(raw: state.nextID)
+        }
+        let bound = try await withCheckedThrowingContinuation { (result: CheckedContinuation<[String], any Error>) in
+            if !enqueue(.open(id, type, options, bind: bind, connect: connect, continuation, result)) {
+                result.resume(throwing: ZMQError(code: ETERM, operation: "open \(type) socket"))
+            }
+        }
+        return SocketHandle(id: id, type: type, boundEndpoints: bound, messages: stream)
+    }
+
+    /// Queues a multipart message for sending. Never blocks; the loop sends it in order.
+    public func send(_ frames: [Data], on socket: SocketID) {
+        _ = enqueue(.send(socket, frames))
+    }
+
+    /// Closes a socket and finishes its message stream.
+    public func close(_ socket: SocketID) {
+        _ = enqueue(.close(socket))
+    }
+
+    /// Closes every socket and stops the thread. Later calls do nothing.
+    public func shutdown() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            if !enqueue(.stop(done)) { done.resume() }
+        }
+    }
+
+    /// Appends a command and wakes the loop if it might be sleeping. False once stopped.
+    private func enqueue(_ command: Command) -> Bool {
+        let (accepted, wake) = shared.withLock { state -> (Bool, Bool) in
+            guard !state.stopped else { return (false, false) }
+            if case .stop = command { state.stopped = true }
+            state.commands.append(command)
+            return (true, state.commands.count == 1)
+        }
+        if wake {
+            var byte: UInt8 = 1
+            _ = write(wakeWrite, &byte, 1)
+        }
+        return accepted
+    }
+
+    private func takeCommands() -> [Command] {
+        shared.withLock { state in
+            defer { state.commands.removeAll(keepingCapacity: true) }
+            return state.commands
+        }
+    }
+
+    /// The state that lives on the loop thread only.
+    private final class Engine: @unchecked Sendable {
+        struct Entry {
+            let socket: Socket
+            let inbound: AsyncStream<[Data]>.Continuation
+            var outbox: [[Data]] = []
+            var outboxStart = 0
+        }
+
+        let context: ZMQContext
+        let wakeFD: Int32
+        let diagnostics: @Sendable (String) -> Void
+        var sockets: [SocketID: Entry] = [:]
+        var stopRequests: [CheckedContinuation<Void, Never>] = []
+
+        init(context: ZMQContext, wakeFD: Int32, diagnostics: @escaping @Sendable (String) -> Void) {
+            self.context = context
+            self.wakeFD = wakeFD
+            self.diagnostics = diagnostics
+        }
+
+        func run(takeCommands: () -> [Command]) {
+            var items: [zmq_pollitem_t] = []
+            var ids: [SocketID] = []
+            while stopRequests.isEmpty {
+                items.removeAll(keepingCapacity: true)
+                ids.removeAll(keepingCapacity: true)
+                items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
+                for (id, entry) in sockets {
+                    var events = Int16(ZMQ_POLLIN)
+                    if entry.outboxStart < entry.outbox.count { events |= Int16(ZMQ_POLLOUT) }
+                    items.append(zmq_pollitem_t(socket: entry.socket.handle, fd: 0, events: events, revents: 0))
+                    ids.append(id)
+                }
+                let rc = zmq_poll(&items, Int32(items.count), -1)
+                if rc < 0 {
+                    let error = ZMQError.last("poll")
+                    if error.code == EINTR { continue }
+                    diagnostics("socket loop stopped: \(error)")
+                    break
+                }
+                for (index, id) in ids.enumerated() {
+                    let revents = items[index + 1].revents
+                    if revents & Int16(ZMQ_POLLIN) != 0 { drainInbound(id) }
+                    if revents & Int16(ZMQ_POLLOUT) != 0 { flush(id) }
+                }
+                if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
+                    var buffer = [UInt8](repeating: 0, count: 256)
+                    while read(wakeFD, &buffer, buffer.count) > 0 {}
+                    for command in takeCommands() { handle(command) }
+                }
+            }
+            for command in takeCommands() { handle(command) }
+            for id in Array(sockets.keys) { closeSocket(id) }
+            for request in stopRequests { request.resume() }
+        }
+
+        func handle(_ command: Command) {
+            switch command {
+            case let .open(id, type, options, bind, connect, inbound, result):
+                do {
+                    let socket = try Socket(context: context, type: type, options: options)
+                    var bound: [String] = []
+                    do {
+                        for endpoint in bind { bound.append(try socket.bind(endpoint)) }
+                        for endpoint in connect { try socket.connect(endpoint) }
+                    } catch {
+                        socket.close()
+                        throw error
+                    }
+                    sockets[id] = Entry(socket: socket, inbound: inbound)
+                    result.resume(returning: bound)
+                } catch {
+                    inbound.finish()
+                    result.resume(throwing: error)
+                }
+            case let .send(id, frames):
+                guard sockets[id] != nil else {
+                    diagnostics("dropped a message for \(id): the socket is closed")
+                    return
+                }
+                sockets[id]!.outbox.append(frames)
+                flush(id)
+            case let .close(id):
+                closeSocket(id)
+            case let .stop(done):
+                stopRequests.append(done)
+            }
+        }
+
+        func drainInbound(_ id: SocketID) {
+            guard let entry = sockets[id] else { return }
+            // A bounded batch per wake-up keeps one busy socket from starving the others.
+            for _ in 0..<1024 {
+                do {
+                    guard let message = try entry.socket.receive(dontWait: true) else { return }
+                    entry.inbound.yield(message)
+                } catch {
+                    diagnostics("receive on \(id) failed: \(error)")
+                    return
+                }
+            }
+        }
+
+        func flush(_ id: SocketID) {
+            guard var entry = sockets[id] else { return }
+            defer { sockets[id] = entry }
+            while entry.outboxStart < entry.outbox.count {
+                let frames = entry.outbox[entry.outboxStart]
+                do {
+                    guard try entry.socket.send(frames, dontWait: true) else { break }
+                } catch {
+                    // EHOSTUNREACH from a ROUTER: the peer is gone. Drop this reply, keep the rest.
+                    diagnostics("dropped a message on \(entry.socket.type) \(id): \(error)")
+                }
+                entry.outboxStart += 1
+            }
+            if entry.outboxStart == entry.outbox.count {
+                entry.outbox.removeAll(keepingCapacity: true)
+                entry.outboxStart = 0
+            }
+        }
+
+        func closeSocket(_ id: SocketID) {
+            guard let entry = sockets.removeValue(forKey: id) else { return }
+            entry.socket.close()
+            entry.inbound.finish()
+        }
+    }
+}
+
+/// `close(2)`, named apart from ``SocketLoop/close(_:)``.
+private func systemClose(_ fd: Int32) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.close(fd)
+    #else
+    Darwin.close(fd)
+    #endif
+}
