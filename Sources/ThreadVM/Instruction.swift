@@ -51,7 +51,34 @@ public enum Opcode: UInt8, CaseIterable, Sendable, CustomStringConvertible {
     /// `hash rd, rs, n` — rd…rd+3 ← key derivation of rs…rs+n−1 (1 ≤ n ≤ 8).
     case hash = 0x25
 
-    public var mnemonic: String { String(describing: self) }
+    public var mnemonic: String {
+        switch self {
+        case .nop: "nop"
+        case .set: "set"
+        case .mov: "mov"
+        case .add: "add"
+        case .addi: "addi"
+        case .sub: "sub"
+        case .mul: "mul"
+        case .div: "div"
+        case .inv: "inv"
+        case .eq: "eq"
+        case .lt: "lt"
+        case .not: "not"
+        case .jmp: "jmp"
+        case .jz: "jz"
+        case .jnz: "jnz"
+        case .assert: "assert"
+        case .fail: "fail"
+        case .ret: "ret"
+        case .arg: "arg"
+        case .caller: "caller"
+        case .load: "load"
+        case .store: "store"
+        case .xload: "xload"
+        case .hash: "hash"
+        }
+    }
     public var description: String { mnemonic }
 
     /// What each of the operands a, b, c means; `nil` marks an unused operand.
