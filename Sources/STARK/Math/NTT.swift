@@ -1,0 +1,161 @@
+/// Radix-2 number-theoretic transforms over power-of-two subgroups of Goldilocks.
+///
+/// A plan holds the twiddle factors for one size and is shared (read-only) by every thread that
+/// transforms columns of that size.
+public struct NTTPlan: Sendable {
+    /// The transform size, a power of two.
+    public let size: Int
+    /// log2(size).
+    public let logSize: Int
+    /// ω^k for k < size/2, ω a primitive size-th root of unity.
+    let twiddles: [Goldilocks]
+    /// ω^−k for k < size/2.
+    let inverseTwiddles: [Goldilocks]
+    /// size^−1.
+    let sizeInverse: Goldilocks
+
+    /// Builds the plan for `size` (a power of two, at most 2^32).
+    public init(size: Int) {
+        precondition(size > 0 && size & (size - 1) == 0, "NTT size must be a power of two")
+        self.size = size
+        self.logSize = size.trailingZeroBitCount
+        let omega = Goldilocks.rootOfUnity(logOrder: logSize)
+        let half = max(size / 2, 1)
+        twiddles = powers(of: omega, count: half)
+        inverseTwiddles = powers(of: omega.inverse, count: half)
+        sizeInverse = Goldilocks(UInt64(size)).inverse
+    }
+
+    /// Coefficients → evaluations at ω^0, ω^1, …, ω^(n−1) (natural order in and out).
+    public func forward(_ values: inout [Goldilocks]) {
+        precondition(values.count == size)
+        values.withUnsafeMutableBufferPointer { transform($0, twiddles: twiddles) }
+    }
+
+    /// Evaluations at ω^i → coefficients.
+    public func inverse(_ values: inout [Goldilocks]) {
+        precondition(values.count == size)
+        let scale = sizeInverse
+        values.withUnsafeMutableBufferPointer { buffer in
+            transform(buffer, twiddles: inverseTwiddles)
+            for i in 0..<buffer.count { buffer[i] = buffer[i] * scale }
+        }
+    }
+
+    func transform(_ a: UnsafeMutableBufferPointer<Goldilocks>, twiddles: [Goldilocks]) {
+        let n = size
+        if n == 1 { return }
+        // Bit-reversal permutation.
+        let shift = UInt(UInt.bitWidth - logSize)
+        for i in 0..<n {
+            let j = Int(UInt(i).bitReversed() >> shift)
+            if i < j { a.swapAt(i, j) }
+        }
+        twiddles.withUnsafeBufferPointer { tw in
+            var half = 1
+            while half < n {
+                let stride = n / (2 * half)
+                var start = 0
+                while start < n {
+                    var k = 0
+                    for j in start..<(start + half) {
+                        let u = a[j]
+                        let v = a[j + half] * tw[k]
+                        a[j] = u + v
+                        a[j + half] = u - v
+                        k &+= stride
+                    }
+                    start += 2 * half
+                }
+                half *= 2
+            }
+        }
+    }
+}
+
+extension UInt {
+    @inline(__always) func bitReversed() -> UInt {
+        var x = self
+        var r: UInt = 0
+        for _ in 0..<UInt.bitWidth {
+            r = (r << 1) | (x & 1)
+            x >>= 1
+        }
+        return r
+    }
+}
+
+/// `[1, x, x², …, x^(count−1)]`.
+public func powers<F: STARKField>(of x: F, count: Int) -> [F] {
+    var out = [F]()
+    out.reserveCapacity(count)
+    var acc = F.one
+    for _ in 0..<count {
+        out.append(acc)
+        acc = acc * x
+    }
+    return out
+}
+
+/// Polynomial helpers used by the prover and by tests.
+public enum Polynomial {
+    /// Evaluates base-field coefficients at a point of any field (Horner).
+    @inlinable
+    public static func evaluate<F: STARKField>(_ coefficients: [Goldilocks], at x: F) -> F {
+        var acc = F.zero
+        for c in coefficients.reversed() { acc = acc * x + F(c) }
+        return acc
+    }
+
+    /// Evaluates extension-field coefficients at an extension point (Horner).
+    @inlinable
+    public static func evaluate(_ coefficients: [Ext2], at x: Ext2) -> Ext2 {
+        var acc = Ext2.zero
+        for c in coefficients.reversed() { acc = acc * x + c }
+        return acc
+    }
+
+    /// Interpolates values on the subgroup of size `values.count` (a power of two) to coefficients.
+    public static func interpolate(_ values: [Goldilocks]) -> [Goldilocks] {
+        var v = values
+        NTTPlan(size: values.count).inverse(&v)
+        return v
+    }
+
+    /// Evaluates `coefficients` (zero-padded) on the coset `offset·⟨ω⟩` of size `plan.size`.
+    public static func evaluateOnCoset(
+        _ coefficients: [Goldilocks], offset: Goldilocks, plan: NTTPlan
+    ) -> [Goldilocks] {
+        precondition(coefficients.count <= plan.size)
+        var v = [Goldilocks](repeating: .zero, count: plan.size)
+        var shift = Goldilocks.one
+        for (i, c) in coefficients.enumerated() {
+            v[i] = c * shift
+            shift = shift * offset
+        }
+        plan.forward(&v)
+        return v
+    }
+
+    /// Interpolates values on the coset `offset·⟨ω⟩` back to coefficients.
+    public static func interpolateFromCoset(
+        _ values: [Goldilocks], offset: Goldilocks, plan: NTTPlan
+    ) -> [Goldilocks] {
+        var v = values
+        plan.inverse(&v)
+        let inv = offset.inverse
+        var shift = Goldilocks.one
+        for i in 0..<v.count {
+            v[i] = v[i] * shift
+            shift = shift * inv
+        }
+        return v
+    }
+
+    /// The degree of a coefficient vector (−1 for the zero polynomial).
+    public static func degree<F: STARKField>(_ coefficients: [F]) -> Int {
+        var d = coefficients.count - 1
+        while d >= 0 && coefficients[d] == .zero { d -= 1 }
+        return d
+    }
+}

@@ -1,0 +1,86 @@
+import Testing
+@testable import STARK
+
+@Suite struct CommitmentTests {
+    /// Reference outputs of the official BLAKE3 implementation on inputs `i % 251`.
+    static let vectors: [(Int, String)] = [
+        (0, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"),
+        (1, "2d3adedff11b61f14c886e35afa036736dcd87a74d27b5c1510225d0f592e213"),
+        (63, "e9bc37a594daad83be9470df7f7b3798297c3d834ce80ba85d6e207627b7db7b"),
+        (64, "4eed7141ea4a5cd4b788606bd23f46e212af9cacebacdc7d1f4c6dc7f2511b98"),
+        (65, "de1e5fa0be70df6d2be8fffd0e99ceaa8eb6e8c93a63f2d8d1c30ecb6b263dee"),
+        (1023, "10108970eeda3eb932baac1428c7a2163b0e924c9a9e25b35bba72b28f70bd11"),
+        (1024, "42214739f095a406f3fc83deb889744ac00df831c10daa55189b5d121c855af7"),
+        (1025, "d00278ae47eb27b34faecf67b4fe263f82d5412916c1ffd97c8cb7fb814b8444"),
+        (2048, "e776b6028c7cd22a4d0ba182a8bf62205d2ef576467e838ed6f2529b85fba24a"),
+        (3073, "7124b49501012f81cc7f11ca069ec9226cecb8a2c850cfe644e327d22d3e1cd3"),
+        (5000, "ee78d92070de3df1c57c37002abf0a6b1a6589acdeef4d8ffac7cf3d9e8f2836"),
+    ]
+
+    @Test func blake3MatchesReferenceVectors() {
+        for (n, hex) in Self.vectors {
+            let input = (0..<n).map { UInt8($0 % 251) }
+            #expect(Blake3.hash(input).description == hex, "input length \(n)")
+        }
+    }
+
+    @Test func nodeHashEqualsHashOfConcatenation() {
+        let a = Digest(1, 2, 3, 4), b = Digest(5, 6, 7, 8)
+        #expect(Blake3.hash(a, b) == Blake3.hash(a.bytes + b.bytes))
+    }
+
+    func matrix(rows: Int, width: Int, seed: UInt64) -> RowMatrix {
+        var rng = TestRNG(seed: seed)
+        return RowMatrix(width: width, height: rows, data: (0..<(rows * width)).map { _ in rng.base() })
+    }
+
+    @Test(arguments: [1, 2])
+    func batchProofsVerifyAndRejectTampering(threads: Int) {
+        let m = matrix(rows: 64, width: 3, seed: 11)
+        let tree = MerkleTree(matrix: m, threads: threads)
+        let indices = [0, 1, 5, 17, 40, 63]
+        let proof = tree.batchProof(indices: indices)
+        let leaves = indices.map { MerkleTree.hashLeaf(m.row($0)) }
+        #expect(MerkleTree.root(leafCount: 64, indices: indices, leaves: leaves, proof: proof) == tree.root)
+        // A wrong leaf, a wrong node, a missing or extra node, or unsorted indices all fail.
+        var badLeaves = leaves
+        badLeaves[2] = MerkleTree.hashLeaf([Goldilocks(9)])
+        #expect(MerkleTree.root(leafCount: 64, indices: indices, leaves: badLeaves, proof: proof) != tree.root)
+        var badProof = proof
+        badProof[0].w0 ^= 1
+        #expect(MerkleTree.root(leafCount: 64, indices: indices, leaves: leaves, proof: badProof) != tree.root)
+        #expect(MerkleTree.root(leafCount: 64, indices: indices, leaves: leaves, proof: Array(proof.dropLast())) == nil)
+        #expect(MerkleTree.root(leafCount: 64, indices: indices, leaves: leaves, proof: proof + [.zero]) == nil)
+        #expect(MerkleTree.root(leafCount: 64, indices: [1, 0], leaves: Array(leaves[0..<2]), proof: proof) == nil)
+        #expect(MerkleTree.root(leafCount: 64, indices: [64], leaves: [leaves[0]], proof: proof) == nil)
+    }
+
+    @Test func treeIsIndependentOfThreadCount() {
+        let m = matrix(rows: 1 << 12, width: 5, seed: 12)
+        #expect(MerkleTree(matrix: m, threads: 1).root == MerkleTree(matrix: m, threads: 4).root)
+    }
+
+    @Test func transcriptIsDeterministicAndBindsEverything() {
+        var a = Transcript(seed: [1, 2, 3])
+        var b = Transcript(seed: [1, 2, 3])
+        var c = Transcript(seed: [1, 2, 4])
+        #expect(a.drawExt() == b.drawExt())
+        #expect(a.drawExt() != c.drawExt())
+        a.absorb(Digest(1, 0, 0, 0))
+        b.absorb(Digest(2, 0, 0, 0))
+        #expect(a.drawExt() != b.drawExt())
+        let positions = a.drawPositions(count: 20, domainSize: 64)
+        #expect(positions.count == 20)
+        #expect(Set(positions).count == 20)
+        #expect(positions == positions.sorted())
+        #expect(positions.allSatisfy { $0 >= 0 && $0 < 64 })
+    }
+
+    @Test func grindingFindsTheSmallestValidNonce() {
+        let t = Transcript(seed: [7])
+        let nonce = t.grind(bits: 8, threads: 1)
+        #expect(t.powLeadingZeros(nonce: nonce) >= 8)
+        #expect(t.grind(bits: 8, threads: 3) == nonce)
+        for smaller in 0..<nonce { #expect(t.powLeadingZeros(nonce: smaller) < 8) }
+    }
+}
