@@ -98,6 +98,60 @@ public enum SubBlockExecutor {
     }
 }
 
+extension SubBlockExecutor {
+    /// Re-executes `transactions` against only the claimed inputs and cross-thread reads, and
+    /// reports the first difference from the claimed statement (nil when everything matches).
+    ///
+    /// This is the check a re-execution proof system makes. The base state is built from the
+    /// claimed inputs alone and other threads from the claimed cross reads alone, so a sub-block
+    /// that touches any key it did not declare produces a different input or cross-read list and
+    /// is rejected. Whether the claimed values are the canonical ones is the manager's separate
+    /// check.
+    public static func verify(
+        _ transactions: [Transaction],
+        program: Program,
+        inputs: [KeyValue],
+        outputs: [KeyValue],
+        crossReads: [CrossRead],
+        limits: ExecutionLimits = .default
+    ) -> StatementMismatch? {
+        var base = MemoryState()
+        base.apply(inputs)
+        var threads = MemoryThreads()
+        for read in crossReads { threads.threads[read.thread, default: MemoryState()].values[read.key] = read.value }
+        let recomputed = execute(transactions, program: program, base: base, threads: threads, limits: limits)
+        if recomputed.inputs != inputs.sorted(by: { $0.key < $1.key }) {
+            return StatementMismatch(part: .inputs, claimed: inputs.count, recomputed: recomputed.inputs.count)
+        }
+        if recomputed.outputs != outputs.sorted(by: { $0.key < $1.key }) {
+            return StatementMismatch(part: .outputs, claimed: outputs.count, recomputed: recomputed.outputs.count)
+        }
+        if recomputed.crossReads != crossReads.sorted(by: { ($0.thread, $0.key) < ($1.thread, $1.key) }) {
+            return StatementMismatch(part: .crossReads, claimed: crossReads.count, recomputed: recomputed.crossReads.count)
+        }
+        return nil
+    }
+}
+
+/// Which part of a claimed sub-block statement re-execution did not reproduce.
+public struct StatementMismatch: Hashable, Sendable, CustomStringConvertible {
+    public enum Part: String, Hashable, Sendable {
+        case inputs
+        case outputs
+        case crossReads = "cross reads"
+    }
+
+    public var part: Part
+    /// Entries in the claimed list.
+    public var claimed: Int
+    /// Entries re-execution produced.
+    public var recomputed: Int
+
+    public var description: String {
+        "re-execution does not reproduce the claimed \(part.rawValue) (claimed \(claimed) entries, re-executed \(recomputed))"
+    }
+}
+
 /// Other threads as seen by one sub-block: values already read are pinned.
 private struct SnapshotThreads: CrossThreadReader {
     let seen: [CrossKey: Felt]

@@ -171,3 +171,20 @@ struct Chain {
         #expect(result.steps < ExecutionLimits.default.maxSteps)
     }
 }
+
+@Suite struct FailureReportTests {
+    @Test func failuresNameTheEntrypointPcAndSourceLine() throws {
+        let source = try Contracts.source(named: "token")
+        let line = try #require(
+            source.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+                $0.contains("assert") && $0.contains("\"insufficient balance\"")
+            }) + 1
+        var token = try Chain("token")
+        let result = try token.send("transfer", [bob.hex, "1"])
+        let failure = try #require(result.failure)
+        let location = try #require(failure.location)
+        #expect(location.line == line)
+        #expect(token.interpreter.program.instructions[location.pc].opcode == .assert)
+        #expect(failure.description == "assertion failed at transfer, pc \(location.pc) (line \(line)): insufficient balance")
+    }
+}

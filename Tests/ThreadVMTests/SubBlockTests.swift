@@ -120,3 +120,54 @@ import Testing
         #expect(base.value(at: bobKey) == 3)
     }
 }
+
+@Suite struct ReexecutionTests {
+    @Test func verifyAcceptsTheHonestStatementAndRejectsTamperedOnes() throws {
+        let token = try Contracts.named("token")
+        let aliceKey = StorageKey.map(slot: 1, alice.words)
+        let txs = [
+            try Transaction(caller: alice, entrypoint: "transfer", arguments: [bob.hex, "3"], abi: token.abi),
+            try Transaction(caller: alice, entrypoint: "transfer", arguments: [bob.hex, "99"], abi: token.abi),
+        ]
+        let honest = SubBlockExecutor.execute(txs, program: token, base: MemoryState([aliceKey: 10]))
+        #expect(SubBlockExecutor.verify(
+            txs, program: token, inputs: honest.inputs, outputs: honest.outputs, crossReads: honest.crossReads) == nil)
+
+        // A tampered output value.
+        var outputs = honest.outputs
+        outputs[0].value += 1
+        #expect(SubBlockExecutor.verify(
+            txs, program: token, inputs: honest.inputs, outputs: outputs, crossReads: [])?.part == .outputs)
+        // A different claimed input changes what the transactions compute.
+        let richer = honest.inputs.map { $0.key == aliceKey ? KeyValue(key: aliceKey, value: 200) : $0 }
+        #expect(SubBlockExecutor.verify(
+            txs, program: token, inputs: richer, outputs: honest.outputs, crossReads: [])?.part == .outputs)
+        // An input left out is still touched by re-execution.
+        #expect(SubBlockExecutor.verify(
+            txs, program: token, inputs: Array(honest.inputs.dropFirst()), outputs: honest.outputs, crossReads: [])?
+            .part == .inputs)
+        // Transactions dropped from the sub-block.
+        #expect(SubBlockExecutor.verify(
+            [txs[1]], program: token, inputs: honest.inputs, outputs: honest.outputs, crossReads: []) != nil)
+    }
+
+    @Test func verifyChecksCrossReads() throws {
+        let karts = try Contracts.named("karts")
+        let tx = try Transaction(caller: alice, entrypoint: "unlock_kart", arguments: ["1", "3"], abi: karts.abi)
+        let key = StorageKey.derive([1] + alice.words + [3])
+        let honest = SubBlockExecutor.execute(
+            [tx], program: karts, base: MemoryState(), threads: MemoryThreads([2: MemoryState([key: 1])]))
+        #expect(honest.results[0].succeeded)
+        #expect(SubBlockExecutor.verify(
+            [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: honest.crossReads) == nil)
+        // Claiming no cross read: re-execution cannot find the achievements thread.
+        let mismatch = SubBlockExecutor.verify(
+            [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: [])
+        #expect(mismatch != nil)
+        // Claiming the level was not completed: the unlock fails at the assert, before it touches
+        // the kart key, so the claimed input list is already wrong.
+        let denied = [CrossRead(thread: 2, key: key, value: 0)]
+        #expect(SubBlockExecutor.verify(
+            [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: denied)?.part == .inputs)
+    }
+}
