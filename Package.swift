@@ -132,7 +132,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "DevnetClient"], swiftSettings: swiftSettings),
         .testTarget(name: "DevnetProtocolTests", dependencies: ["DevnetProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DaemonKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DaemonKit", "DevnetStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["DevnetProtocol", "DevnetClient", "ZeroMQ"], swiftSettings: swiftSettings),
         .testTarget(name: "STARKTests", dependencies: ["STARK"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadVMTests", dependencies: ["ThreadVM"], swiftSettings: swiftSettings),

@@ -15,6 +15,7 @@ enum ProcessControl {
 
     /// Starts `executable` with `arguments`, stdin from /dev/null, stdout and stderr appended to `logPath`.
     static func spawn(executable: String, arguments: [String], logPath: String) throws -> pid_t {
+        closeInheritedDescriptorsOnExec()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -35,6 +36,16 @@ enum ProcessControl {
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
         return pid
+    }
+
+    /// Marks every descriptor above stderr close-on-exec, so that a daemon does not inherit, say,
+    /// the pipe a test or a shell reads `devnet up`'s output from (which would never reach EOF).
+    private static func closeInheritedDescriptorsOnExec() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for fd in entries.compactMap(Int32.init) where fd > 2 {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// The kernel's start time of a process (clock ticks since boot), which tells a live daemon

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import DevnetProtocol
+@testable import Orchestrator
+
+@Suite("devnet.yaml")
+struct DevnetConfigTests {
+    private func parse(_ text: String) throws -> DevnetConfig {
+        try DevnetConfig.parse(text, file: "devnet.yaml")
+    }
+
+    /// Parses text that must fail and returns the error.
+    private func failure(_ text: String) throws -> ConfigError {
+        do {
+            _ = try parse(text)
+        } catch let error as ConfigError {
+            return error
+        }
+        Issue.record("expected a ConfigError for:\n\(text)")
+        throw CancellationError()
+    }
+
+    @Test func theShippedConfigIsValid() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../devnet.yaml").standardizedFileURL
+        let config = try DevnetConfig.load(path: url.path)
+        #expect(config.threads.map(\.contract).sorted() == DevnetConfig.knownContracts.sorted())
+    }
+
+    @Test func fullConfigIsRead() throws {
+        let config = try parse("""
+            seed: 7
+            base_port: 30000
+            sequencer:
+              block_mode: interval
+              block_interval_ms: 250
+            threads:
+              - name: cash
+                contract: token
+                proof_system: stark
+              - name: counter
+            """)
+        #expect(config.seed == 7)
+        #expect(config.basePort == 30000)
+        #expect(config.blockMode == .interval(milliseconds: 250))
+        #expect(config.threads == [
+            ThreadSpec(name: "cash", contract: "token", proofSystem: "stark"),
+            ThreadSpec(name: "counter", contract: "counter", proofSystem: "reexec"),
+        ])
+    }
+
+    @Test func anEmptyFileGivesTheDefaults() throws {
+        let config = try parse("")
+        #expect(config == DevnetConfig())
+    }
+
+    @Test func unknownKeyNamesLineColumnAndSuggestion() throws {
+        let error = try failure("seed: 1\nsequencer:\n  blok_mode: instant\n")
+        #expect(error.line == 3)
+        #expect(error.column == 3)
+        #expect(error.key == "sequencer.blok_mode")
+        #expect(error.description.hasPrefix("devnet.yaml:3:3: sequencer.blok_mode: unknown key"))
+        #expect(error.message.contains("Did you mean 'block_mode'?"))
+    }
+
+    @Test func wrongTypeNamesTheKey() throws {
+        let error = try failure("base_port: lots\n")
+        #expect(error.key == "base_port")
+        #expect(error.line == 1)
+        #expect(error.column == 12)
+        #expect(error.message.contains("whole number"))
+        let list = try failure("threads: token\n")
+        #expect(list.key == "threads")
+        #expect(list.message.contains("list"))
+    }
+
+    @Test func unknownContractIsNamed() throws {
+        let error = try failure("threads:\n  - name: x\n    contract: tokn\n")
+        #expect(error.key == "threads[0].contract")
+        #expect(error.line == 3)
+        #expect(error.message.contains("'tokn'"))
+        #expect(error.message.contains("Did you mean 'token'?"))
+    }
+
+    @Test func threadNamesAreUniqueAndPlain() throws {
+        let twice = try failure("threads:\n  - name: token\n  - name: token\n")
+        #expect(twice.line == 3)
+        #expect(twice.message.contains("defined twice"))
+        let odd = try failure("threads:\n  - name: \"a b\"\n    contract: token\n")
+        #expect(odd.key == "threads[0].name")
+    }
+
+    @Test func missingContractIsNamedForUnknownThreadNames() throws {
+        let error = try failure("threads:\n  - name: mine\n")
+        #expect(error.key == "threads[0]")
+        #expect(error.message.contains("missing key 'contract'"))
+    }
+
+    @Test func outOfRangePortIsRefused() throws {
+        let error = try failure("base_port: 80\n")
+        #expect(error.message.contains("out of range"))
+    }
+
+    @Test func intervalOnlyWithIntervalMode() throws {
+        let error = try failure("sequencer:\n  block_mode: on_demand\n  block_interval_ms: 5\n")
+        #expect(error.key == "sequencer.block_interval_ms")
+    }
+
+    @Test func syntaxErrorsHaveAPosition() throws {
+        let error = try failure("seed: [1\n")
+        #expect(error.line >= 1)
+        #expect(error.message.contains("not valid YAML"))
+    }
+
+    @Test func missingFileIsNamed() {
+        #expect {
+            _ = try DevnetConfig.load(path: "/nonexistent/devnet.yaml")
+        } throws: { error in
+            (error as? ConfigError)?.description.hasPrefix("/nonexistent/devnet.yaml") == true
+        }
+    }
+
+    @Test func topologyGivesEveryProcessThreePorts() throws {
+        var config = try parse("threads:\n  - name: token\n  - name: counter\n")
+        config = config.merging(.init(seed: 5, basePort: 40000))
+        let topology = config.topology()
+        #expect(topology.seed == 5)
+        #expect(topology.processes.map(\.name) == ["sequencer", "manager", "node-token", "node-counter"])
+        #expect(topology.processes.map(\.role) == [.sequencer, .manager, .threadNode, .threadNode])
+        let ports = topology.processes.flatMap { [$0.endpoints.api, $0.endpoints.admin, $0.endpoints.events] }
+        #expect(Set(ports).count == 12)
+        #expect(topology.processes[0].endpoints.api == "tcp://127.0.0.1:40000")
+        #expect(topology.processes[3].endpoints.events == "tcp://127.0.0.1:40011")
+    }
+
+    @Test func tableAlignsColumns() {
+        let text = Table.render(header: ["A", "LONGER"], rows: [["wide cell", "x"], ["b", "y"]])
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0] == "A          LONGER")
+        #expect(lines[1] == "wide cell  x")
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Synchronization
+import Testing
+import DevnetClient
+import DevnetProtocol
+@testable import ZeroMQ
+
+@Suite("SocketLoop")
+struct SocketLoopTests {
+    /// An echo server on the loop: replies to every request with its own payload.
+    private func startEcho(_ loop: SocketLoop, endpoint: String, delayFor: @escaping @Sendable (Data) -> Duration = { _ in .zero }) async throws -> SocketHandle {
+        let server = try await loop.open(.router, bind: [endpoint])
+        Task {
+            for await frames in server.messages {
+                guard frames.count == 3, let (envelope, payload) = try? WireCodec.decodeMessage(frames.dropFirst()) else { continue }
+                let delay = delayFor(payload)
+                Task {
+                    if delay > .zero { try? await Task.sleep(for: delay) }
+                    var reply = envelope
+                    reply.status = .ok
+                    loop.send([frames[0], try WireCodec.encode(reply), payload], on: server.id)
+                }
+            }
+        }
+        return server
+    }
+
+    @Test func requestsAreMatchedToRepliesById() async throws {
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context)
+        let server = try await startEcho(loop, endpoint: "tcp://127.0.0.1:*") { payload in
+            // Later requests answer sooner, so replies arrive out of order.
+            let n = Int(String(decoding: payload, as: UTF8.self)) ?? 0
+            return .milliseconds(max(0, 50 - n))
+        }
+        let client = try await RequestClient.connect(to: server.boundEndpoints[0], on: loop)
+        let answers = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for n in 0..<50 {
+                group.addTask {
+                    let reply = try await client.call("echo", n, as: Int.self)
+                    return (n, reply)
+                }
+            }
+            var pairs: [(Int, Int)] = []
+            for try await pair in group { pairs.append(pair) }
+            return pairs
+        }
+        #expect(answers.count == 50)
+        #expect(answers.allSatisfy { $0.0 == $0.1 })
+        client.close()
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    @Test func aRequestWithoutReplyTimesOutNamingTheEndpoint() async throws {
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context)
+        // A ROUTER that never answers.
+        let silent = try await loop.open(.router, bind: ["tcp://127.0.0.1:*"])
+        let client = try await RequestClient.connect(to: silent.boundEndpoints[0], on: loop)
+        await #expect {
+            _ = try await client.send("health", Empty(), timeout: .milliseconds(100))
+        } throws: { error in
+            guard let error = error as? WireError else { return false }
+            return error.code == .timeout && error.message.contains(silent.boundEndpoints[0]) && error.message.contains("health")
+        }
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    @Test func bindErrorsReachTheCaller() async throws {
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context)
+        let first = try await loop.open(.router, bind: ["tcp://127.0.0.1:*"])
+        await #expect {
+            _ = try await loop.open(.router, bind: [first.boundEndpoints[0]])
+        } throws: { error in
+            (error as? ZMQError)?.isAddressInUse == true
+        }
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    @Test func repliesToGonePeersAreReportedNotFatal() async throws {
+        let context = ZMQContext()
+        let notes = Mutex<[String]>([])
+        let loop = SocketLoop(context: context) { note in notes.withLock { $0.append(note) } }
+        let server = try await loop.open(.router, bind: ["inproc://gone-\(UUID().uuidString)"])
+        loop.send([Data("no-such-peer".utf8), Data("x".utf8)], on: server.id)
+        // The loop is still alive and serving after the drop.
+        let echo = try await startEcho(loop, endpoint: "inproc://alive-\(UUID().uuidString)")
+        let client = try await RequestClient.connect(to: echo.boundEndpoints[0], on: loop)
+        #expect(try await client.call("echo", "still here", as: String.self) == "still here")
+        #expect(notes.withLock { $0.contains { $0.contains("dropped") } })
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    @Test func shutdownFinishesMessageStreams() async throws {
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context)
+        let socket = try await loop.open(.router, bind: ["inproc://finish-\(UUID().uuidString)"])
+        let drained = Task { () -> Int in
+            var count = 0
+            for await _ in socket.messages { count += 1 }
+            return count
+        }
+        await loop.shutdown()
+        #expect(await drained.value == 0)
+        // Opening after shutdown fails instead of hanging.
+        await #expect(throws: ZMQError.self) { _ = try await loop.open(.dealer) }
+        context.terminate()
+    }
+}
