@@ -131,11 +131,11 @@ public enum Blake3 {
     static func loadBlock(_ bytes: UnsafeRawBufferPointer, offset: Int, length: Int) -> SIMD16<UInt32> {
         var block = SIMD16<UInt32>(repeating: 0)
         guard let base = bytes.baseAddress else { return block }
-        if length == 64 {
-            for i in 0..<16 { block[i] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self)) }
-            return block
+        let words = length / 4
+        for i in 0..<words {
+            block[i] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self))
         }
-        for i in 0..<length {
+        for i in (words * 4)..<length {
             let byte = UInt32(base.load(fromByteOffset: offset + i, as: UInt8.self))
             block[i / 4] |= byte << (8 * UInt32(i % 4))
         }

@@ -45,10 +45,15 @@ public struct NTTPlan: Sendable {
     func transform(_ a: UnsafeMutableBufferPointer<Goldilocks>, twiddles: [Goldilocks]) {
         let n = size
         if n == 1 { return }
-        // Bit-reversal permutation.
-        let shift = UInt(UInt.bitWidth - logSize)
-        for i in 0..<n {
-            let j = Int(UInt(i).bitReversed() >> shift)
+        // Bit-reversal permutation (j tracks the bit-reverse of i incrementally).
+        var j = 0
+        for i in 1..<n {
+            var bit = n >> 1
+            while j & bit != 0 {
+                j ^= bit
+                bit >>= 1
+            }
+            j |= bit
             if i < j { a.swapAt(i, j) }
         }
         twiddles.withUnsafeBufferPointer { tw in
@@ -70,18 +75,6 @@ public struct NTTPlan: Sendable {
                 half *= 2
             }
         }
-    }
-}
-
-extension UInt {
-    @inline(__always) func bitReversed() -> UInt {
-        var x = self
-        var r: UInt = 0
-        for _ in 0..<UInt.bitWidth {
-            r = (r << 1) | (x & 1)
-            x >>= 1
-        }
-        return r
     }
 }
 

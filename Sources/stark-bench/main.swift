@@ -1,0 +1,68 @@
+// Prove/verify timings and proof sizes of the STARK library's AIRs.
+//
+//   stark-bench [--min-log 10] [--max-log 18] [--threads 1|all|both|N] [--air fib|kv|all]
+//               [--security 96|128]
+import STARK
+
+func usage() -> Never {
+    print("usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|128]")
+    exit(2)
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+var minLog = 10
+var maxLog = 18
+var threadCounts = [1, Parallelism.availableCores]
+var airs = BenchmarkAIR.allCases
+var options = ProofOptions.default
+
+var args = CommandLine.arguments.dropFirst()
+while let flag = args.popFirst() {
+    guard let value = args.popFirst() else { usage() }
+    switch flag {
+    case "--min-log": minLog = Int(value) ?? { usage() }()
+    case "--max-log": maxLog = Int(value) ?? { usage() }()
+    case "--threads":
+        switch value {
+        case "all": threadCounts = [Parallelism.availableCores]
+        case "both": threadCounts = [1, Parallelism.availableCores]
+        default: threadCounts = [Int(value) ?? { usage() }()]
+        }
+    case "--air":
+        airs = value == "all" ? BenchmarkAIR.allCases : [BenchmarkAIR(rawValue: value) ?? { usage() }()]
+    case "--security":
+        switch value {
+        case "96": options = .default
+        case "128": options = .bits128
+        default: usage()
+        }
+    default: usage()
+    }
+}
+guard minLog >= 3, maxLog <= 24, minLog <= maxLog else { usage() }
+threadCounts = Array(Set(threadCounts)).sorted()
+
+print("options: \(options)")
+print("| AIR | rows | columns (main + aux ext) | threads | prove (s) | verify (ms) | proof (KB) | security (bits) |")
+print("|---|---|---|---|---|---|---|---|")
+for air in airs {
+    for log in minLog...maxLog {
+        for threads in threadCounts {
+            do {
+                let r = try Benchmark.run(air: air, logRows: log, threads: threads, options: options)
+                let prove = (r.proveSeconds * 1000).rounded() / 1000
+                let verify = (r.verifySeconds * 10000).rounded() / 10
+                let kb = (Double(r.proofBytes) / 102.4).rounded() / 10
+                print("| \(r.air) | 2^\(r.logRows) | \(r.mainWidth) + \(r.auxWidth) | \(r.threads) | \(prove) | \(verify) | \(kb) | \(r.securityBits) |")
+            } catch {
+                print("| \(air.rawValue) | 2^\(log) | error: \(error) |")
+                exit(1)
+            }
+        }
+    }
+}
