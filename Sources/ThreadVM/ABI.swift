@@ -41,7 +41,8 @@ public enum ABIType: String, CaseIterable, Hashable, Sendable, Codable, CustomSt
             }
         case .address:
             guard let quad = Quad(hex: trimmed), trimmed.hasPrefix("0x") || trimmed.hasPrefix("0X") else {
-                return .failure(.init("'\(text)' is not an address (0x followed by 64 hex digits, each 16-digit word below p)"))
+                return .failure(
+                    .init("'\(text)' is not an address (0x followed by 64 hex digits, each 16-digit word below p)"))
             }
             return .success(quad.words)
         }
@@ -163,7 +164,9 @@ public struct ABI: Hashable, Sendable, Codable {
             guard arguments.count == entry.parameters.count else {
                 throw CalldataError(
                     code: .wrongArity, entrypoint: name, parameter: nil,
-                    message: "\(entry.name)(\(entry.parameters.map(\.description).joined(separator: ", "))) takes \(entry.parameters.count) argument\(entry.parameters.count == 1 ? "" : "s"), got \(arguments.count)")
+                    message:
+                        "\(entry.name)(\(entry.parameters.map(\.description).joined(separator: ", "))) takes \(entry.parameters.count) argument\(entry.parameters.count == 1 ? "" : "s"), got \(arguments.count)"
+                )
             }
             var words: [Felt] = []
             for (parameter, text) in zip(entry.parameters, arguments) {
@@ -206,7 +209,9 @@ public struct ABI: Hashable, Sendable, Codable {
             guard let text = named[parameter.name] else {
                 throw CalldataError(
                     code: .missingArgument, entrypoint: name, parameter: parameter.name,
-                    message: "\(entry.name): missing argument '\(parameter.name)' (\(parameter.type)); signature: \(entry.signature)")
+                    message:
+                        "\(entry.name): missing argument '\(parameter.name)' (\(parameter.type)); signature: \(entry.signature)"
+                )
             }
             words += try encode(text, for: parameter, of: entry)
         }
@@ -222,7 +227,9 @@ public struct ABI: Hashable, Sendable, Codable {
         guard calldata.count == entry.calldataWidth else {
             throw CalldataError(
                 code: .wrongArity, entrypoint: entry.name, parameter: nil,
-                message: "\(entry.signature) takes \(entry.calldataWidth) calldata word\(entry.calldataWidth == 1 ? "" : "s"), got \(calldata.count)")
+                message:
+                    "\(entry.signature) takes \(entry.calldataWidth) calldata word\(entry.calldataWidth == 1 ? "" : "s"), got \(calldata.count)"
+            )
         }
         for (parameter, offset) in zip(entry.parameters, entry.offsets) {
             if let problem = parameter.type.validate(calldata[offset..<offset + parameter.type.width]) {
@@ -241,7 +248,8 @@ public struct ABI: Hashable, Sendable, Codable {
         return type.format(words[...])
     }
 
-    private func encode(_ text: String, for parameter: Parameter, of entry: Entrypoint) throws(CalldataError) -> [Felt] {
+    private func encode(_ text: String, for parameter: Parameter, of entry: Entrypoint) throws(CalldataError) -> [Felt]
+    {
         switch parameter.type.parse(text) {
         case .success(let words): return words
         case .failure(let problem):

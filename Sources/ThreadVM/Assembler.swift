@@ -118,10 +118,13 @@ private func tokenize(_ line: Substring, number: Int) throws(AssemblyError) -> [
                 }
             }
             guard closed else {
-                throw AssemblyError(line: number, column: column, code: .unterminatedString, message: "unterminated string")
+                throw AssemblyError(
+                    line: number, column: column, code: .unterminatedString, message: "unterminated string")
             }
             tokens.append(Token(kind: .string(text), column: column))
-        } else if c.isASCII && c.isNumber || (c == "-" && i + 1 < chars.count && chars[i + 1].isASCII && chars[i + 1].isNumber) {
+        } else if c.isASCII && c.isNumber
+            || (c == "-" && i + 1 < chars.count && chars[i + 1].isASCII && chars[i + 1].isNumber)
+        {
             var j = i + 1
             while j < chars.count && isWordChar(chars[j]) { j += 1 }
             tokens.append(Token(kind: .number(String(chars[i..<j])), column: column))
@@ -143,7 +146,8 @@ private func tokenize(_ line: Substring, number: Int) throws(AssemblyError) -> [
             tokens.append(Token(kind: .punctuation(String(c)), column: column))
             i += 1
         } else {
-            throw AssemblyError(line: number, column: column, code: .unexpectedCharacter, message: "unexpected character '\(c)'")
+            throw AssemblyError(
+                line: number, column: column, code: .unexpectedCharacter, message: "unexpected character '\(c)'")
         }
     }
     return tokens
@@ -209,7 +213,9 @@ private struct Parser {
             case "const": try parseConst(Array(tokens.dropFirst()), head: head, line: number)
             default:
                 var message = "unknown directive '.\(name)'"
-                if let guess = closestMatch(to: name, in: ["entry", "const"]) { message += " (did you mean '.\(guess)'?)" }
+                if let guess = closestMatch(to: name, in: ["entry", "const"]) {
+                    message += " (did you mean '.\(guess)'?)"
+                }
                 throw error(head, .unknownDirective, message)
             }
         case .identifier(let mnemonic):
@@ -302,7 +308,9 @@ private struct Parser {
         var cursor = TokenCursor(tokens: tokens, line: line, endColumn: head.column)
         let (name, nameToken) = try cursor.identifier("a constant name after '.const'")
         if registerNumber(name) != nil {
-            throw AssemblyError(line: line, column: nameToken.column, code: .syntax, message: "constant name '\(name)' is a register name")
+            throw AssemblyError(
+                line: line, column: nameToken.column, code: .syntax,
+                message: "constant name '\(name)' is a register name")
         }
         if let site = constantSites[name] {
             throw AssemblyError(
@@ -311,12 +319,14 @@ private struct Parser {
         }
         _ = try cursor.accept("=")
         guard let valueToken = cursor.next() else {
-            throw AssemblyError(line: line, column: nameToken.column, code: .syntax, message: "expected a value for constant '\(name)'")
+            throw AssemblyError(
+                line: line, column: nameToken.column, code: .syntax, message: "expected a value for constant '\(name)'")
         }
         guard case .number(let text) = valueToken.kind, let value = parseFeltLiteral(text) else {
             throw AssemblyError(
                 line: line, column: valueToken.column, code: .badLiteral,
-                message: "'\(valueToken.text)' is not a field literal (decimal or 0x hex below p, or a negative decimal)")
+                message:
+                    "'\(valueToken.text)' is not a field literal (decimal or 0x hex below p, or a negative decimal)")
         }
         try cursor.end()
         constants[name] = value
@@ -341,7 +351,8 @@ private struct Parser {
                 message: "entrypoint '\(entry.entrypoint.name)' has no instructions after it")
         }
         guard !entries.isEmpty else {
-            throw AssemblyError(line: 1, column: 1, code: .noEntrypoints, message: "the program declares no entrypoints (.entry)")
+            throw AssemblyError(
+                line: 1, column: 1, code: .noEntrypoints, message: "the program declares no entrypoints (.entry)")
         }
         var messages: [String] = []
         var assembled: [Instruction] = []
@@ -351,7 +362,9 @@ private struct Parser {
         if let last = instructions.last, ![.ret, .fail, .jmp].contains(last.opcode) {
             throw AssemblyError(
                 line: last.line, column: last.mnemonicColumn, code: .fallsOffEnd,
-                message: "the last instruction is '\(last.opcode)'; execution would run past the end (end with ret, fail or jmp)")
+                message:
+                    "the last instruction is '\(last.opcode)'; execution would run past the end (end with ret, fail or jmp)"
+            )
         }
         do {
             return try Program(
@@ -386,7 +399,8 @@ private struct Parser {
             guard n + width <= Program.registerCount else {
                 throw error(
                     token, .badRegister,
-                    "registers r\(n)…r\(n + width - 1) do not exist; '\(opcode)' needs \(width) consecutive registers starting at '\(name)' (use r0…r\(Program.registerCount - width))")
+                    "registers r\(n)…r\(n + width - 1) do not exist; '\(opcode)' needs \(width) consecutive registers starting at '\(name)' (use r0…r\(Program.registerCount - width))"
+                )
             }
             return Felt(UInt64(n))
         }
@@ -394,7 +408,9 @@ private struct Parser {
             switch token.kind {
             case .number(let text):
                 guard let value = parseFeltLiteral(text) else {
-                    throw error(token, .badLiteral, "'\(text)' is not a field literal (decimal or 0x hex below p, or a negative decimal)")
+                    throw error(
+                        token, .badLiteral,
+                        "'\(text)' is not a field literal (decimal or 0x hex below p, or a negative decimal)")
                 }
                 return value
             case .identifier(let name):
@@ -459,7 +475,9 @@ private struct Parser {
                 constants[name] == nil
             {
                 guard let entryIndex = pending.entry else {
-                    throw error(ops[1], .unknownParameter, "'\(name)' is not a parameter: this instruction is not inside an entrypoint")
+                    throw error(
+                        ops[1], .unknownParameter,
+                        "'\(name)' is not a parameter: this instruction is not inside an entrypoint")
                 }
                 let entry = entries[entryIndex].entrypoint
                 guard let index = entry.parameters.firstIndex(where: { $0.name == name }) else {
@@ -545,19 +563,25 @@ private struct TokenCursor {
 
     mutating func expect(_ punctuation: String) throws(AssemblyError) {
         guard let token = next() else {
-            throw AssemblyError(line: line, column: endColumn, code: .syntax, message: "expected '\(punctuation)' before the end of the line")
+            throw AssemblyError(
+                line: line, column: endColumn, code: .syntax,
+                message: "expected '\(punctuation)' before the end of the line")
         }
         guard token.kind == .punctuation(punctuation) else {
-            throw AssemblyError(line: line, column: token.column, code: .syntax, message: "expected '\(punctuation)', found '\(token.text)'")
+            throw AssemblyError(
+                line: line, column: token.column, code: .syntax,
+                message: "expected '\(punctuation)', found '\(token.text)'")
         }
     }
 
     mutating func identifier(_ what: String) throws(AssemblyError) -> (String, Token) {
         guard let token = next() else {
-            throw AssemblyError(line: line, column: endColumn, code: .syntax, message: "expected \(what) before the end of the line")
+            throw AssemblyError(
+                line: line, column: endColumn, code: .syntax, message: "expected \(what) before the end of the line")
         }
         guard case .identifier(let name) = token.kind else {
-            throw AssemblyError(line: line, column: token.column, code: .syntax, message: "expected \(what), found '\(token.text)'")
+            throw AssemblyError(
+                line: line, column: token.column, code: .syntax, message: "expected \(what), found '\(token.text)'")
         }
         return (name, token)
     }
@@ -566,7 +590,9 @@ private struct TokenCursor {
         let (name, token) = try identifier("a type")
         guard let type = ABIType(rawValue: name) else {
             var message = "unknown type '\(name)'"
-            if let guess = closestMatch(to: name, in: ABIType.allCases.map(\.rawValue)) { message += " (did you mean '\(guess)'?)" }
+            if let guess = closestMatch(to: name, in: ABIType.allCases.map(\.rawValue)) {
+                message += " (did you mean '\(guess)'?)"
+            }
             message += "; types: \(ABIType.allCases.map(\.rawValue).joined(separator: ", "))"
             throw AssemblyError(line: line, column: token.column, code: .unknownType, message: message)
         }
@@ -575,7 +601,9 @@ private struct TokenCursor {
 
     mutating func end() throws(AssemblyError) {
         if let token = next() {
-            throw AssemblyError(line: line, column: token.column, code: .syntax, message: "unexpected '\(token.text)' at the end of the line")
+            throw AssemblyError(
+                line: line, column: token.column, code: .syntax,
+                message: "unexpected '\(token.text)' at the end of the line")
         }
     }
 }

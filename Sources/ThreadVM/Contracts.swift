@@ -18,7 +18,8 @@ public enum Contracts {
         else {
             throw ContractError(
                 code: .missingResource, contract: name,
-                message: "the source of contract '\(name)' (Contracts/\(name).tasm) is missing from the ThreadVM bundle")
+                message: "the source of contract '\(name)' (Contracts/\(name).tasm) is missing from the ThreadVM bundle"
+            )
         }
         return text
     }
@@ -32,7 +33,8 @@ public enum Contracts {
             return try Assembler.assemble(text, constants: constants)
         } catch {
             throw ContractError(
-                code: .assembly, contract: name, message: "contract '\(name)': \(error.description)", assemblyError: error)
+                code: .assembly, contract: name, message: "contract '\(name)': \(error.description)",
+                assemblyError: error)
         }
     }
 }

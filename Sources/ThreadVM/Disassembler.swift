@@ -4,13 +4,14 @@ extension Program {
     /// Jump targets become labels `L<index>`, `arg` uses the numeric `arg rd, offset, n` form, and
     /// constants are inlined, so the text differs from the original source but not in meaning.
     public var disassembly: String {
-        let targets = Set(instructions.compactMap { instruction -> Int? in
-            switch instruction.opcode {
-            case .jmp: Int(instruction.a.value)
-            case .jz, .jnz: Int(instruction.b.value)
-            default: nil
-            }
-        })
+        let targets = Set(
+            instructions.compactMap { instruction -> Int? in
+                switch instruction.opcode {
+                case .jmp: Int(instruction.a.value)
+                case .jz, .jnz: Int(instruction.b.value)
+                default: nil
+                }
+            })
         var lines: [String] = []
         for (pc, instruction) in instructions.enumerated() {
             for entry in abi.entrypoints where entry.pc == pc {

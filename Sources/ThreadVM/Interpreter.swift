@@ -94,7 +94,8 @@ public enum VMFailure: Error, Hashable, Sendable, CustomStringConvertible {
         case .calldataOutOfRange(let l, let offset): "calldata word \(offset) read at \(l) does not exist"
         case .writeInView(let l): "store in a view entrypoint at \(l)"
         case .unknownThread(let l, let thread): "xload at \(l) names unknown thread \(thread)"
-        case .badReturn(let l, let expected, let got): "ret at \(l) returned \(got) words, the entrypoint declares \(expected)"
+        case .badReturn(let l, let expected, let got):
+            "ret at \(l) returned \(got) words, the entrypoint declares \(expected)"
         }
     }
 }

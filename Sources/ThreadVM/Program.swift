@@ -39,7 +39,8 @@ public struct Program: Hashable, Sendable {
             }
         }
         if let sourceLines, sourceLines.count != instructions.count {
-            throw ProgramError(message: "source line table has \(sourceLines.count) entries for \(instructions.count) instructions")
+            throw ProgramError(
+                message: "source line table has \(sourceLines.count) entries for \(instructions.count) instructions")
         }
         self.instructions = instructions
         self.abi = abi

@@ -127,7 +127,8 @@ extension SubBlockExecutor {
             return StatementMismatch(part: .outputs, claimed: outputs.count, recomputed: recomputed.outputs.count)
         }
         if recomputed.crossReads != crossReads.sorted(by: { ($0.thread, $0.key) < ($1.thread, $1.key) }) {
-            return StatementMismatch(part: .crossReads, claimed: crossReads.count, recomputed: recomputed.crossReads.count)
+            return StatementMismatch(
+                part: .crossReads, claimed: crossReads.count, recomputed: recomputed.crossReads.count)
         }
         return nil
     }

@@ -61,10 +61,11 @@ public struct Quad: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public var hex: String {
-        "0x" + words.map { word in
-            let digits = String(word.value, radix: 16)
-            return String(repeating: "0", count: 16 - digits.count) + digits
-        }.joined()
+        "0x"
+            + words.map { word in
+                let digits = String(word.value, radix: 16)
+                return String(repeating: "0", count: 16 - digits.count) + digits
+            }.joined()
     }
 
     public var description: String { hex }

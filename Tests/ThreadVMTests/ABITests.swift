@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ThreadVM
 
 @Suite struct ABITests {
@@ -65,7 +66,9 @@ import Testing
         #expect(code(["to=\(bob.hex)", "amount=1", "memo=hi"]) == .unknownParameter)
         #expect(code(["to=\(bob.hex)", "amount=1", "amount=2"]) == .duplicateArgument)
         #expect(code([bob.hex, "amount=1"]) == .mixedArguments)
-        #expect(throws: CalldataError.self) { try abi.encodeCalldata(entrypoint: "transfer", named: ["amuont": "1", "to": bob.hex]) }
+        #expect(throws: CalldataError.self) {
+            try abi.encodeCalldata(entrypoint: "transfer", named: ["amuont": "1", "to": bob.hex])
+        }
         do {
             _ = try abi.encodeCalldata(entrypoint: "transfer", named: ["amuont": "1", "to": bob.hex])
         } catch {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ThreadVM
 
 /// A small harness: one program over a mutable state, applying successful outputs.
@@ -37,23 +38,31 @@ struct Chain {
             Issue.record("expected an error")
         } catch {
             #expect(error.code == .unknownContract)
-            #expect(error.message == "unknown contract 'tokn' (did you mean 'token'?); known contracts: achievements, counter, karts, token")
+            #expect(
+                error.message
+                    == "unknown contract 'tokn' (did you mean 'token'?); known contracts: achievements, counter, karts, token"
+            )
         }
         #expect(try Contracts.source(named: "counter").contains(".entry increment(by: u64)"))
     }
 
     @Test func entrypointsAreDocumentedAsDeclared() throws {
-        func signatures(_ name: String) throws -> [String] { try Contracts.named(name).abi.entrypoints.map(\.signature) }
-        #expect(try signatures("token") == [
-            "mint(to: address, amount: u64)", "transfer(to: address, amount: u64)",
-            "balance_of(account: address) view -> u64", "total_supply() view -> u64",
-        ])
-        #expect(try signatures("achievements") == [
-            "complete_level(level: u64)", "has_completed(account: address, level: u64) view -> bool",
-        ])
-        #expect(try signatures("karts") == [
-            "unlock_kart(kart: u64, level: u64)", "has_kart(account: address, kart: u64) view -> bool",
-        ])
+        func signatures(_ name: String) throws -> [String] {
+            try Contracts.named(name).abi.entrypoints.map(\.signature)
+        }
+        #expect(
+            try signatures("token") == [
+                "mint(to: address, amount: u64)", "transfer(to: address, amount: u64)",
+                "balance_of(account: address) view -> u64", "total_supply() view -> u64",
+            ])
+        #expect(
+            try signatures("achievements") == [
+                "complete_level(level: u64)", "has_completed(account: address, level: u64) view -> bool",
+            ])
+        #expect(
+            try signatures("karts") == [
+                "unlock_kart(kart: u64, level: u64)", "has_kart(account: address, kart: u64) view -> bool",
+            ])
         #expect(try signatures("counter") == ["increment(by: u64)", "get() view -> u64"])
     }
 
@@ -70,8 +79,12 @@ struct Chain {
         // The statement pieces name exactly the two balance keys.
         let aliceKey = StorageKey.map(slot: 1, alice.words)
         let bobKey = StorageKey.map(slot: 1, bob.words)
-        #expect(transfer.inputs == [KeyValue(key: aliceKey, value: 100), KeyValue(key: bobKey, value: 0)].sorted { $0.key < $1.key })
-        #expect(transfer.outputs == [KeyValue(key: aliceKey, value: 70), KeyValue(key: bobKey, value: 30)].sorted { $0.key < $1.key })
+        #expect(
+            transfer.inputs
+                == [KeyValue(key: aliceKey, value: 100), KeyValue(key: bobKey, value: 0)].sorted { $0.key < $1.key })
+        #expect(
+            transfer.outputs
+                == [KeyValue(key: aliceKey, value: 70), KeyValue(key: bobKey, value: 30)].sorted { $0.key < $1.key })
     }
 
     @Test func tokenTransferFailsOnInsufficientBalance() throws {
@@ -175,16 +188,19 @@ struct Chain {
 @Suite struct FailureReportTests {
     @Test func failuresNameTheEntrypointPcAndSourceLine() throws {
         let source = try Contracts.source(named: "token")
-        let line = try #require(
-            source.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
-                $0.contains("assert") && $0.contains("\"insufficient balance\"")
-            }) + 1
+        let line =
+            try #require(
+                source.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+                    $0.contains("assert") && $0.contains("\"insufficient balance\"")
+                }) + 1
         var token = try Chain("token")
         let result = try token.send("transfer", [bob.hex, "1"])
         let failure = try #require(result.failure)
         let location = try #require(failure.location)
         #expect(location.line == line)
         #expect(token.interpreter.program.instructions[location.pc].opcode == .assert)
-        #expect(failure.description == "assertion failed at transfer, pc \(location.pc) (line \(line)): insufficient balance")
+        #expect(
+            failure.description
+                == "assertion failed at transfer, pc \(location.pc) (line \(line)): insufficient balance")
     }
 }

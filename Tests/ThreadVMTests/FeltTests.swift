@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ThreadVM
 
 @Suite struct FeltTests {
@@ -101,6 +102,8 @@ import Testing
         let data = try JSONEncoder().encode([key])
         #expect(String(decoding: data, as: UTF8.self) == "[\"\(key.hex)\"]")
         #expect(try JSONDecoder().decode([StorageKey].self, from: data) == [key])
-        #expect(throws: (any Error).self) { try JSONDecoder().decode([Felt].self, from: Data("[18446744069414584321]".utf8)) }
+        #expect(throws: (any Error).self) {
+            try JSONDecoder().decode([Felt].self, from: Data("[18446744069414584321]".utf8))
+        }
     }
 }

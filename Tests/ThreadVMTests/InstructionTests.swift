@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ThreadVM
 
 /// The semantics of every instruction, one small program each.
@@ -99,7 +100,8 @@ import Testing
     @Test func assertPassesOnNonZeroAndFailsWithItsMessage() throws {
         #expect(try returnedWord("set r0, 1\nassert r0, \"never\"\nret r0") == 1)
         let failed = try runMain("set r0, 0\nnop\nassert r0, \"must be set\"\nret r0")
-        #expect(failed.failure == .assertionFailed(Location(entrypoint: "main", pc: 2, line: 4), message: "must be set"))
+        #expect(
+            failed.failure == .assertionFailed(Location(entrypoint: "main", pc: 2, line: 4), message: "must be set"))
         #expect(failed.failure?.description == "assertion failed at main, pc 2 (line 4): must be set")
         #expect(failed.failure?.code == "ASSERTION_FAILED")
         let bare = try runMain("assert r0\nret r0")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ThreadVM
 
 @Suite struct InterpreterTests {
@@ -37,7 +38,8 @@ import Testing
             abi: ABI(entrypoints: [Entrypoint(name: "go", parameters: [], isView: false, returns: nil, pc: 0)]))
         let branchResult = Interpreter(program: branch).execute(
             Transaction(caller: alice, entrypoint: "go", calldata: []), state: MemoryState())
-        #expect(branchResult.failure == .badJump(Location(entrypoint: "go", pc: 1, line: nil), target: Felt.modulus - 1))
+        #expect(
+            branchResult.failure == .badJump(Location(entrypoint: "go", pc: 1, line: nil), target: Felt.modulus - 1))
     }
 
     @Test func fallingOffTheEndOfAHandBuiltProgram() throws {
@@ -53,7 +55,8 @@ import Testing
         let program = try Program(
             instructions: [Instruction(.arg, 0, 1, 1), Instruction(.ret, 0, 0)],
             abi: ABI(entrypoints: [
-                Entrypoint(name: "go", parameters: [Parameter(name: "x", type: .u64)], isView: false, returns: nil, pc: 0)
+                Entrypoint(
+                    name: "go", parameters: [Parameter(name: "x", type: .u64)], isView: false, returns: nil, pc: 0)
             ]))
         let result = Interpreter(program: program).execute(
             Transaction(caller: alice, entrypoint: "go", calldata: [5]), state: MemoryState())
@@ -68,7 +71,9 @@ import Testing
         #expect(throws: ProgramError.self) { try Program(instructions: [Instruction(.assert, 0, 1)], abi: abi) }
         #expect(throws: ProgramError.self) { try Program(instructions: [Instruction(.nop, 1)], abi: abi) }
         #expect(throws: ProgramError.self) { try Program(instructions: [], abi: abi) }
-        #expect(throws: Never.self) { try Program(instructions: [Instruction(.hash, 0, 8, 8), Instruction(.ret)], abi: abi) }
+        #expect(throws: Never.self) {
+            try Program(instructions: [Instruction(.hash, 0, 8, 8), Instruction(.ret)], abi: abi)
+        }
     }
 
     @Test func storeInAViewFails() throws {
@@ -117,14 +122,16 @@ import Testing
             """, state: state, threads: threads)
         #expect(result.returnData == [77])
         let fresh = StorageKey(5, 0, 0, 0)
-        #expect(result.accessLog == [
-            StorageAccess(.read, key: b, value: 20),
-            StorageAccess(.write, key: a, value: 11),
-            StorageAccess(.read, key: a, value: 11),
-            StorageAccess(.write, key: a, value: 20),
-            StorageAccess(.write, key: fresh, value: 11),
-        ])
-        #expect(result.inputs == [KeyValue(key: a, value: 10), KeyValue(key: b, value: 20), KeyValue(key: fresh, value: 0)])
+        #expect(
+            result.accessLog == [
+                StorageAccess(.read, key: b, value: 20),
+                StorageAccess(.write, key: a, value: 11),
+                StorageAccess(.read, key: a, value: 11),
+                StorageAccess(.write, key: a, value: 20),
+                StorageAccess(.write, key: fresh, value: 11),
+            ])
+        #expect(
+            result.inputs == [KeyValue(key: a, value: 10), KeyValue(key: b, value: 20), KeyValue(key: fresh, value: 0)])
         #expect(result.outputs == [KeyValue(key: a, value: 20), KeyValue(key: fresh, value: 11)])
         #expect(result.crossReads == [CrossRead(thread: 8, key: remote, value: 77)])
         #expect(!result.inputs.contains { $0.key == c })

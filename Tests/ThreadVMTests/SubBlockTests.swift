@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ThreadVM
 
 @Suite struct SubBlockTests {
@@ -26,8 +27,12 @@ import Testing
                 try tx("transfer", [bob.hex, "35"]),
             ], program: token, base: base)
         #expect(statement.results.map(\.succeeded) == [true, true, true])
-        #expect(statement.inputs == [KeyValue(key: aliceKey, value: 50), KeyValue(key: bobKey, value: 0)].sorted { $0.key < $1.key })
-        #expect(statement.outputs == [KeyValue(key: aliceKey, value: 0), KeyValue(key: bobKey, value: 50)].sorted { $0.key < $1.key })
+        #expect(
+            statement.inputs
+                == [KeyValue(key: aliceKey, value: 50), KeyValue(key: bobKey, value: 0)].sorted { $0.key < $1.key })
+        #expect(
+            statement.outputs
+                == [KeyValue(key: aliceKey, value: 0), KeyValue(key: bobKey, value: 50)].sorted { $0.key < $1.key })
         #expect(statement.crossReads.isEmpty)
     }
 
@@ -43,7 +48,9 @@ import Testing
             ], program: token, base: base)
         #expect(statement.results.map(\.succeeded) == [true, false, true])
         #expect(statement.results[1].failure?.code == "ASSERTION_FAILED")
-        #expect(statement.outputs == [KeyValue(key: aliceKey, value: 0), KeyValue(key: bobKey, value: 10)].sorted { $0.key < $1.key })
+        #expect(
+            statement.outputs
+                == [KeyValue(key: aliceKey, value: 0), KeyValue(key: bobKey, value: 10)].sorted { $0.key < $1.key })
         #expect(!statement.outputs.contains { $0.key == carolKey })
     }
 
@@ -90,7 +97,8 @@ import Testing
         let reader = Flipping()
         let unlock = try Transaction(caller: alice, entrypoint: "unlock_kart", arguments: ["1", "3"], abi: karts.abi)
         let unlock2 = try Transaction(caller: alice, entrypoint: "unlock_kart", arguments: ["2", "3"], abi: karts.abi)
-        let statement = SubBlockExecutor.execute([unlock, unlock2], program: karts, base: MemoryState(), threads: reader)
+        let statement = SubBlockExecutor.execute(
+            [unlock, unlock2], program: karts, base: MemoryState(), threads: reader)
         #expect(statement.results.map(\.succeeded) == [true, true])
         #expect(reader.calls == 1)
         #expect(statement.crossReads == [CrossRead(thread: 2, key: achievementKey, value: 1)])
@@ -130,25 +138,31 @@ import Testing
             try Transaction(caller: alice, entrypoint: "transfer", arguments: [bob.hex, "99"], abi: token.abi),
         ]
         let honest = SubBlockExecutor.execute(txs, program: token, base: MemoryState([aliceKey: 10]))
-        #expect(SubBlockExecutor.verify(
-            txs, program: token, inputs: honest.inputs, outputs: honest.outputs, crossReads: honest.crossReads) == nil)
+        #expect(
+            SubBlockExecutor.verify(
+                txs, program: token, inputs: honest.inputs, outputs: honest.outputs, crossReads: honest.crossReads)
+                == nil)
 
         // A tampered output value.
         var outputs = honest.outputs
         outputs[0].value += 1
-        #expect(SubBlockExecutor.verify(
-            txs, program: token, inputs: honest.inputs, outputs: outputs, crossReads: [])?.part == .outputs)
+        #expect(
+            SubBlockExecutor.verify(
+                txs, program: token, inputs: honest.inputs, outputs: outputs, crossReads: [])?.part == .outputs)
         // A different claimed input changes what the transactions compute.
         let richer = honest.inputs.map { $0.key == aliceKey ? KeyValue(key: aliceKey, value: 200) : $0 }
-        #expect(SubBlockExecutor.verify(
-            txs, program: token, inputs: richer, outputs: honest.outputs, crossReads: [])?.part == .outputs)
+        #expect(
+            SubBlockExecutor.verify(
+                txs, program: token, inputs: richer, outputs: honest.outputs, crossReads: [])?.part == .outputs)
         // An input left out is still touched by re-execution.
-        #expect(SubBlockExecutor.verify(
-            txs, program: token, inputs: Array(honest.inputs.dropFirst()), outputs: honest.outputs, crossReads: [])?
-            .part == .inputs)
+        #expect(
+            SubBlockExecutor.verify(
+                txs, program: token, inputs: Array(honest.inputs.dropFirst()), outputs: honest.outputs, crossReads: [])?
+                .part == .inputs)
         // Transactions dropped from the sub-block.
-        #expect(SubBlockExecutor.verify(
-            [txs[1]], program: token, inputs: honest.inputs, outputs: honest.outputs, crossReads: []) != nil)
+        #expect(
+            SubBlockExecutor.verify(
+                [txs[1]], program: token, inputs: honest.inputs, outputs: honest.outputs, crossReads: []) != nil)
     }
 
     @Test func verifyChecksCrossReads() throws {
@@ -158,8 +172,10 @@ import Testing
         let honest = SubBlockExecutor.execute(
             [tx], program: karts, base: MemoryState(), threads: MemoryThreads([2: MemoryState([key: 1])]))
         #expect(honest.results[0].succeeded)
-        #expect(SubBlockExecutor.verify(
-            [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: honest.crossReads) == nil)
+        #expect(
+            SubBlockExecutor.verify(
+                [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: honest.crossReads)
+                == nil)
         // Claiming no cross read: re-execution cannot find the achievements thread.
         let mismatch = SubBlockExecutor.verify(
             [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: [])
@@ -167,7 +183,9 @@ import Testing
         // Claiming the level was not completed: the unlock fails at the assert, before it touches
         // the kart key, so the claimed input list is already wrong.
         let denied = [CrossRead(thread: 2, key: key, value: 0)]
-        #expect(SubBlockExecutor.verify(
-            [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: denied)?.part == .inputs)
+        #expect(
+            SubBlockExecutor.verify(
+                [tx], program: karts, inputs: honest.inputs, outputs: honest.outputs, crossReads: denied)?.part
+                == .inputs)
     }
 }

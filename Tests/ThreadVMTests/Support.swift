@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ThreadVM
 
 /// A deterministic test address whose four words are `n, n+1, n+2, n+3`.
@@ -38,7 +39,8 @@ func runMain(
 /// The single word a successful `main` returned.
 func returnedWord(_ body: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Felt {
     let result = try runMain(body, sourceLocation: sourceLocation)
-    let data = try #require(result.returnData, "failed: \(String(describing: result.failure))", sourceLocation: sourceLocation)
+    let data = try #require(
+        result.returnData, "failed: \(String(describing: result.failure))", sourceLocation: sourceLocation)
     return try #require(data.first, sourceLocation: sourceLocation)
 }
 
@@ -53,7 +55,9 @@ func expectAssemblyError(
 ) {
     do {
         let program = try Assembler.assemble(source)
-        Issue.record("expected \(code) but it assembled (\(program.instructions.count) instructions)", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected \(code) but it assembled (\(program.instructions.count) instructions)",
+            sourceLocation: sourceLocation)
     } catch {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
         #expect(error.line == line, "\(error)", sourceLocation: sourceLocation)
