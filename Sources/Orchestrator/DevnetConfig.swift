@@ -82,7 +82,7 @@ extension DevnetConfig {
     /// Reads and validates a configuration file.
     ///
     /// - Throws: ``ConfigError`` naming the file, line, column and key of the first problem.
-    public static func load(path: String) throws(ConfigError) -> DevnetConfig {
+    public static func load(path: String) throws -> DevnetConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -93,7 +93,7 @@ extension DevnetConfig {
     }
 
     /// Parses and validates configuration text; `file` is only used in errors.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> DevnetConfig {
+    public static func parse(_ text: String, file: String) throws -> DevnetConfig {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -191,7 +191,7 @@ struct ConfigReader {
     }
 
     /// A mapping whose keys are all in `allowed`; returns its values by key.
-    func mapping(_ node: Node, path: String, allowed: [String]) throws(ConfigError) -> [String: Node] {
+    func mapping(_ node: Node, path: String, allowed: [String]) throws -> [String: Node] {
         guard case let .mapping(mapping) = node else {
             throw error(node, path, "should be a mapping of keys to values")
         }
@@ -211,21 +211,21 @@ struct ConfigReader {
         return values
     }
 
-    func sequence(_ node: Node, path: String) throws(ConfigError) -> [Node] {
+    func sequence(_ node: Node, path: String) throws -> [Node] {
         guard case let .sequence(sequence) = node else {
             throw error(node, path, "should be a list")
         }
         return Array(sequence)
     }
 
-    func string(_ node: Node, path: String) throws(ConfigError) -> String {
+    func string(_ node: Node, path: String) throws -> String {
         guard case let .scalar(scalar) = node else {
             throw error(node, path, "should be a string")
         }
         return scalar.string
     }
 
-    func integer(_ node: Node, path: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    func integer(_ node: Node, path: String, in range: ClosedRange<Int>) throws -> Int {
         guard case .scalar = node, let value = node.int else {
             throw error(node, path, "should be a whole number, not '\(node.string ?? "a \(Self.kind(node))")'")
         }
@@ -235,7 +235,7 @@ struct ConfigReader {
         return value
     }
 
-    func choice(_ node: Node, path: String, from options: [String], noun: String = "value") throws(ConfigError) -> String {
+    func choice(_ node: Node, path: String, from options: [String], noun: String = "value") throws -> String {
         let value = try string(node, path: path)
         guard options.contains(value) else {
             let hint = Self.closest(to: value, in: options).map { " Did you mean '\($0)'?" } ?? ""

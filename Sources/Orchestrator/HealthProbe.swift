@@ -17,10 +17,7 @@ final class HealthProbe: Sendable {
         await withTaskGroup(of: (String, HealthReport?).self) { group in
             for (name, endpoint) in endpoints {
                 group.addTask {
-                    guard let client = try? await RequestClient.connect(to: endpoint, on: self.loop) else { return (name, nil) }
-                    defer { client.close() }
-                    let report = try? await client.call(AdminMessage.health, Empty(), as: HealthReport.self, timeout: timeout)
-                    return (name, report)
+                    (name, try? await self.once(AdminMessage.health, at: endpoint, as: HealthReport.self, timeout: timeout))
                 }
             }
             var reports: [String: HealthReport] = [:]
@@ -70,15 +67,26 @@ final class HealthProbe: Sendable {
         await withTaskGroup(of: String?.self) { group in
             for (name, endpoint) in endpoints {
                 group.addTask {
-                    guard let client = try? await RequestClient.connect(to: endpoint, on: self.loop) else { return nil }
-                    defer { client.close() }
-                    let reply = try? await client.call(AdminMessage.shutdown, Empty(), as: ShutdownReply.self, timeout: timeout)
+                    let reply = try? await self.once(AdminMessage.shutdown, at: endpoint, as: ShutdownReply.self, timeout: timeout)
                     return reply == nil ? nil : name
                 }
             }
             var agreed: Set<String> = []
             for await name in group { if let name { agreed.insert(name) } }
             return agreed
+        }
+    }
+
+    /// One request on a connection of its own.
+    private func once<Reply: Decodable>(_ type: String, at endpoint: String, as reply: Reply.Type, timeout: Duration) async throws -> Reply {
+        let client = try await RequestClient.connect(to: endpoint, on: loop)
+        do {
+            let result = try await client.call(type, Empty(), as: Reply.self, timeout: timeout)
+            client.close()
+            return result
+        } catch {
+            client.close()
+            throw error
         }
     }
 

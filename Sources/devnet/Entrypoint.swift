@@ -7,7 +7,7 @@ struct Devnet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devnet",
         abstract: "Runs a local zkThreads devnet: an L2 sequencer, a thread manager and thread nodes.",
-        subcommands: [Up.self, Down.self, Status.self, Logs.self]
+        subcommands: [Up.self, Down.self, Status.self, Logs.self, Bench.self]
     )
 }
 
@@ -125,6 +125,44 @@ struct Logs: AsyncParsableCommand {
         try await reportingErrors {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
             try await orchestrator.printLog(of: name, lastLines: lines, follow: follow)
+        }
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the devnet on this machine.",
+        discussion: "Start-up: the time from `devnet up` to every process healthy, over several runs per topology size."
+    )
+
+    @Option(help: "How many runs per topology size.")
+    var runs = 7
+
+    @Option(parsing: .upToNextOption, help: "Thread-node counts to measure.")
+    var nodes: [Int] = [1, 4, 8]
+
+    @Option(help: "First TCP port of the benchmark devnets.")
+    var basePort = 41000
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let benchmark = StartupBenchmark(nodeCounts: nodes, runs: runs, basePort: basePort)
+            let results = try await benchmark.run { line in
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            }
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            if json {
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(["startup": results]), as: UTF8.self))
+            } else {
+                print("Start-up: devnet up until every process is healthy (1 sequencer + 1 manager + N thread nodes)")
+                print(StartupBenchmark.table(results))
+            }
         }
     }
 }
