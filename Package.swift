@@ -56,6 +56,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        /// The zkThreads protocol as pure state machines: accounts, signed transactions, fees,
+        /// the manager's acceptance rules and the proof-system interface. No I/O.
+        .target(
+            name: "ZKCore",
+            dependencies: ["ThreadVM", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: I/O
         /// A small Swift API over libzmq with a poll loop on a dedicated thread.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
@@ -135,6 +143,7 @@ let package = Package(
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DaemonKit", "DevnetStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["DevnetProtocol", "DevnetClient", "ZeroMQ"], swiftSettings: swiftSettings),
         .testTarget(name: "STARKTests", dependencies: ["STARK"], swiftSettings: swiftSettings),
+        .testTarget(name: "ZKCoreTests", dependencies: ["ZKCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadVMTests", dependencies: ["ThreadVM"], swiftSettings: swiftSettings),
     ]
 )

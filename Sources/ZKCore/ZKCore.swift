@@ -1,0 +1,1 @@
+// The zkThreads protocol core.
