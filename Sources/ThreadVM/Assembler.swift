@@ -456,7 +456,10 @@ private struct Parser {
         case .ret:
             switch ops.count {
             case 0: return Instruction(.ret)
-            case 1: return Instruction(.ret, try register(ops[0]), 1)
+            case 1:
+                // `ret rs` returns the enclosing entrypoint's declared width (1 when it declares none).
+                let width = pending.entry.flatMap { entries[$0].entrypoint.returns?.width } ?? 1
+                return Instruction(.ret, try register(ops[0], span: width), Felt(UInt64(width)))
             case 2:
                 let n = try count(ops[1], 0...4)
                 return Instruction(.ret, try register(ops[0], span: max(n, 1)), Felt(UInt64(n)))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ThreadVM
@@ -175,6 +176,14 @@ struct Chain {
         #expect(try counter.view("get", []) == [12])
         #expect(try counter.send("increment", [String(Felt.modulus - 1)]).failure?.code == "ASSERTION_FAILED")
         #expect(try counter.view("get", []) == [12])
+    }
+
+    @Test func transactionsRoundTripThroughJSON() throws {
+        let tx = try Transaction(
+            caller: alice, entrypoint: "transfer", arguments: [bob.hex, "5"], abi: try Contracts.named("token").abi)
+        let data = try JSONEncoder().encode(tx)
+        #expect(try JSONDecoder().decode(Transaction.self, from: data) == tx)
+        #expect(String(decoding: data, as: UTF8.self).contains(alice.hex))
     }
 
     @Test func contractsStayWellUnderTheStepBound() throws {

@@ -117,6 +117,10 @@ import Testing
     @Test func retReturnsTheDeclaredWidth() throws {
         let quad = try runMain("set r4, 1\nset r5, 2\nset r6, 3\nset r7, 4\nret r4, 4", returns: "-> address")
         #expect(quad.returnData == [1, 2, 3, 4])
+        // `ret rs` takes the declared width: four words for an address.
+        let implicit = try runMain("set r4, 1\nset r7, 4\nret r4", returns: "-> address")
+        #expect(implicit.returnData == [1, 0, 0, 4])
+        expectAssemblyError(".entry f() -> address\n  ret r13", code: .badRegister, line: 2, column: 7)
         let none = try runMain("ret", returns: "")
         #expect(none.returnData == [])
         let wrong = try runMain("ret r0, 2", returns: "-> u64")
