@@ -129,7 +129,12 @@ public enum DaemonMain {
             throw error
         }
 
-        let eventLog = EventLog()
+        let eventLog: EventLog
+        do {
+            eventLog = try EventLog(database: database)
+        } catch {
+            throw DaemonStartError(code: .storage, message: "cannot read the event log in \(directory.path): \(error)")
+        }
         let context = DaemonContext(
             spec: spec, topology: topology, directory: directory, database: database, logger: logger,
             bootCount: bootCount, publisher: EventPublisher(loop: loop, socket: events.id, log: eventLog)

@@ -62,7 +62,7 @@ struct EventPublisher: Sendable {
     let log: EventLog
 
     func publish(topic: String, payload: Data) throws -> UInt64 {
-        let seq = log.append(topic: topic, payload: payload)
+        let seq = try log.append(topic: topic, payload: payload)
         loop.send(try WireCodec.event(topic: topic, seq: seq, payload: payload), on: socket)
         return seq
     }

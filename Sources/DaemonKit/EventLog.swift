@@ -1,10 +1,13 @@
 public import Foundation
 public import DevnetProtocol
+public import DevnetStorage
+import GRDB
 import Synchronization
 
 /// Numbers and remembers published events, so subscribers can fill gaps with an `events` request.
 ///
-/// Sequence numbers start at 1 and have no gaps. The most recent `capacity` events are kept.
+/// Sequence numbers start at 1 and have no gaps, across restarts when the log is kept in the
+/// process's database. The most recent `capacity` events are served from memory.
 public final class EventLog: Sendable {
     private struct State {
         var nextSeq: UInt64 = 1
@@ -13,18 +16,42 @@ public final class EventLog: Sendable {
     }
 
     private let state = Mutex(State())
+    private let database: ProcessDatabase?
     public let capacity: Int
 
+    /// A log in memory only.
     public init(capacity: Int = 65_536) {
         self.capacity = capacity
+        database = nil
+    }
+
+    /// A log kept in the `events` table of a process database; resumes numbering where it stopped.
+    public init(database: ProcessDatabase, capacity: Int = 65_536) throws {
+        self.capacity = capacity
+        self.database = database
+        let recent = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, topic, payload FROM events ORDER BY seq DESC LIMIT ?", arguments: [capacity])
+                .reversed()
+                .map { PublishedEvent(seq: UInt64($0["seq"] as Int64), topic: $0["topic"], payload: $0["payload"]) }
+        }
+        state.withLock { state in
+            state.recent = recent
+            state.nextSeq = (recent.last?.seq ?? 0) + 1
+        }
     }
 
     /// Assigns the next sequence number to an event and keeps it.
-    public func append(topic: String, payload: Data) -> UInt64 {
-        state.withLock { state in
+    public func append(topic: String, payload: Data) throws -> UInt64 {
+        try state.withLock { state in
             let seq = state.nextSeq
-            state.nextSeq += 1
             let event = PublishedEvent(seq: seq, topic: topic, payload: String(decoding: payload, as: UTF8.self))
+            try database?.write { db in
+                try db.execute(
+                    sql: "INSERT INTO events(seq, topic, payload) VALUES (?, ?, ?)",
+                    arguments: [Int64(seq), event.topic, event.payload]
+                )
+            }
+            state.nextSeq += 1
             if state.recent.count < capacity {
                 state.recent.append(event)
             } else {

@@ -34,6 +34,13 @@ public final class ProcessDatabase: Sendable {
                 table.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v1-events") { db in
+            try db.create(table: "events") { table in
+                table.primaryKey("seq", .integer)
+                table.column("topic", .text).notNull()
+                table.column("payload", .text).notNull()
+            }
+        }
         for migration in migrations {
             migrator.registerMigration(migration.name, migrate: migration.migrate)
         }

@@ -53,10 +53,22 @@ struct DaemonKitTests {
         #expect(crashed?.code == .internalError)
     }
 
-    @Test func eventLogNumbersWithoutGapsAndServesGapFetches() {
+    @Test func persistedEventLogResumesNumbering() throws {
+        let database = try ProcessDatabase(inMemoryWith: [])
+        do {
+            let log = try EventLog(database: database)
+            #expect(try log.append(topic: "block", payload: Data("{}".utf8)) == 1)
+            #expect(try log.append(topic: "receipt", payload: Data(#"{"ok":true}"#.utf8)) == 2)
+        }
+        let reopened = try EventLog(database: database)
+        #expect(try reopened.append(topic: "block", payload: Data("{}".utf8)) == 3)
+        #expect(reopened.events(from: 2, limit: 10).events.map(\.topic) == ["receipt", "block"])
+    }
+
+    @Test func eventLogNumbersWithoutGapsAndServesGapFetches() throws {
         let log = EventLog(capacity: 4)
         for n in 1...6 {
-            #expect(log.append(topic: "block", payload: Data("{\"n\":\(n)}".utf8)) == UInt64(n))
+            #expect(try log.append(topic: "block", payload: Data("{\"n\":\(n)}".utf8)) == UInt64(n))
         }
         let reply = log.events(from: 1, limit: 100)
         // Only the last four are kept; the reply says where the window starts.
@@ -80,7 +92,7 @@ struct DaemonKitTests {
         }
         let reopened = try ProcessDatabase(path: path, migrations: migrations)
         #expect(try reopened.recordBoot() == 2)
-        #expect(try reopened.appliedMigrations() == ["v1-process-meta", "v1-notes"])
+        #expect(try reopened.appliedMigrations() == ["v1-process-meta", "v1-events", "v1-notes"])
         #expect(try reopened.read { db in try String.fetchAll(db, sql: "SELECT text FROM notes") } == ["kept"])
         let journal = try reopened.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
