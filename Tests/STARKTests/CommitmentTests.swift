@@ -84,3 +84,29 @@ import Testing
         for smaller in 0..<nonce { #expect(t.powLeadingZeros(nonce: smaller) < 8) }
     }
 }
+
+@Suite struct FourWayHashTests {
+    @Test(arguments: [0, 1, 7, 32, 64, 65, 152, 1024])
+    func fourWayMatchesSingleHash(length: Int) {
+        var rng = TestRNG(seed: UInt64(length) + 1)
+        var flat = [UInt8](repeating: 0, count: 4 * length + 1)
+        for i in 0..<(4 * length) { flat[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        let expected = (0..<4).map { k in Blake3.hash(Array(flat[(k * length)..<((k + 1) * length)])) }
+        let got = flat.withUnsafeBytes { raw -> [Digest] in
+            let b = raw.baseAddress!
+            let h = Blake3.hash4((b, b + length, b + 2 * length, b + 3 * length), length: length)
+            return [h.0, h.1, h.2, h.3]
+        }
+        #expect(got == expected)
+    }
+
+    @Test func treeLeavesMatchSingleRowHashes() {
+        var rng = TestRNG(seed: 99)
+        for width in [1, 3, 19, 130] {
+            let rows = 10
+            let m = RowMatrix(width: width, height: rows, data: (0..<(rows * width)).map { _ in rng.base() })
+            let leaves = MerkleTree.hashRows(m, threads: 1)
+            #expect(leaves == (0..<rows).map { MerkleTree.hashLeaf(m.row($0)) }, "width \(width)")
+        }
+    }
+}

@@ -9,8 +9,15 @@ public struct StorageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// The four words in order.
     public var array: [Goldilocks] { [words.0, words.1, words.2, words.3] }
 
-    public static func == (a: StorageKey, b: StorageKey) -> Bool { a.array == b.array }
-    public func hash(into hasher: inout Hasher) { hasher.combine(array) }
+    public static func == (a: StorageKey, b: StorageKey) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
     public static func < (a: StorageKey, b: StorageKey) -> Bool {
         a.array.lexicographicallyPrecedes(b.array)
     }
@@ -112,9 +119,17 @@ public struct KeyValueAIR: AIR {
 
     public var publicInputElements: [Goldilocks] {
         var out: [Goldilocks] = []
+        out.reserveCapacity(2 + 5 * (publicInputs.inputs.count + publicInputs.outputs.count))
         for list in [publicInputs.inputs, publicInputs.outputs] {
             out.append(Goldilocks(UInt64(list.count)))
-            for e in list { out += e.key.array + [e.value] }
+            for e in list {
+                let k = e.key.words
+                out.append(k.0)
+                out.append(k.1)
+                out.append(k.2)
+                out.append(k.3)
+                out.append(e.value)
+            }
         }
         return out
     }
@@ -232,10 +247,10 @@ public struct KeyValueAIR: AIR {
         var denominators: [Ext2] = []
         for (list, tag) in [(publicInputs.inputs, KeyValueAIR.initTag), (publicInputs.outputs, KeyValueAIR.finalTag)] {
             for e in list {
-                let k = e.key.array.map { Ext2($0) }
+                let k = e.key.words
                 let fp = KeyValueAIR.fingerprint(
-                    k[0], k[1], k[2], k[3], value: Ext2(e.value), time: .zero, write: .zero, tag: Ext2(tag),
-                    challenges: challenges)
+                    Ext2(k.0), Ext2(k.1), Ext2(k.2), Ext2(k.3), value: Ext2(e.value), time: .zero, write: .zero,
+                    tag: Ext2(tag), challenges: challenges)
                 denominators.append(challenges[0] - fp)
             }
         }

@@ -67,9 +67,23 @@ public struct MerkleTree: Sendable {
                 let start = levelStart
                 parallelChunks(count: start, threads: threads, minChunk: 4096) { range in
                     let b = box.value
-                    for k in range {
+                    let raw = UnsafeRawPointer(b.baseAddress!)
+                    var k = range.lowerBound
+                    // Four nodes at a time: their children are 4 contiguous 64-byte messages.
+                    while k + 4 <= range.upperBound {
+                        let node = start + k
+                        let at = raw + 2 * node * MemoryLayout<Digest>.stride
+                        let h = Blake3.hash4((at, at + 64, at + 128, at + 192), length: 64)
+                        b[node] = h.0
+                        b[node + 1] = h.1
+                        b[node + 2] = h.2
+                        b[node + 3] = h.3
+                        k += 4
+                    }
+                    while k < range.upperBound {
                         let node = start + k
                         b[node] = Blake3.hash(b[2 * node], b[2 * node + 1])
+                        k += 1
                     }
                 }
                 levelStart /= 2
@@ -85,9 +99,23 @@ public struct MerkleTree: Sendable {
         return matrix.data.withUnsafeBytes { raw in
             let box = UncheckedSendable(raw)
             return parallelArray(count: matrix.height, threads: threads, minChunk: 512) { range, out in
-                for r in range {
-                    let slice = UnsafeRawBufferPointer(rebasing: box.value[(r * w * 8)..<((r + 1) * w * 8)])
+                let rowBytes = w * 8
+                var r = range.lowerBound
+                if rowBytes <= 1024, let base = box.value.baseAddress {
+                    while r + 4 <= range.upperBound {
+                        let at = base + r * rowBytes
+                        let h = Blake3.hash4((at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes), length: rowBytes)
+                        (out.baseAddress! + r).initialize(to: h.0)
+                        (out.baseAddress! + r + 1).initialize(to: h.1)
+                        (out.baseAddress! + r + 2).initialize(to: h.2)
+                        (out.baseAddress! + r + 3).initialize(to: h.3)
+                        r += 4
+                    }
+                }
+                while r < range.upperBound {
+                    let slice = UnsafeRawBufferPointer(rebasing: box.value[(r * rowBytes)..<((r + 1) * rowBytes)])
                     (out.baseAddress! + r).initialize(to: Blake3.hash(slice))
+                    r += 1
                 }
             }
         }
