@@ -221,6 +221,9 @@ public struct Orchestrator: Sendable {
 
     func stopAll(_ state: DevnetState, timeout: Duration, quiet: Bool) async {
         let alive = state.alive
+        for process in state.processes where !quiet && !alive.contains(where: { $0.name == process.name }) {
+            output("\(process.name) (pid \(process.pid)) was not running")
+        }
         if alive.isEmpty {
             if !quiet { output("no process of the devnet in \(dataDirectory.path) is running") }
             return

@@ -7,7 +7,7 @@ struct Devnet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devnet",
         abstract: "Runs a local zkThreads devnet: an L2 sequencer, a thread manager and thread nodes.",
-        subcommands: [Up.self, Down.self, Status.self, Logs.self, Bench.self]
+        subcommands: [Up.self, Down.self, Status.self, Logs.self, Request.self, Bench.self]
     )
 }
 
@@ -163,6 +163,36 @@ struct Bench: AsyncParsableCommand {
                 print("Start-up: devnet up until every process is healthy (1 sequencer + 1 manager + N thread nodes)")
                 print(StartupBenchmark.table(results))
             }
+        }
+    }
+}
+
+struct Request: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request",
+        abstract: "Send one wire-protocol request to a process and print the reply.",
+        discussion: "Example: devnet request sequencer stats; devnet request manager events '{\"from_seq\": 1}'"
+    )
+
+    @Argument(help: "The process name, e.g. sequencer.")
+    var process: String
+
+    @Argument(help: "The message type, e.g. health.")
+    var type: String
+
+    @Argument(help: "The payload, a JSON object.")
+    var payload = "{}"
+
+    @Flag(help: "Use the admin endpoint instead of the api endpoint.")
+    var admin = false
+
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await reportingErrors {
+            print(try await Orchestrator(dataDirectory: dataDirectory.path).request(
+                process: process, type: type, payloadJSON: payload, endpoint: admin ? .admin : .api
+            ))
         }
     }
 }
