@@ -1,6 +1,6 @@
-import Foundation
 import DevnetProtocol
 import DevnetStorage
+import Foundation
 import Logging
 import ServiceLifecycle
 import ZeroMQ
@@ -65,7 +65,8 @@ public enum DaemonMain {
         do {
             topology = try Topology.load(from: URL(fileURLWithPath: options.topologyPath))
         } catch {
-            throw DaemonStartError(code: .badConfiguration, message: "cannot read the topology file \(options.topologyPath): \(error)")
+            throw DaemonStartError(
+                code: .badConfiguration, message: "cannot read the topology file \(options.topologyPath): \(error)")
         }
         guard let spec = topology.process(named: options.name) else {
             let names = topology.processes.map(\.name).joined(separator: ", ")
@@ -77,7 +78,8 @@ public enum DaemonMain {
         guard spec.role == Role.role else {
             throw DaemonStartError(
                 code: .badConfiguration,
-                message: "'\(spec.name)' is a \(spec.role.rawValue) in the topology; start it with \(spec.role.executable), not \(Role.role.executable)"
+                message:
+                    "'\(spec.name)' is a \(spec.role.rawValue) in the topology; start it with \(spec.role.executable), not \(Role.role.executable)"
             )
         }
 
@@ -89,7 +91,8 @@ public enum DaemonMain {
         let database: ProcessDatabase
         let bootCount: Int
         do {
-            database = try ProcessDatabase(path: directory.appendingPathComponent("state.sqlite").path, migrations: Role.migrations)
+            database = try ProcessDatabase(
+                path: directory.appendingPathComponent("state.sqlite").path, migrations: Role.migrations)
             bootCount = try database.recordBoot()
         } catch {
             throw DaemonStartError(code: .storage, message: "cannot open the database in \(directory.path): \(error)")
@@ -107,7 +110,8 @@ public enum DaemonMain {
             do {
                 return try await loop.open(type, options: server, bind: [endpoint])
             } catch let error as ZMQError {
-                let hint = error.isAddressInUse
+                let hint =
+                    error.isAddressInUse
                     ? " Another process holds this port: stop it, or choose another base_port in devnet.yaml (or pass --base-port)."
                     : ""
                 throw DaemonStartError(
@@ -145,7 +149,8 @@ public enum DaemonMain {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: spec.name)
+                    .init(
+                        service: runtime, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: spec.name)
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

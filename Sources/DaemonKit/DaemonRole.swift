@@ -1,6 +1,6 @@
-public import Foundation
 public import DevnetProtocol
 public import DevnetStorage
+public import Foundation
 public import Logging
 import ZeroMQ
 
@@ -32,7 +32,6 @@ extension DaemonRole {
     public func counters() -> [String: UInt64] { [:] }
     public func run() async throws {}
 }
-
 
 /// Everything a role needs from the runtime.
 public struct DaemonContext: Sendable {

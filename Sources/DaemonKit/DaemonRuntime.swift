@@ -1,5 +1,5 @@
-import Foundation
 import DevnetProtocol
+import Foundation
 import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -34,7 +34,9 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     private let state = Mutex(State.serving)
     private let counters = Mutex(Counters())
 
-    init(context: DaemonContext, role: Role, loop: SocketLoop, api: SocketHandle, admin: SocketHandle, eventLog: EventLog) {
+    init(
+        context: DaemonContext, role: Role, loop: SocketLoop, api: SocketHandle, admin: SocketHandle, eventLog: EventLog
+    ) {
         self.context = context
         self.role = role
         self.loop = loop
@@ -104,7 +106,8 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
 
     private var uptimeMs: UInt64 {
         let elapsed = ContinuousClock.now - startedAt
-        return UInt64(elapsed.components.seconds) * 1000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000_000)
+        return UInt64(elapsed.components.seconds) * 1000
+            + UInt64(elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
     private func health() -> HealthReport {

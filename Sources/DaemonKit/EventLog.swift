@@ -1,6 +1,6 @@
-public import Foundation
 public import DevnetProtocol
 public import DevnetStorage
+public import Foundation
 import GRDB
 import Synchronization
 
@@ -30,9 +30,11 @@ public final class EventLog: Sendable {
         self.capacity = capacity
         self.database = database
         let recent = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, topic, payload FROM events ORDER BY seq DESC LIMIT ?", arguments: [capacity])
-                .reversed()
-                .map { PublishedEvent(seq: UInt64($0["seq"] as Int64), topic: $0["topic"], payload: $0["payload"]) }
+            try Row.fetchAll(
+                db, sql: "SELECT seq, topic, payload FROM events ORDER BY seq DESC LIMIT ?", arguments: [capacity]
+            )
+            .reversed()
+            .map { PublishedEvent(seq: UInt64($0["seq"] as Int64), topic: $0["topic"], payload: $0["payload"]) }
         }
         state.withLock { state in
             state.recent = recent

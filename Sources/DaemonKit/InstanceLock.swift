@@ -1,7 +1,8 @@
-import Foundation
 import DevnetProtocol
+import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive `flock` on `<process dir>/pid.lock`, so that two copies of one daemon never share
@@ -18,11 +19,15 @@ struct InstanceLock {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 32)
             let count = read(fd, &buffer, buffer.count)
-            let holder = count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+            let holder =
+                count > 0
+                ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                : "unknown"
             close(fd)
             throw DaemonStartError(
                 code: .alreadyRunning,
-                message: "another \(role.executable) named '\(name)' is already running on \(directory.path) (pid \(holder)); stop it first (devnet down)"
+                message:
+                    "another \(role.executable) named '\(name)' is already running on \(directory.path) (pid \(holder)); stop it first (devnet down)"
             )
         }
         let pid = "\(getpid())\n"

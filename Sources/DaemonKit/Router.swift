@@ -1,5 +1,5 @@
-import Foundation
 import DevnetProtocol
+import Foundation
 
 /// Maps message types to handlers for one endpoint.
 ///

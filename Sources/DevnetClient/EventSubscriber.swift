@@ -1,5 +1,5 @@
-public import Foundation
 import DevnetProtocol
+public import Foundation
 public import ZeroMQ
 
 /// One event as a subscriber receives it.
@@ -56,9 +56,12 @@ public final class EventSubscriber: Sendable {
             /// Fetches events [next, upTo) from the API endpoint.
             func fill(upTo end: UInt64?) async {
                 while end.map({ next < $0 }) ?? true {
-                    guard let reply = try? await client.call(
-                        AdminMessage.events, EventsRequest(fromSeq: next, limit: 1000), as: EventsReply.self, timeout: .seconds(5)
-                    ) else { return }
+                    guard
+                        let reply = try? await client.call(
+                            AdminMessage.events, EventsRequest(fromSeq: next, limit: 1000), as: EventsReply.self,
+                            timeout: .seconds(5)
+                        )
+                    else { return }
                     if reply.firstAvailableSeq > next { next = reply.firstAvailableSeq }
                     let before = next
                     for event in reply.events where end.map({ event.seq < $0 }) ?? true {
@@ -70,7 +73,9 @@ public final class EventSubscriber: Sendable {
             // Whatever was published before we connected.
             await fill(upTo: nil)
             for await frames in messages {
-                guard let (topic, envelope, payload) = try? WireCodec.decodeEvent(frames), let seq = envelope.seq else { continue }
+                guard let (topic, envelope, payload) = try? WireCodec.decodeEvent(frames), let seq = envelope.seq else {
+                    continue
+                }
                 if seq > next { await fill(upTo: seq) }
                 deliver(ReceivedEvent(seq: seq, topic: topic, payload: payload))
             }

@@ -1,7 +1,7 @@
-public import Foundation
 public import DevnetProtocol
-public import ZeroMQ
+public import Foundation
 import Synchronization
+public import ZeroMQ
 
 /// A reply as it came off the wire: its envelope and the raw payload.
 public struct RawReply: Sendable {
@@ -57,7 +57,9 @@ public final class RequestClient: Sendable {
     /// Sends a request and waits for its reply.
     ///
     /// - Throws: ``WireError`` with code `TIMEOUT` naming the endpoint if no reply comes in time.
-    public func send(_ type: String, _ payload: some Encodable = Empty(), timeout: Duration = .seconds(5)) async throws -> RawReply {
+    public func send(_ type: String, _ payload: some Encodable = Empty(), timeout: Duration = .seconds(5)) async throws
+        -> RawReply
+    {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let frames = try WireCodec.request(type: type, id: id, payload: payload)
         let endpoint = self.endpoint
@@ -77,7 +79,8 @@ public final class RequestClient: Sendable {
                 if let reply = result { return reply }
                 // The timer fired first: take the continuation back and fail it.
                 if let continuation = self.pending.withLock({ $0.removeValue(forKey: id) }) {
-                    continuation.resume(throwing: WireError(.timeout, "no reply to '\(type)' from \(endpoint) within \(timeout)"))
+                    continuation.resume(
+                        throwing: WireError(.timeout, "no reply to '\(type)' from \(endpoint) within \(timeout)"))
                 }
             }
             throw WireError(.timeout, "no reply to '\(type)' from \(endpoint) within \(timeout)")

@@ -27,7 +27,9 @@ public struct Envelope: Codable, Sendable, Equatable {
     /// Events only: the publisher's sequence number, starting at 1, without gaps.
     public var seq: UInt64?
 
-    public init(v: Int = WireProtocol.version, type: String, id: UInt64? = nil, status: Status? = nil, seq: UInt64? = nil) {
+    public init(
+        v: Int = WireProtocol.version, type: String, id: UInt64? = nil, status: Status? = nil, seq: UInt64? = nil
+    ) {
         self.v = v
         self.type = type
         self.id = id

@@ -44,7 +44,9 @@ public struct ProcessSpec: Codable, Sendable, Equatable {
     /// Thread nodes only.
     public var thread: ThreadSpec?
 
-    public init(name: String, role: ProcessRole, endpoints: Endpoints, blockMode: BlockMode? = nil, thread: ThreadSpec? = nil) {
+    public init(
+        name: String, role: ProcessRole, endpoints: Endpoints, blockMode: BlockMode? = nil, thread: ThreadSpec? = nil
+    ) {
         self.name = name
         self.role = role
         self.endpoints = endpoints

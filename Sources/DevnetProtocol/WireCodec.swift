@@ -31,7 +31,9 @@ public enum WireCodec {
 
     /// Decodes a payload frame, turning decoding failures into a `BAD_PAYLOAD` ``WireError``
     /// that says which field was wrong.
-    public static func decode<T: Decodable>(_ type: T.Type, from payload: Data, messageType: String) throws(WireError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from payload: Data, messageType: String) throws(WireError)
+        -> T
+    {
         do {
             return try makeDecoder().decode(T.self, from: payload.isEmpty ? Data("{}".utf8) : payload)
         } catch let error as DecodingError {
@@ -70,7 +72,9 @@ public enum WireCodec {
     }
 
     /// Reads an event's `[topic, envelope, payload]` frames.
-    public static func decodeEvent(_ frames: [Data]) throws(WireError) -> (topic: String, envelope: Envelope, payload: Data) {
+    public static func decodeEvent(_ frames: [Data]) throws(WireError) -> (
+        topic: String, envelope: Envelope, payload: Data
+    ) {
         guard frames.count == 3 else {
             throw WireError(.badEnvelope, "expected 3 frames (topic, envelope, payload), got \(frames.count)")
         }
@@ -115,7 +119,8 @@ public enum WireCodec {
     /// A one-line description of a decoding error that names the field.
     public static func describe(_ error: DecodingError) -> String {
         func path(_ codingPath: [any CodingKey]) -> String {
-            let joined = codingPath.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(separator: ".")
+            let joined = codingPath.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(
+                separator: ".")
             return joined.isEmpty ? "the top level" : "'\(joined)'"
         }
         switch error {

@@ -63,7 +63,8 @@ public final class ProcessDatabase: Sendable {
             let current = try String.fetchOne(db, sql: "SELECT value FROM process_meta WHERE key = 'boot_count'")
             let next = (current.flatMap(Int.init) ?? 0) + 1
             try db.execute(
-                sql: "INSERT INTO process_meta(key, value) VALUES ('boot_count', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO process_meta(key, value) VALUES ('boot_count', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 arguments: [String(next)]
             )
             return next

@@ -1,5 +1,5 @@
-import Foundation
 public import DevnetProtocol
+import Foundation
 import Yams
 
 /// The devnet's configuration, as written in `devnet.yaml`.
@@ -52,11 +52,14 @@ public struct DevnetConfig: Sendable, Equatable {
                 api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)", events: "tcp://\(host):\(first + 2)"
             )
         }
-        processes.append(ProcessSpec(name: "sequencer", role: .sequencer, endpoints: endpoints(slot: 0), blockMode: blockMode))
+        processes.append(
+            ProcessSpec(name: "sequencer", role: .sequencer, endpoints: endpoints(slot: 0), blockMode: blockMode))
         processes.append(ProcessSpec(name: "manager", role: .manager, endpoints: endpoints(slot: 1)))
         for (index, thread) in threads.enumerated() {
             processes.append(
-                ProcessSpec(name: "node-\(thread.name)", role: .threadNode, endpoints: endpoints(slot: 2 + index), thread: thread)
+                ProcessSpec(
+                    name: "node-\(thread.name)", role: .threadNode, endpoints: endpoints(slot: 2 + index),
+                    thread: thread)
             )
         }
         return Topology(seed: seed, processes: processes)
@@ -87,7 +90,8 @@ extension DevnetConfig {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError(file: path, line: 0, column: 0, key: "", message: "cannot read the file: \(error.localizedDescription)")
+            throw ConfigError(
+                file: path, line: 0, column: 0, key: "", message: "cannot read the file: \(error.localizedDescription)")
         }
         return try parse(text, file: path)
     }
@@ -119,7 +123,8 @@ extension DevnetConfig {
             let sequencer = try reader.mapping(node, path: "sequencer", allowed: ["block_mode", "block_interval_ms"])
             var mode = "instant"
             if let node = sequencer["block_mode"] {
-                mode = try reader.choice(node, path: "sequencer.block_mode", from: ["instant", "interval", "on_demand"])
+                mode = try reader.choice(
+                    node, path: "sequencer.block_mode", from: ["instant", "interval", "on_demand"])
             }
             var interval: Int?
             if let node = sequencer["block_interval_ms"] {
@@ -134,7 +139,8 @@ extension DevnetConfig {
                 config.blockMode = .instant
             }
             if interval != nil, mode != "interval", let node = sequencer["block_interval_ms"] {
-                throw reader.error(node, "sequencer.block_interval_ms", "only applies when block_mode is interval (it is \(mode))")
+                throw reader.error(
+                    node, "sequencer.block_interval_ms", "only applies when block_mode is interval (it is \(mode))")
             }
         }
         if let node = top["threads"] {
@@ -159,11 +165,13 @@ extension DevnetConfig {
                 } else if knownContracts.contains(name) {
                     contract = name
                 } else {
-                    throw reader.error(item, path, "missing key 'contract' (one of: \(knownContracts.joined(separator: ", ")))")
+                    throw reader.error(
+                        item, path, "missing key 'contract' (one of: \(knownContracts.joined(separator: ", ")))")
                 }
                 var proofSystem = "reexec"
                 if let node = fields["proof_system"] {
-                    proofSystem = try reader.choice(node, path: "\(path).proof_system", from: knownProofSystems, noun: "proof system")
+                    proofSystem = try reader.choice(
+                        node, path: "\(path).proof_system", from: knownProofSystems, noun: "proof system")
                 }
                 config.threads.append(ThreadSpec(name: name, contract: contract, proofSystem: proofSystem))
             }
@@ -184,7 +192,8 @@ struct ConfigReader {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
             let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            return ConfigError(file: file, line: mark.line, column: mark.column, key: "", message: "not valid YAML: \(detail)")
+            return ConfigError(
+                file: file, line: mark.line, column: mark.column, key: "", message: "not valid YAML: \(detail)")
         default:
             return ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
         }
@@ -239,7 +248,8 @@ struct ConfigReader {
         let value = try string(node, path: path)
         guard options.contains(value) else {
             let hint = Self.closest(to: value, in: options).map { " Did you mean '\($0)'?" } ?? ""
-            throw error(node, path, "unknown \(noun) '\(value)' (expected one of: \(options.joined(separator: ", "))).\(hint)")
+            throw error(
+                node, path, "unknown \(noun) '\(value)' (expected one of: \(options.joined(separator: ", "))).\(hint)")
         }
         return value
     }

@@ -1,5 +1,5 @@
-public import Foundation
 public import DevnetProtocol
+public import Foundation
 
 /// What `devnet up` records in the data directory about the processes it started.
 public struct DevnetState: Codable, Sendable {

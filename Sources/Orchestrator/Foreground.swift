@@ -1,7 +1,8 @@
-import Foundation
 @preconcurrency import Dispatch
+import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Orchestrator {

@@ -1,6 +1,6 @@
-import Foundation
 import DevnetClient
 import DevnetProtocol
+import Foundation
 import ZeroMQ
 
 /// Asks daemons' admin endpoints for their health.
@@ -17,7 +17,10 @@ final class HealthProbe: Sendable {
         await withTaskGroup(of: (String, HealthReport?).self) { group in
             for (name, endpoint) in endpoints {
                 group.addTask {
-                    (name, try? await self.once(AdminMessage.health, at: endpoint, as: HealthReport.self, timeout: timeout))
+                    (
+                        name,
+                        try? await self.once(AdminMessage.health, at: endpoint, as: HealthReport.self, timeout: timeout)
+                    )
                 }
             }
             var reports: [String: HealthReport] = [:]
@@ -48,7 +51,11 @@ final class HealthProbe: Sendable {
             let round = await withTaskGroup(of: (String, HealthReport?).self) { group in
                 for (name, client) in waiting {
                     group.addTask {
-                        (name, try? await client.call(AdminMessage.health, Empty(), as: HealthReport.self, timeout: .milliseconds(100)))
+                        (
+                            name,
+                            try? await client.call(
+                                AdminMessage.health, Empty(), as: HealthReport.self, timeout: .milliseconds(100))
+                        )
                     }
                 }
                 var reports: [(String, HealthReport?)] = []
@@ -67,7 +74,8 @@ final class HealthProbe: Sendable {
         await withTaskGroup(of: String?.self) { group in
             for (name, endpoint) in endpoints {
                 group.addTask {
-                    let reply = try? await self.once(AdminMessage.shutdown, at: endpoint, as: ShutdownReply.self, timeout: timeout)
+                    let reply = try? await self.once(
+                        AdminMessage.shutdown, at: endpoint, as: ShutdownReply.self, timeout: timeout)
                     return reply == nil ? nil : name
                 }
             }
@@ -78,7 +86,9 @@ final class HealthProbe: Sendable {
     }
 
     /// One request on a connection of its own.
-    private func once<Reply: Decodable>(_ type: String, at endpoint: String, as reply: Reply.Type, timeout: Duration) async throws -> Reply {
+    private func once<Reply: Decodable>(_ type: String, at endpoint: String, as reply: Reply.Type, timeout: Duration)
+        async throws -> Reply
+    {
         let client = try await RequestClient.connect(to: endpoint, on: loop)
         do {
             let result = try await client.call(type, Empty(), as: Reply.self, timeout: timeout)

@@ -1,7 +1,8 @@
-public import Foundation
 public import DevnetProtocol
+public import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts, inspects and stops a devnet in a data directory.
@@ -30,7 +31,9 @@ public struct Orchestrator: Sendable {
         /// How long to wait for every process to report healthy.
         public var startupTimeout: Duration
 
-        public init(configPath: String, overrides: DevnetConfig.Overrides = .init(), startupTimeout: Duration = .seconds(30)) {
+        public init(
+            configPath: String, overrides: DevnetConfig.Overrides = .init(), startupTimeout: Duration = .seconds(30)
+        ) {
             self.configPath = configPath
             self.overrides = overrides
             self.startupTimeout = startupTimeout
@@ -68,7 +71,8 @@ public struct Orchestrator: Sendable {
 
         let started = ContinuousClock.now
         var state = DevnetState(
-            dataDirectory: dataDirectory.path, config: options.configPath, startedAt: Date(), startupMs: nil, processes: []
+            dataDirectory: dataDirectory.path, config: options.configPath, startedAt: Date(), startupMs: nil,
+            processes: []
         )
         for process in topology.processes {
             let log = logPath(of: process.name)
@@ -76,7 +80,9 @@ public struct Orchestrator: Sendable {
             do {
                 pid = try ProcessControl.spawn(
                     executable: binaries.appendingPathComponent(process.role.executable).path,
-                    arguments: ["--topology", topologyURL.path, "--name", process.name, "--data-dir", dataDirectory.path],
+                    arguments: [
+                        "--topology", topologyURL.path, "--name", process.name, "--data-dir", dataDirectory.path,
+                    ],
                     logPath: log
                 )
             } catch {
@@ -122,10 +128,12 @@ public struct Orchestrator: Sendable {
         guard missing.isEmpty else {
             await stopAll(state, timeout: .seconds(5), quiet: true)
             let names = missing.map { "\($0.name) (log: \($0.log))" }.joined(separator: ", ")
-            throw OrchestratorError("error: not healthy within \(options.startupTimeout): \(names). The devnet was stopped.")
+            throw OrchestratorError(
+                "error: not healthy within \(options.startupTimeout): \(names). The devnet was stopped.")
         }
         let elapsed = ContinuousClock.now - started
-        state.startupMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        state.startupMs = Int(
+            elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         try state.write(to: dataDirectory)
         return state
     }
@@ -145,7 +153,10 @@ public struct Orchestrator: Sendable {
     /// Names the process and endpoint whose port is taken, before anything starts.
     private func checkPorts(_ topology: Topology, host: String) throws {
         for process in topology.processes {
-            for (label, endpoint) in [("api", process.endpoints.api), ("admin", process.endpoints.admin), ("events", process.endpoints.events)] {
+            for (label, endpoint) in [
+                ("api", process.endpoints.api), ("admin", process.endpoints.admin),
+                ("events", process.endpoints.events),
+            ] {
                 guard let port = endpoint.split(separator: ":").last.flatMap({ Int($0) }) else { continue }
                 if !ProcessControl.portIsFree(host: host, port: port) {
                     throw OrchestratorError(
@@ -174,7 +185,9 @@ public struct Orchestrator: Sendable {
     /// Asks every recorded process for its health.
     public func status() async throws -> [ProcessStatus] {
         guard let state = DevnetState.load(from: dataDirectory) else {
-            throw OrchestratorError("no devnet in \(dataDirectory.path) (no \(DevnetState.fileName)); start one with `devnet up --data-dir \(dataDirectory.path)`")
+            throw OrchestratorError(
+                "no devnet in \(dataDirectory.path) (no \(DevnetState.fileName)); start one with `devnet up --data-dir \(dataDirectory.path)`"
+            )
         }
         let probe = HealthProbe()
         let alive = state.alive
@@ -203,7 +216,12 @@ public struct Orchestrator: Sendable {
     public static func table(_ rows: [ProcessStatus]) -> String {
         Table.render(
             header: ["NAME", "ROLE", "PID", "STATUS", "API", "ADMIN", "EVENTS"],
-            rows: rows.map { [$0.name, $0.role.rawValue, "\($0.pid)", $0.status, $0.endpoints.api, $0.endpoints.admin, $0.endpoints.events] }
+            rows: rows.map {
+                [
+                    $0.name, $0.role.rawValue, "\($0.pid)", $0.status, $0.endpoints.api, $0.endpoints.admin,
+                    $0.endpoints.events,
+                ]
+            }
         )
     }
 
@@ -250,7 +268,9 @@ public struct Orchestrator: Sendable {
         for process in remaining {
             kill(process.pid, SIGKILL)
             _ = ProcessControl.reapIfExited(process.pid)
-            output("killed \(process.name) (pid \(process.pid)) with SIGKILL: it did not stop within \(timeout); see \(process.log)")
+            output(
+                "killed \(process.name) (pid \(process.pid)) with SIGKILL: it did not stop within \(timeout); see \(process.log)"
+            )
         }
     }
 
@@ -260,9 +280,11 @@ public struct Orchestrator: Sendable {
     public func log(of name: String) throws -> String {
         let path = logPath(of: name)
         guard FileManager.default.fileExists(atPath: path) else {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: logsDirectory.path))?
+            let names =
+                (try? FileManager.default.contentsOfDirectory(atPath: logsDirectory.path))?
                 .filter { $0.hasSuffix(".log") }.map { String($0.dropLast(4)) }.sorted() ?? []
-            let known = names.isEmpty ? "there are no logs in \(logsDirectory.path)" : "known: \(names.joined(separator: ", "))"
+            let known =
+                names.isEmpty ? "there are no logs in \(logsDirectory.path)" : "known: \(names.joined(separator: ", "))"
             throw OrchestratorError("error: no process named '\(name)' in \(dataDirectory.path) (\(known))")
         }
         return path

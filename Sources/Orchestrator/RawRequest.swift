@@ -1,6 +1,6 @@
-import Foundation
 import DevnetClient
 import DevnetProtocol
+import Foundation
 import ZeroMQ
 
 extension Orchestrator {
@@ -15,19 +15,24 @@ extension Orchestrator {
     /// - Throws: ``OrchestratorError`` naming the process when it is unknown or not running, and
     ///   carrying the daemon's error code and message when it answers with an error.
     public func request(
-        process name: String, type: String, payloadJSON: String, endpoint kind: EndpointKind = .api, timeout: Duration = .seconds(10)
+        process name: String, type: String, payloadJSON: String, endpoint kind: EndpointKind = .api,
+        timeout: Duration = .seconds(10)
     ) async throws -> String {
         guard let state = DevnetState.load(from: dataDirectory) else {
-            throw OrchestratorError("error: no devnet in \(dataDirectory.path); start one with `devnet up --data-dir \(dataDirectory.path)`")
+            throw OrchestratorError(
+                "error: no devnet in \(dataDirectory.path); start one with `devnet up --data-dir \(dataDirectory.path)`"
+            )
         }
         guard let process = state.processes.first(where: { $0.name == name }) else {
             let names = state.processes.map(\.name).joined(separator: ", ")
             throw OrchestratorError("error: no process named '\(name)' in this devnet (it has: \(names))")
         }
-        guard let payload = try? JSONSerialization.jsonObject(with: Data(payloadJSON.utf8), options: [.fragmentsAllowed]),
+        guard
+            let payload = try? JSONSerialization.jsonObject(with: Data(payloadJSON.utf8), options: [.fragmentsAllowed]),
             payload is [String: Any]
         else {
-            throw OrchestratorError.usage("error: the payload must be a JSON object, like '{\"from_seq\": 1}'; got: \(payloadJSON)")
+            throw OrchestratorError.usage(
+                "error: the payload must be a JSON object, like '{\"from_seq\": 1}'; got: \(payloadJSON)")
         }
         let endpoint = kind == .api ? process.endpoints.api : process.endpoints.admin
         let context = ZMQContext()
@@ -42,7 +47,9 @@ extension Orchestrator {
         } catch let error as WireError {
             await loop.shutdown()
             if error.code == .timeout {
-                throw OrchestratorError("error: \(name) did not answer '\(type)' at \(endpoint) within \(timeout); is it running? (devnet status)")
+                throw OrchestratorError(
+                    "error: \(name) did not answer '\(type)' at \(endpoint) within \(timeout); is it running? (devnet status)"
+                )
             }
             throw OrchestratorError("error: \(error)")
         }
@@ -55,7 +62,8 @@ extension Orchestrator {
 
     static func prettyJSON(_ data: Data) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed])
+            let pretty = try? JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed])
         else { return String(decoding: data, as: UTF8.self) }
         return String(decoding: pretty, as: UTF8.self)
     }

@@ -28,7 +28,8 @@ public struct StartupBenchmark: Sendable {
     public func run(progress: @Sendable (String) -> Void) async throws -> [Result] {
         var results: [Result] = []
         for nodes in nodeCounts {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devnet-bench-\(UUID().uuidString.prefix(8))")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "devnet-bench-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let config = directory.appendingPathComponent("devnet.yaml")
@@ -40,12 +41,16 @@ public struct StartupBenchmark: Sendable {
                 let started = ContinuousClock.now
                 try await orchestrator.up(.init(configPath: config.path))
                 let elapsed = ContinuousClock.now - started
-                samples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                samples.append(
+                    Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
                 try await orchestrator.down()
-                progress(String(format: "start-up, %d thread node(s): run %d/%d took %.1f ms", nodes, run, runs, samples.last!))
+                progress(
+                    String(
+                        format: "start-up, %d thread node(s): run %d/%d took %.1f ms", nodes, run, runs, samples.last!))
             }
             let sorted = samples.sorted()
-            let median = sorted.count % 2 == 1
+            let median =
+                sorted.count % 2 == 1
                 ? sorted[sorted.count / 2]
                 : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
             results.append(
@@ -62,8 +67,10 @@ public struct StartupBenchmark: Sendable {
         Table.render(
             header: ["THREAD NODES", "PROCESSES", "RUNS", "MEDIAN ms", "MIN ms", "MAX ms"],
             rows: results.map {
-                ["\($0.threadNodes)", "\($0.processes)", "\($0.runs)", String(format: "%.1f", $0.medianMs),
-                 String(format: "%.1f", $0.minMs), String(format: "%.1f", $0.maxMs)]
+                [
+                    "\($0.threadNodes)", "\($0.processes)", "\($0.runs)", String(format: "%.1f", $0.medianMs),
+                    String(format: "%.1f", $0.minMs), String(format: "%.1f", $0.maxMs),
+                ]
             }
         )
     }

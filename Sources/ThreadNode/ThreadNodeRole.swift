@@ -8,9 +8,11 @@ public struct ThreadNodeRole: DaemonRole {
 
     public init(context: DaemonContext) throws {
         guard let thread = context.spec.thread else {
-            throw DaemonStartError(code: .badConfiguration, message: "thread node '\(context.name)' has no thread in the topology")
+            throw DaemonStartError(
+                code: .badConfiguration, message: "thread node '\(context.name)' has no thread in the topology")
         }
         self.context = context
-        context.logger.info("thread '\(thread.name)' runs contract '\(thread.contract)' with proof system '\(thread.proofSystem)'")
+        context.logger.info(
+            "thread '\(thread.name)' runs contract '\(thread.contract)' with proof system '\(thread.proofSystem)'")
     }
 }

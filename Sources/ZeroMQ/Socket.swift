@@ -1,5 +1,5 @@
-public import Foundation
 import CZeroMQ
+public import Foundation
 import Synchronization
 
 /// A libzmq context. Thread-safe; one per process is enough.

@@ -1,11 +1,11 @@
-public import Foundation
 import CZeroMQ
+public import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Identifies a socket owned by a ``SocketLoop``.
@@ -31,8 +31,9 @@ public struct SocketHandle: Sendable {
 /// in the poll set; inbound messages come back through one `AsyncStream` per socket.
 public final class SocketLoop: Sendable {
     private enum Command {
-        case open(SocketID, SocketType, SocketOptions, bind: [String], connect: [String],
-                  AsyncStream<[Data]>.Continuation, CheckedContinuation<[String], any Error>)
+        case open(
+            SocketID, SocketType, SocketOptions, bind: [String], connect: [String],
+            AsyncStream<[Data]>.Continuation, CheckedContinuation<[String], any Error>)
         case send(SocketID, [Data])
         case close(SocketID)
         case stop(CheckedContinuation<Void, Never>)
@@ -276,8 +277,8 @@ public final class SocketLoop: Sendable {
 /// `close(2)`, named apart from ``SocketLoop/close(_:)``.
 private func systemClose(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
-    Glibc.close(fd)
+        Glibc.close(fd)
     #else
-    Darwin.close(fd)
+        Darwin.close(fd)
     #endif
 }

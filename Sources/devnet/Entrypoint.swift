@@ -53,10 +53,14 @@ struct Up: AsyncParsableCommand {
         try await reportingErrors {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
             let state = try await orchestrator.up(
-                .init(configPath: config, overrides: .init(seed: seed, basePort: basePort), startupTimeout: .seconds(timeout))
+                .init(
+                    configPath: config, overrides: .init(seed: seed, basePort: basePort),
+                    startupTimeout: .seconds(timeout))
             )
             print(Orchestrator.table(try await orchestrator.status()))
-            print("devnet up in \(state.startupMs ?? 0) ms: \(state.processes.count) processes, data in \(state.dataDirectory)")
+            print(
+                "devnet up in \(state.startupMs ?? 0) ms: \(state.processes.count) processes, data in \(state.dataDirectory)"
+            )
             guard foreground else {
                 print("stop it with: devnet down --data-dir \(dataDirectory.path)")
                 return
@@ -70,7 +74,8 @@ struct Up: AsyncParsableCommand {
 }
 
 struct Down: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop every process of the devnet, gracefully and then by force.")
+    static let configuration = CommandConfiguration(
+        abstract: "Stop every process of the devnet, gracefully and then by force.")
 
     @OptionGroup var dataDirectory: DataDirectory
 
@@ -85,7 +90,8 @@ struct Down: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show every process of the devnet and whether it is healthy.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show every process of the devnet and whether it is healthy.")
 
     @OptionGroup var dataDirectory: DataDirectory
 
@@ -190,9 +196,10 @@ struct Request: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            print(try await Orchestrator(dataDirectory: dataDirectory.path).request(
-                process: process, type: type, payloadJSON: payload, endpoint: admin ? .admin : .api
-            ))
+            print(
+                try await Orchestrator(dataDirectory: dataDirectory.path).request(
+                    process: process, type: type, payloadJSON: payload, endpoint: admin ? .admin : .api
+                ))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DevnetProtocol
 
 @Suite("Wire codec")
@@ -16,7 +17,9 @@ struct WireCodecTests {
         #expect(String(decoding: frames[1], as: UTF8.self) == #"{"amount":5,"to_account":"alice"}"#)
         let (envelope, payload) = try WireCodec.decodeMessage(frames)
         #expect(envelope == Envelope(type: "transfer", id: 7))
-        #expect(try WireCodec.decode(Transfer.self, from: payload, messageType: "transfer") == Transfer(toAccount: "alice", amount: 5))
+        #expect(
+            try WireCodec.decode(Transfer.self, from: payload, messageType: "transfer")
+                == Transfer(toAccount: "alice", amount: 5))
     }
 
     @Test func replyEchoesIdAndType() throws {
@@ -55,7 +58,8 @@ struct WireCodecTests {
 
     @Test func payloadErrorsNameTheField() {
         #expect {
-            _ = try WireCodec.decode(Transfer.self, from: Data(#"{"to_account":"a","amount":"five"}"#.utf8), messageType: "transfer")
+            _ = try WireCodec.decode(
+                Transfer.self, from: Data(#"{"to_account":"a","amount":"five"}"#.utf8), messageType: "transfer")
         } throws: { error in
             guard let error = error as? WireError else { return false }
             return error.code == .badPayload && error.message.contains("'amount'") && error.message.contains("transfer")
@@ -83,14 +87,22 @@ struct WireCodecTests {
         #expect(event.topic == "block")
         #expect(event.envelope.seq == 12)
         #expect(event.payload == Data(#"{"height":3}"#.utf8))
-        #expect(throws: WireError.self) { _ = try WireCodec.decodeEvent([Data("block".utf8), Data(#"{"v":1,"type":"block"}"#.utf8), Data()]) }
+        #expect(throws: WireError.self) {
+            _ = try WireCodec.decodeEvent([Data("block".utf8), Data(#"{"v":1,"type":"block"}"#.utf8), Data()])
+        }
     }
 
     @Test func topologyRoundTripsThroughAFile() throws {
-        let topology = Topology(seed: 9, processes: [
-            ProcessSpec(name: "sequencer", role: .sequencer, endpoints: Endpoints(api: "a", admin: "b", events: "c"), blockMode: .interval(milliseconds: 250)),
-            ProcessSpec(name: "node-t", role: .threadNode, endpoints: Endpoints(api: "d", admin: "e", events: "f"), thread: ThreadSpec(name: "t", contract: "token", proofSystem: "reexec")),
-        ])
+        let topology = Topology(
+            seed: 9,
+            processes: [
+                ProcessSpec(
+                    name: "sequencer", role: .sequencer, endpoints: Endpoints(api: "a", admin: "b", events: "c"),
+                    blockMode: .interval(milliseconds: 250)),
+                ProcessSpec(
+                    name: "node-t", role: .threadNode, endpoints: Endpoints(api: "d", admin: "e", events: "f"),
+                    thread: ThreadSpec(name: "t", contract: "token", proofSystem: "reexec")),
+            ])
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("topology-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: url) }
         try topology.write(to: url)

@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import DevnetClient
 import DevnetProtocol
+import Foundation
+import Testing
 import ZeroMQ
 
 @Suite("devnet up, status, down on real processes", .serialized)
@@ -32,7 +32,9 @@ struct DevnetLifecycleTests {
         for endpoint in [endpoints["api"]!, endpoints["admin"]!] {
             let raw = try await loop.open(.dealer, connect: [endpoint])
             var replies = raw.messages.makeAsyncIterator()
-            for garbage in [[Data("garbage".utf8)], [Data([0xff, 0xfe, 0x00]), Data([1])], [Data("{}".utf8), Data(), Data()]] {
+            for garbage in [
+                [Data("garbage".utf8)], [Data([0xff, 0xfe, 0x00]), Data([1])], [Data("{}".utf8), Data(), Data()],
+            ] {
                 loop.send(garbage, on: raw.id)
                 let reply = try #require(await replies.next())
                 let (envelope, payload) = try WireCodec.decodeMessage(reply)
@@ -42,10 +44,12 @@ struct DevnetLifecycleTests {
             }
             loop.close(raw.id)
             let client = try await RequestClient.connect(to: endpoint, on: loop)
-            let health = try await client.call(AdminMessage.health, Empty(), as: HealthReport.self, timeout: TestTimeouts.seconds(5))
+            let health = try await client.call(
+                AdminMessage.health, Empty(), as: HealthReport.self, timeout: TestTimeouts.seconds(5))
             #expect(health.status == "healthy")
             #expect(health.name == "sequencer")
-            let stats = try await client.call(AdminMessage.stats, Empty(), as: DaemonStats.self, timeout: TestTimeouts.seconds(5))
+            let stats = try await client.call(
+                AdminMessage.stats, Empty(), as: DaemonStats.self, timeout: TestTimeouts.seconds(5))
             #expect(stats.badMessages >= 3)
             client.close()
         }
@@ -70,7 +74,8 @@ struct DevnetLifecycleTests {
         #expect(!down.stdout.contains("SIGKILL"))
         #expect(pids.allSatisfy { !processIsRunning($0) })
         // Each daemon logged a graceful stop.
-        let managerLog = try String(contentsOf: devnet.dataDirectory.appendingPathComponent("logs/manager.log"), encoding: .utf8)
+        let managerLog = try String(
+            contentsOf: devnet.dataDirectory.appendingPathComponent("logs/manager.log"), encoding: .utf8)
         #expect(managerLog.contains("stopped"))
     }
 
@@ -96,10 +101,12 @@ struct DevnetLifecycleTests {
         let bin = devnet.dataDirectory.appendingPathComponent("bin")
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         for name in ["devnet", "l2-sequencer", "thread-manager"] {
-            try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent(name), withDestinationURL: binaryDirectory.appendingPathComponent(name))
+            try FileManager.default.createSymbolicLink(
+                at: bin.appendingPathComponent(name), withDestinationURL: binaryDirectory.appendingPathComponent(name))
         }
         let broken = bin.appendingPathComponent("thread-node")
-        try "#!/bin/sh\necho 'fatal: simulated start-up failure of a thread node' >&2\nexit 7\n".write(to: broken, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho 'fatal: simulated start-up failure of a thread node' >&2\nexit 7\n".write(
+            to: broken, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: broken.path)
 
         let up = try devnet.up(environment: ["DEVNET_BIN_DIR": bin.path])
@@ -129,7 +136,8 @@ struct DevnetLifecycleTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(!processIsRunning(pid))
-        let log = try String(contentsOf: devnet.dataDirectory.appendingPathComponent("logs/node-counter.log"), encoding: .utf8)
+        let log = try String(
+            contentsOf: devnet.dataDirectory.appendingPathComponent("logs/node-counter.log"), encoding: .utf8)
         #expect(log.contains("graceful shutdown"))
         #expect(log.contains("stopped"))
         let after = try devnet.status()
@@ -140,7 +148,8 @@ struct DevnetLifecycleTests {
     @Test func badConfigExitsWithCodeTwoNamingTheKey() throws {
         let devnet = try TestDevnet()
         defer { devnet.tearDown() }
-        try "seed: 1\nthreads:\n  - name: t\n    proof_sytem: stark\n".write(toFile: devnet.configPath, atomically: true, encoding: .utf8)
+        try "seed: 1\nthreads:\n  - name: t\n    proof_sytem: stark\n".write(
+            toFile: devnet.configPath, atomically: true, encoding: .utf8)
         let up = try devnet.up()
         #expect(up.status == 2)
         #expect(up.stderr.contains("devnet.yaml:4:5"))

@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import DevnetClient
 import DevnetProtocol
+import Foundation
+import Testing
 import ZeroMQ
 
 /// Timeouts for tests that run real processes, scaled by `DEVNET_TEST_TIMEOUT_SCALE` on slow machines.
@@ -66,7 +66,8 @@ final class TestDevnet {
     private static let nextSlot = LockedCounter()
 
     init(threads: [String] = ["token", "achievements", "karts", "counter"]) throws {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("devnet-e2e-\(UUID().uuidString.prefix(8))")
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "devnet-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         // Spread tests over the port range by pid and a counter, so parallel runs do not collide.
         basePort = 30000 + Int(getpid() % 200) * 100 + Self.nextSlot.next() * 30
@@ -80,7 +81,9 @@ final class TestDevnet {
     }
 
     func up(environment: [String: String] = [:]) throws -> CommandResult {
-        try run(devnet, ["up", configPath, "--data-dir", dataDirectory.path, "--timeout", "\(30 * TestTimeouts.scale)"], environment: environment)
+        try run(
+            devnet, ["up", configPath, "--data-dir", dataDirectory.path, "--timeout", "\(30 * TestTimeouts.scale)"],
+            environment: environment)
     }
 
     func status() throws -> [[String: Any]] {

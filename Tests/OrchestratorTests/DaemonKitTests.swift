@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import DevnetProtocol
 import DevnetStorage
+import Foundation
+import Testing
+
 @testable import DaemonKit
 
 @Suite("Daemon runtime parts")
@@ -22,7 +23,8 @@ struct DaemonKitTests {
     }
 
     private func reply(_ type: String, _ payload: String) async throws -> (Envelope, Data, WireError?) {
-        let (frames, error) = await router.respond(to: Envelope(type: type, id: 1), payload: Data(payload.utf8), endpoint: "api")
+        let (frames, error) = await router.respond(
+            to: Envelope(type: type, id: 1), payload: Data(payload.utf8), endpoint: "api")
         let (envelope, body) = try WireCodec.decodeMessage(frames)
         return (envelope, body, error)
     }

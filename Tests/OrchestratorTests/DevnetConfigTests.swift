@@ -1,6 +1,7 @@
+import DevnetProtocol
 import Foundation
 import Testing
-import DevnetProtocol
+
 @testable import Orchestrator
 
 @Suite("devnet.yaml")
@@ -21,13 +22,16 @@ struct DevnetConfigTests {
     }
 
     @Test func theShippedConfigIsValid() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../devnet.yaml").standardizedFileURL
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../devnet.yaml"
+        ).standardizedFileURL
         let config = try DevnetConfig.load(path: url.path)
         #expect(config.threads.map(\.contract).sorted() == DevnetConfig.knownContracts.sorted())
     }
 
     @Test func fullConfigIsRead() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             seed: 7
             base_port: 30000
             sequencer:
@@ -42,10 +46,11 @@ struct DevnetConfigTests {
         #expect(config.seed == 7)
         #expect(config.basePort == 30000)
         #expect(config.blockMode == .interval(milliseconds: 250))
-        #expect(config.threads == [
-            ThreadSpec(name: "cash", contract: "token", proofSystem: "stark"),
-            ThreadSpec(name: "counter", contract: "counter", proofSystem: "reexec"),
-        ])
+        #expect(
+            config.threads == [
+                ThreadSpec(name: "cash", contract: "token", proofSystem: "stark"),
+                ThreadSpec(name: "counter", contract: "counter", proofSystem: "reexec"),
+            ])
     }
 
     @Test func anEmptyFileGivesTheDefaults() throws {

@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import DevnetClient
 import DevnetProtocol
+import Foundation
+import Testing
 import ZeroMQ
 
 @Suite("EventSubscriber")
@@ -12,7 +12,9 @@ struct EventSubscriberTests {
         let id = UUID().uuidString
         let publisher = try await loop.open(.pub, bind: ["inproc://events-\(id)"])
         let api = try await loop.open(.router, bind: ["inproc://api-\(id)"])
-        let all = (1...10).map { PublishedEvent(seq: UInt64($0), topic: $0 % 2 == 0 ? "block" : "receipt", payload: "{\"n\":\($0)}") }
+        let all = (1...10).map {
+            PublishedEvent(seq: UInt64($0), topic: $0 % 2 == 0 ? "block" : "receipt", payload: "{\"n\":\($0)}")
+        }
         // The API endpoint serves gap fetches from the full history.
         let server = Task {
             for await frames in api.messages {
@@ -30,7 +32,9 @@ struct EventSubscriberTests {
         // Live: only 8 and 10 are published; the rest must come from the gap fetches.
         for seq in [8, 10] {
             let event = all[seq - 1]
-            loop.send(try WireCodec.event(topic: event.topic, seq: event.seq, payload: Data(event.payload.utf8)), on: publisher.id)
+            loop.send(
+                try WireCodec.event(topic: event.topic, seq: event.seq, payload: Data(event.payload.utf8)),
+                on: publisher.id)
         }
         var received: [UInt64] = []
         for await event in subscriber.events {

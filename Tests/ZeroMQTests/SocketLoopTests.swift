@@ -1,18 +1,22 @@
+import DevnetClient
+import DevnetProtocol
 import Foundation
 import Synchronization
 import Testing
-import DevnetClient
-import DevnetProtocol
+
 @testable import ZeroMQ
 
 @Suite("SocketLoop")
 struct SocketLoopTests {
     /// An echo server on the loop: replies to every request with its own payload.
-    private func startEcho(_ loop: SocketLoop, endpoint: String, delayFor: @escaping @Sendable (Data) -> Duration = { _ in .zero }) async throws -> SocketHandle {
+    private func startEcho(
+        _ loop: SocketLoop, endpoint: String, delayFor: @escaping @Sendable (Data) -> Duration = { _ in .zero }
+    ) async throws -> SocketHandle {
         let server = try await loop.open(.router, bind: [endpoint])
         Task {
             for await frames in server.messages {
-                guard frames.count == 3, let (envelope, payload) = try? WireCodec.decodeMessage(frames.dropFirst()) else { continue }
+                guard frames.count == 3, let (envelope, payload) = try? WireCodec.decodeMessage(frames.dropFirst())
+                else { continue }
                 let delay = delayFor(payload)
                 Task {
                     if delay > .zero { try? await Task.sleep(for: delay) }
@@ -62,7 +66,8 @@ struct SocketLoopTests {
             _ = try await client.send("health", Empty(), timeout: .milliseconds(100))
         } throws: { error in
             guard let error = error as? WireError else { return false }
-            return error.code == .timeout && error.message.contains(silent.boundEndpoints[0]) && error.message.contains("health")
+            return error.code == .timeout && error.message.contains(silent.boundEndpoints[0])
+                && error.message.contains("health")
         }
         await loop.shutdown()
         context.terminate()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ZeroMQ
 
 @Suite("Socket")
@@ -27,7 +28,9 @@ struct SocketTests {
     }
 
     @Test func multipartRoundTripOverIPC() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zmq-\(UUID().uuidString.prefix(8)).sock").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zmq-\(UUID().uuidString.prefix(8)).sock"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try roundTrip(endpoint: "ipc://\(path)")
     }
