@@ -1,11 +1,11 @@
 // Prove/verify timings and proof sizes of the STARK library's AIRs.
 //
 //   stark-bench [--min-log 10] [--max-log 18] [--threads 1|all|both|N] [--air fib|kv|all]
-//               [--security 96|128]
+//               [--security 96|high]
 import STARK
 
 func usage() -> Never {
-    print("usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|128]")
+    print("usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|high]")
     exit(2)
 }
 
@@ -38,7 +38,7 @@ while let flag = args.popFirst() {
     case "--security":
         switch value {
         case "96": options = .default
-        case "128": options = .bits128
+        case "high": options = .high
         default: usage()
         }
     default: usage()

@@ -32,7 +32,8 @@ import Testing
     @Test func defaultOptionsGive96BitsAndVerify() throws {
         #expect(ProofOptions.default.conjecturedSecurityBits(traceLength: 1 << 16) >= 96)
         #expect(ProofOptions.default.conjecturedSecurityBits(traceLength: 1 << 20) >= 96)
-        #expect(ProofOptions.bits128.conjecturedSecurityBits(traceLength: 1 << 16) < 128)
+        #expect(ProofOptions.default.conjecturedSecurityBits(traceLength: 1 << 16) == 96)
+        #expect(ProofOptions.high.conjecturedSecurityBits(traceLength: 1 << 16) == 107)
         #expect(ProofOptions.testing.conjecturedSecurityBits(traceLength: 32) < 30)
         let (trace, inputs) = FibonacciAIR.trace(length: 64)
         let bytes = try Prover.prove(air: FibonacciAIR.self, trace: trace, publicInputs: inputs)
@@ -116,6 +117,16 @@ import Testing
             #expect(throws: STARKError.self) {
                 try Verifier.verify(air: FibonacciAIR.self, proof: header, publicInputs: inputs, options: options)
             }
+        }
+        // A header claiming 2^30 rows at blowup 256 (an LDE beyond 2^32 points) is refused.
+        var huge = bytes
+        huge[5] = 8
+        huge[10] = 30
+        let parsed = try Proof(bytes: huge)
+        let hugeAIR = try FibonacciAIR(traceLength: 1 << 30, publicInputs: inputs)
+        #expect(throws: STARKError.self) { try Verifier.verify(air: hugeAIR, proof: parsed) }
+        #expect(throws: STARKError.self) {
+            try Verifier.verify(air: FibonacciAIR.self, proof: huge, publicInputs: inputs, options: parsed.options)
         }
         // Huge counts must be refused before allocating.
         var hostile = Array(bytes[0..<(11 + 32 + 1 + 32)])

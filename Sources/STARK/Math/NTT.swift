@@ -7,9 +7,10 @@ public struct NTTPlan: Sendable {
     public let size: Int
     /// log2(size).
     public let logSize: Int
-    /// ω^k for k < size/2, ω a primitive size-th root of unity.
+    /// Stage-major twiddles: entry `half + j` is ω_(2·half)^j for j < half, so every butterfly
+    /// stage reads its twiddles contiguously.
     let twiddles: [Goldilocks]
-    /// ω^−k for k < size/2.
+    /// The same layout for the inverse roots.
     let inverseTwiddles: [Goldilocks]
     /// size^−1.
     let sizeInverse: Goldilocks
@@ -20,10 +21,21 @@ public struct NTTPlan: Sendable {
         self.size = size
         self.logSize = size.trailingZeroBitCount
         let omega = Goldilocks.rootOfUnity(logOrder: logSize)
-        let half = max(size / 2, 1)
-        twiddles = powers(of: omega, count: half)
-        inverseTwiddles = powers(of: omega.inverse, count: half)
+        twiddles = NTTPlan.stageTwiddles(omega, size: size)
+        inverseTwiddles = NTTPlan.stageTwiddles(omega.inverse, size: size)
         sizeInverse = Goldilocks(UInt64(size)).inverse
+    }
+
+    static func stageTwiddles(_ omega: Goldilocks, size: Int) -> [Goldilocks] {
+        var out = [Goldilocks](repeating: .one, count: max(size, 2))
+        let base = powers(of: omega, count: max(size / 2, 1))
+        var half = 1
+        while half < size {
+            let stride = size / (2 * half)
+            for j in 0..<half { out[half + j] = base[j * stride] }
+            half *= 2
+        }
+        return out
     }
 
     /// Coefficients → evaluations at ω^0, ω^1, …, ω^(n−1) (natural order in and out).
@@ -57,18 +69,27 @@ public struct NTTPlan: Sendable {
             if i < j { a.swapAt(i, j) }
         }
         twiddles.withUnsafeBufferPointer { tw in
-            var half = 1
+            // First stage: the twiddle is 1.
+            var start = 0
+            while start < n {
+                let u = a[start]
+                let v = a[start + 1]
+                a[start] = u + v
+                a[start + 1] = u - v
+                start += 2
+            }
+            var half = 2
             while half < n {
-                let stride = n / (2 * half)
-                var start = 0
+                let stageTwiddles = tw.baseAddress! + half
+                start = 0
                 while start < n {
-                    var k = 0
-                    for j in start..<(start + half) {
-                        let u = a[j]
-                        let v = a[j + half] * tw[k]
-                        a[j] = u + v
-                        a[j + half] = u - v
-                        k &+= stride
+                    let lo = a.baseAddress! + start
+                    let hi = lo + half
+                    for j in 0..<half {
+                        let u = lo[j]
+                        let v = hi[j] * stageTwiddles[j]
+                        lo[j] = u + v
+                        hi[j] = u - v
                     }
                     start += 2 * half
                 }

@@ -109,6 +109,9 @@ func validateShape<A: AIR>(air: A, traceLength n: Int, options: ProofOptions) th
     guard n >= 4, n <= (1 << 28), n & (n - 1) == 0 else {
         throw .invalidTrace("trace length \(n) must be a power of two in 4...2^28")
     }
+    guard n * options.blowupFactor <= (1 << Goldilocks.twoAdicity) else {
+        throw .invalidOptions("an LDE domain of \(n) × \(options.blowupFactor) exceeds 2^32 points")
+    }
     guard air.traceLength == n else { throw .invalidTrace("AIR built for \(air.traceLength) rows, trace has \(n)") }
     guard air.maxConstraintDegree <= options.blowupFactor else {
         throw .invalidOptions(

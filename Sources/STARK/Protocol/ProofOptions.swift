@@ -29,9 +29,10 @@ public struct ProofOptions: Sendable, Hashable, Codable, CustomStringConvertible
     public static let `default` = ProofOptions(
         blowupFactor: 8, numQueries: 27, grindingBits: 16, foldingFactor: 8, remainderMaxDegree: 31)
 
-    /// 128-bit conjectured security up to 2^20 rows (blowup 16, 29 queries, 16 grinding bits).
-    public static let bits128 = ProofOptions(
-        blowupFactor: 16, numQueries: 29, grindingBits: 16, foldingFactor: 8, remainderMaxDegree: 31)
+    /// As strong as the quadratic extension allows (107 bits at 2^16 rows, field-bound):
+    /// blowup 16, 28 queries, 20 grinding bits.
+    public static let high = ProofOptions(
+        blowupFactor: 16, numQueries: 28, grindingBits: 20, foldingFactor: 8, remainderMaxDegree: 31)
 
     /// Fast and insecure (about 16 bits): for unit tests only.
     public static let testing = ProofOptions(
