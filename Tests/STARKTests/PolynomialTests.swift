@@ -105,3 +105,15 @@ import Testing
         #expect(folded == expected)
     }
 }
+
+@Suite struct CosetExtensionTests {
+    @Test(arguments: [(8, 2), (16, 8), (4, 16)])
+    func splitExtensionMatchesOneLargeTransform(n: Int, blowup: Int) {
+        var rng = TestRNG(seed: UInt64(n * blowup))
+        let coeffs = (0..<n).map { _ in rng.base() }
+        let offset = Goldilocks.generator
+        let big = Polynomial.evaluateOnCoset(coeffs, offset: offset, plan: NTTPlan(size: n * blowup))
+        let split = Polynomial.extendOnCoset(coeffs, offset: offset, blowup: blowup, plan: NTTPlan(size: n))
+        #expect(split == big)
+    }
+}

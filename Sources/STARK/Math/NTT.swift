@@ -151,6 +151,39 @@ public enum Polynomial {
         return v
     }
 
+    /// Evaluates `coefficients` (at most `plan.size` of them) on the coset `offset·⟨ω_(n·blowup)⟩`
+    /// as `blowup` transforms of size n = `plan.size`: the points offset·ω^(k + blowup·j) form the
+    /// cosets (offset·ω^k)·⟨ω_n⟩. Same output as ``evaluateOnCoset(_:offset:plan:)`` with a plan of
+    /// size n·blowup, with fewer butterflies and a working set of one small transform.
+    public static func extendOnCoset(
+        _ coefficients: [Goldilocks], offset: Goldilocks, blowup: Int, plan: NTTPlan
+    ) -> [Goldilocks] {
+        let n = plan.size
+        precondition(coefficients.count <= n)
+        let omega = Goldilocks.rootOfUnity(logOrder: (n * blowup).trailingZeroBitCount)
+        var out = [Goldilocks](repeating: .zero, count: n * blowup)
+        var scratch = [Goldilocks](repeating: .zero, count: n)
+        var shift = offset
+        out.withUnsafeMutableBufferPointer { o in
+            for k in 0..<blowup {
+                scratch.withUnsafeMutableBufferPointer { s in
+                    var power = Goldilocks.one
+                    for i in 0..<coefficients.count {
+                        s[i] = coefficients[i] * power
+                        power = power * shift
+                    }
+                    for i in coefficients.count..<n { s[i] = .zero }
+                }
+                plan.forward(&scratch)
+                scratch.withUnsafeBufferPointer { s in
+                    for j in 0..<n { o[k + blowup * j] = s[j] }
+                }
+                shift = shift * omega
+            }
+        }
+        return out
+    }
+
     /// Interpolates values on the coset `offset·⟨ω⟩` back to coefficients.
     public static func interpolateFromCoset(
         _ values: [Goldilocks], offset: Goldilocks, plan: NTTPlan

@@ -91,7 +91,7 @@ public enum Prover {
             for part in hCoefficients { hColumnCoefficients.append(Array(part[(j * n)..<((j + 1) * n)])) }
         }
         let hLDE = parallelMap(hColumnCoefficients, threads: threads) {
-            Polynomial.evaluateOnCoset($0, offset: domain.offset, plan: ldePlan)
+            Polynomial.extendOnCoset($0, offset: domain.offset, blowup: domain.blowup, plan: tracePlan)
         }
         let compositionMatrix = RowMatrix(columns: hLDE, threads: threads)
         let compositionTree = MerkleTree(matrix: compositionMatrix, threads: threads)
@@ -219,7 +219,7 @@ public enum Prover {
             return c
         }
         let lde = parallelMap(coefficients, threads: threads) {
-            Polynomial.evaluateOnCoset($0, offset: domain.offset, plan: ldePlan)
+            Polynomial.extendOnCoset($0, offset: domain.offset, blowup: domain.blowup, plan: tracePlan)
         }
         return Extension(coefficients: coefficients, lde: RowMatrix(columns: lde, threads: threads))
     }
