@@ -1,0 +1,183 @@
+public import ThreadVM
+
+/// A thread registration: everything the manager's record of a new thread starts from.
+public struct ThreadRegistration: Hashable, Sendable, Codable {
+    /// The thread's name, e.g. `token`.
+    public var name: String
+    /// ``ThreadId/derive(name:)`` of ``name``.
+    public var threadId: Felt
+    /// The contract's name, e.g. `token` (informational; the program hash is what is pinned).
+    public var contract: String
+    public var programHash: ProgramHash
+    public var osVersion: UInt32
+    /// e.g. `reexec`.
+    public var proofSystem: String
+    /// The thread's initial key/value state.
+    public var genesisState: [KeyValue]
+
+    public init(
+        name: String, threadId: Felt? = nil, contract: String, programHash: ProgramHash,
+        osVersion: UInt32 = OSVersion.current, proofSystem: String = ReexecProofSystem.name,
+        genesisState: [KeyValue] = []
+    ) {
+        self.name = name
+        self.threadId = threadId ?? ThreadId.derive(name: name)
+        self.contract = contract
+        self.programHash = programHash
+        self.osVersion = osVersion
+        self.proofSystem = proofSystem
+        self.genesisState = genesisState
+    }
+}
+
+/// The thread OS versions this devnet knows.
+public enum OSVersion {
+    /// The OS version of this protocol core: ThreadVM v1, SHA-256 keys, thread nonces, this
+    /// state-root construction.
+    public static let current: UInt32 = 1
+    public static let supported: Set<UInt32> = [1]
+}
+
+/// What an L2 transaction does.
+///
+/// JSON: `{"type": "transfer", "to": "0x…", "amount": 5}`,
+/// `{"type": "register_thread", "registration": {…}}`, `{"type": "thread_update", "bundle": [...]}`.
+public enum L2Payload: Hashable, Sendable, Codable {
+    /// Moves fee tokens.
+    case transfer(to: Address, amount: UInt64)
+    /// Registers a thread with the manager.
+    case registerThread(ThreadRegistration)
+    /// One or more sub-blocks, applied atomically (all or none).
+    case threadUpdate(bundle: [SubBlockSubmission])
+
+    public var kind: String {
+        switch self {
+        case .transfer: "transfer"
+        case .registerThread: "register_thread"
+        case .threadUpdate: "thread_update"
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case type, to, amount, registration, bundle
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        switch type {
+        case "transfer":
+            self = .transfer(
+                to: try container.decode(Address.self, forKey: .to),
+                amount: try container.decode(UInt64.self, forKey: .amount))
+        case "register_thread":
+            self = .registerThread(try container.decode(ThreadRegistration.self, forKey: .registration))
+        case "thread_update":
+            self = .threadUpdate(bundle: try container.decode([SubBlockSubmission].self, forKey: .bundle))
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: container,
+                debugDescription: "unknown payload type '\(type)'; known: transfer, register_thread, thread_update")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .type)
+        switch self {
+        case .transfer(let to, let amount):
+            try container.encode(to, forKey: .to)
+            try container.encode(amount, forKey: .amount)
+        case .registerThread(let registration):
+            try container.encode(registration, forKey: .registration)
+        case .threadUpdate(let bundle):
+            try container.encode(bundle, forKey: .bundle)
+        }
+    }
+
+    func encode(into writer: inout CanonicalWriter) {
+        switch self {
+        case .transfer(let to, let amount):
+            writer.u8(1)
+            writer.quad(to.words)
+            writer.u64(amount)
+        case .registerThread(let r):
+            writer.u8(2)
+            writer.string(r.name)
+            writer.felt(r.threadId)
+            writer.string(r.contract)
+            writer.raw(r.programHash.bytes)
+            writer.u32(r.osVersion)
+            writer.string(r.proofSystem)
+            writer.keyValues(r.genesisState)
+        case .threadUpdate(let bundle):
+            writer.u8(3)
+            writer.count(bundle.count)
+            for submission in bundle { submission.encode(into: &writer) }
+        }
+    }
+}
+
+/// A signed L2 transaction.
+///
+/// The signature is Ed25519 over ``signingBytes``: `str("zkthreads/l2-tx/v1")`, the sender's
+/// public key, nonce, max fee and the payload in the canonical binary encoding (docs/protocol.md).
+/// ``txHash`` is the SHA-256 hex of ``signingBytes`` ‖ signature.
+public struct L2Transaction: Hashable, Sendable, Codable {
+    /// The 32-byte Ed25519 public key of the sender.
+    public var senderPublicKey: HexBytes
+    /// Must equal the sender's next L2 nonce.
+    public var nonce: UInt64
+    /// The most the sender agrees to pay; the fee charged is ``FeeSchedule/cost(of:)``.
+    public var maxFee: UInt64
+    public var payload: L2Payload
+    /// 64-byte Ed25519 signature over ``signingBytes``.
+    public var signature: HexBytes
+
+    public init(
+        senderPublicKey: HexBytes, nonce: UInt64, maxFee: UInt64, payload: L2Payload,
+        signature: HexBytes = HexBytes([])
+    ) {
+        self.senderPublicKey = senderPublicKey
+        self.nonce = nonce
+        self.maxFee = maxFee
+        self.payload = payload
+        self.signature = signature
+    }
+
+    /// A transaction signed by `signer`.
+    public static func make(signer: DevAccount, nonce: UInt64, maxFee: UInt64, payload: L2Payload) -> L2Transaction {
+        var tx = L2Transaction(senderPublicKey: signer.publicKey, nonce: nonce, maxFee: maxFee, payload: payload)
+        tx.sign(with: signer)
+        return tx
+    }
+
+    /// The sender's address (as in the ledger).
+    public var sender: Address { Address(publicKeyBytes: senderPublicKey.bytes) }
+
+    /// The canonical bytes the signature covers.
+    public var signingBytes: [UInt8] {
+        var writer = CanonicalWriter(domain: "zkthreads/l2-tx/v1")
+        writer.data(senderPublicKey.bytes)
+        writer.u64(nonce)
+        writer.u64(maxFee)
+        payload.encode(into: &writer)
+        return writer.bytes
+    }
+
+    /// SHA-256 hex of ``signingBytes`` ‖ signature.
+    public var txHash: String { Digest.sha256Hex(signingBytes + signature.bytes) }
+
+    /// Bytes of ``signingBytes`` plus the signature: the size fees are charged on.
+    public var encodedSize: Int { signingBytes.count + signature.count }
+
+    /// Signs as `signer`, also setting the sender to the signer's public key.
+    public mutating func sign(with signer: DevAccount) {
+        senderPublicKey = signer.publicKey
+        signature = signer.sign(signingBytes)
+    }
+
+    public func verifySignature() -> Bool {
+        Ed25519.verify(signature: signature.bytes, message: signingBytes, publicKey: senderPublicKey.bytes)
+    }
+}

@@ -1,0 +1,387 @@
+public import ThreadVM
+
+/// The manager's canonical record of one thread.
+public struct ThreadRecord: Hashable, Sendable, Codable {
+    public let threadId: Felt
+    public let name: String
+    public let contract: String
+    public let osVersion: UInt32
+    public let programHash: ProgramHash
+    public let proofSystem: String
+    /// ``StateRoot`` of ``state``, 64 hex digits.
+    public private(set) var stateRoot: String
+    /// The sequence number of the last accepted sub-block (0 at registration).
+    public private(set) var sequence: UInt64
+    /// The full key/value state; zero values are absent.
+    public private(set) var state: [StorageKey: Felt]
+    private var accumulator: StateAccumulator
+
+    public init(registration r: ThreadRegistration) {
+        threadId = r.threadId
+        name = r.name
+        contract = r.contract
+        osVersion = r.osVersion
+        programHash = r.programHash
+        proofSystem = r.proofSystem
+        sequence = 0
+        state = [:]
+        accumulator = StateAccumulator()
+        stateRoot = ""
+        write(r.genesisState)
+    }
+
+    /// The canonical value of `key` (absent = 0).
+    public func value(at key: StorageKey) -> Felt { state[key] ?? .zero }
+
+    /// The state as a sorted list.
+    public var entries: [KeyValue] {
+        state.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
+    }
+
+    mutating func write(_ outputs: [KeyValue]) {
+        for entry in outputs {
+            if let old = state[entry.key] { accumulator.remove(entry.key, old) }
+            if entry.value.isZero {
+                state[entry.key] = nil
+            } else {
+                state[entry.key] = entry.value
+                accumulator.add(entry.key, entry.value)
+            }
+        }
+        stateRoot = accumulator.root
+    }
+
+    mutating func accept(_ submission: SubBlockSubmission) {
+        write(submission.outputs)
+        sequence = submission.sequence
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case threadId, name, contract, osVersion, programHash, proofSystem, stateRoot, sequence, state
+    }
+
+    /// A record restored from storage (the root is recomputed and checked).
+    public init(
+        threadId: Felt, name: String, contract: String, osVersion: UInt32, programHash: ProgramHash,
+        proofSystem: String, sequence: UInt64, state: [KeyValue]
+    ) {
+        self.init(
+            registration: ThreadRegistration(
+                name: name, threadId: threadId, contract: contract, programHash: programHash, osVersion: osVersion,
+                proofSystem: proofSystem, genesisState: state))
+        self.sequence = sequence
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            threadId: try c.decode(Felt.self, forKey: .threadId), name: try c.decode(String.self, forKey: .name),
+            contract: try c.decode(String.self, forKey: .contract),
+            osVersion: try c.decode(UInt32.self, forKey: .osVersion),
+            programHash: try c.decode(ProgramHash.self, forKey: .programHash),
+            proofSystem: try c.decode(String.self, forKey: .proofSystem),
+            sequence: try c.decode(UInt64.self, forKey: .sequence),
+            state: try c.decode([KeyValue].self, forKey: .state))
+        let claimed = try c.decode(String.self, forKey: .stateRoot)
+        guard claimed == stateRoot else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .stateRoot, in: c,
+                debugDescription: "thread \(name): stored root \(claimed) does not match its state (\(stateRoot))")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(threadId, forKey: .threadId)
+        try c.encode(name, forKey: .name)
+        try c.encode(contract, forKey: .contract)
+        try c.encode(osVersion, forKey: .osVersion)
+        try c.encode(programHash, forKey: .programHash)
+        try c.encode(proofSystem, forKey: .proofSystem)
+        try c.encode(stateRoot, forKey: .stateRoot)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(entries, forKey: .state)
+    }
+}
+
+/// A view call's result.
+public struct ViewResult: Hashable, Sendable, Codable {
+    public var returnData: [Felt]
+    /// Rendered by the declared return type (`true`, `42`, `0x…`).
+    public var formatted: String
+}
+
+/// Why a view call could not run.
+public struct ViewError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Hashable, Sendable, Codable {
+        case unknownThread = "UNKNOWN_THREAD"
+        case unknownProgram = "UNKNOWN_PROGRAM"
+        case notAView = "NOT_A_VIEW"
+        case badCalldata = "BAD_CALLDATA"
+        case executionFailed = "EXECUTION_FAILED"
+    }
+
+    public var code: Code
+    public var message: String
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// The zkThreadManager contract as a pure state machine: canonical thread records, acceptance
+/// rules, atomic bundles and per-txHash idempotency.
+public struct ManagerState: Sendable {
+    public private(set) var threads: [Felt: ThreadRecord]
+    /// The recorded outcome of every registration or update, by L2 txHash.
+    public private(set) var outcomes: [String: ManagerOutcome]
+    public let proofSystems: ProofSystems
+
+    public init(
+        records: [ThreadRecord] = [], outcomes: [ManagerOutcome] = [], proofSystems: ProofSystems = .standard
+    ) {
+        threads = Dictionary(records.map { ($0.threadId, $0) }, uniquingKeysWith: { _, last in last })
+        self.outcomes = Dictionary(outcomes.map { ($0.txHash, $0) }, uniquingKeysWith: { _, last in last })
+        self.proofSystems = proofSystems
+    }
+
+    public func record(_ threadId: Felt) -> ThreadRecord? { threads[threadId] }
+
+    public func record(named name: String) -> ThreadRecord? { threads.values.first { $0.name == name } }
+
+    /// Every record, sorted by name.
+    public var records: [ThreadRecord] { threads.values.sorted { $0.name < $1.name } }
+
+    /// The canonical value of `key` in `thread`, or nil for an unknown thread.
+    public func canonicalValue(thread: Felt, key: StorageKey) -> Felt? { threads[thread]?.value(at: key) }
+
+    /// A reader of canonical state for `xload`s (a snapshot; it does not follow later changes).
+    public var crossThreadReader: CanonicalThreads { CanonicalThreads(threads: threads) }
+
+    /// Registers a thread. Reverts with `THREAD_EXISTS`, `BAD_THREAD_ID`, `UNSUPPORTED_OS_VERSION`,
+    /// `UNKNOWN_PROGRAM` or `UNKNOWN_PROOF_SYSTEM`. Idempotent per `txHash`.
+    public mutating func register(
+        _ registration: ThreadRegistration, txHash: String, programs: (ProgramHash) -> Program?
+    ) -> ManagerOutcome {
+        if let recorded = outcomes[txHash] { return recorded }
+        let outcome = registerOutcome(registration, txHash: txHash, programs: programs)
+        outcomes[txHash] = outcome
+        return outcome
+    }
+
+    private mutating func registerOutcome(
+        _ r: ThreadRegistration, txHash: String, programs: (ProgramHash) -> Program?
+    ) -> ManagerOutcome {
+        func revert(_ code: RevertReason.Code, _ message: String, expected: String? = nil, given: String? = nil)
+            -> ManagerOutcome
+        {
+            .reverted(
+                txHash,
+                RevertReason(
+                    code: code, message: message, threadId: r.threadId, sequence: 0, expected: expected, given: given))
+        }
+        if let existing = threads[r.threadId] ?? record(named: r.name) {
+            return revert(
+                .threadExists, "thread \(existing.name) (\(existing.threadId)) is already registered")
+        }
+        let derived = ThreadId.derive(name: r.name)
+        guard r.threadId == derived else {
+            return revert(
+                .badThreadId, "thread \(r.name): id \(r.threadId) is not the id derived from its name (\(derived))",
+                expected: derived.description, given: r.threadId.description)
+        }
+        guard OSVersion.supported.contains(r.osVersion) else {
+            return revert(
+                .unsupportedOSVersion,
+                "thread \(r.name): OS version \(r.osVersion) is not supported (supported: \(OSVersion.supported.sorted().map(String.init).joined(separator: ", ")))",
+                given: String(r.osVersion))
+        }
+        guard programs(r.programHash) != nil else {
+            return revert(
+                .unknownProgram,
+                "thread \(r.name): unknown contract program \(r.programHash) (contract '\(r.contract)')",
+                given: r.programHash.hex)
+        }
+        guard proofSystems[r.proofSystem] != nil else {
+            return revert(
+                .unknownProofSystem,
+                "thread \(r.name): unknown proof system '\(r.proofSystem)'; known: \(proofSystems.names.joined(separator: ", "))",
+                given: r.proofSystem)
+        }
+        let record = ThreadRecord(registration: r)
+        threads[r.threadId] = record
+        return ManagerOutcome(
+            txHash: txHash, status: .accepted,
+            events: [
+                ProtocolEvent(
+                    kind: .threadRegistered, threadId: r.threadId, threadName: r.name, sequence: 0,
+                    stateRoot: record.stateRoot)
+            ])
+    }
+
+    /// Applies a bundle of sub-blocks atomically: each is checked, in order, against the state as
+    /// updated by the earlier ones; all are applied or none. Idempotent per `txHash`: a repeated
+    /// hash returns the recorded outcome and changes nothing.
+    public mutating func apply(
+        bundle: [SubBlockSubmission], txHash: String, programs: (ProgramHash) -> Program?
+    ) -> ManagerOutcome {
+        if let recorded = outcomes[txHash] { return recorded }
+        let outcome: ManagerOutcome
+        switch check(bundle: bundle, programs: programs) {
+        case .failure(let reason):
+            outcome = .reverted(txHash, reason)
+        case .success:
+            var events: [ProtocolEvent] = []
+            for submission in bundle {
+                threads[submission.threadId]!.accept(submission)
+                let record = threads[submission.threadId]!
+                events.append(
+                    ProtocolEvent(
+                        kind: .subBlockAccepted, threadId: record.threadId, threadName: record.name,
+                        sequence: record.sequence, stateRoot: record.stateRoot,
+                        transactionCount: submission.transactions.count))
+            }
+            outcome = ManagerOutcome(txHash: txHash, status: .accepted, events: events)
+        }
+        outcomes[txHash] = outcome
+        return outcome
+    }
+
+    /// The acceptance rules, without changing anything; nil when the bundle would be accepted.
+    public func check(
+        bundle: [SubBlockSubmission], programs: (ProgramHash) -> Program?
+    ) -> Result<Void, RevertReason> {
+        guard !bundle.isEmpty else {
+            return .failure(RevertReason(code: .emptyBundle, message: "the thread update carries no sub-blocks"))
+        }
+        // Writes and sequences of the earlier sub-blocks of this bundle.
+        var pendingWrites: [Felt: [StorageKey: Felt]] = [:]
+        var pendingSequence: [Felt: UInt64] = [:]
+        func current(_ thread: Felt, _ key: StorageKey) -> Felt? {
+            guard let record = threads[thread] else { return nil }
+            return pendingWrites[thread]?[key] ?? record.value(at: key)
+        }
+        for (index, sub) in bundle.enumerated() {
+            let position = bundle.count > 1 ? " (sub-block \(index + 1) of \(bundle.count))" : ""
+            guard let record = threads[sub.threadId] else {
+                return .failure(
+                    RevertReason(
+                        code: .unknownThread, message: "unknown thread \(sub.threadId)\(position)",
+                        threadId: sub.threadId, sequence: sub.sequence))
+            }
+            let name = "thread \(record.name)"
+            func reason(
+                _ code: RevertReason.Code, _ what: String, key: StorageKey? = nil, expected: String? = nil,
+                given: String? = nil
+            ) -> RevertReason {
+                RevertReason(
+                    code: code, message: "\(name) sub-block \(sub.sequence)\(position): \(what)",
+                    threadId: sub.threadId, sequence: sub.sequence, key: key, expected: expected, given: given)
+            }
+            guard sub.osVersion == record.osVersion else {
+                return .failure(
+                    reason(
+                        .wrongOSVersion, "OS version \(sub.osVersion), the thread runs \(record.osVersion)",
+                        expected: String(record.osVersion), given: String(sub.osVersion)))
+            }
+            guard sub.programHash == record.programHash else {
+                return .failure(
+                    reason(
+                        .wrongProgram, "program \(sub.programHash), the thread runs \(record.programHash)",
+                        expected: record.programHash.hex, given: sub.programHash.hex))
+            }
+            guard sub.proofSystem == record.proofSystem else {
+                return .failure(
+                    reason(
+                        .wrongProofSystem, "proof system '\(sub.proofSystem)', the thread uses '\(record.proofSystem)'",
+                        expected: record.proofSystem, given: sub.proofSystem))
+            }
+            let canonicalSequence = pendingSequence[sub.threadId] ?? record.sequence
+            guard sub.sequence == canonicalSequence &+ 1 else {
+                return .failure(
+                    reason(
+                        .wrongSequence, "expected sequence \(canonicalSequence + 1) (canonical \(canonicalSequence))",
+                        expected: String(canonicalSequence + 1), given: String(sub.sequence)))
+            }
+            for input in sub.inputs {
+                let now = current(sub.threadId, input.key)!
+                guard now == input.value else {
+                    return .failure(
+                        reason(
+                            .staleInput, "input \(input.key) assumed \(input.value), canonical value is \(now)",
+                            key: input.key, expected: now.description, given: input.value.description))
+                }
+            }
+            for read in sub.crossReads {
+                guard let now = current(read.thread, read.key) else {
+                    return .failure(
+                        reason(
+                            .unknownThread, "cross-thread read of unknown thread \(read.thread) (key \(read.key))",
+                            key: read.key, given: read.thread.description))
+                }
+                guard now == read.value else {
+                    let other = threads[read.thread].map { "\($0.name) (\(read.thread))" } ?? read.thread.description
+                    return .failure(
+                        reason(
+                            .staleCrossRead,
+                            "cross-thread read of \(other) key \(read.key) assumed \(read.value), canonical value is \(now)",
+                            key: read.key, expected: now.description, given: read.value.description))
+                }
+            }
+            guard let program = programs(record.programHash) else {
+                return .failure(
+                    reason(.unknownProgram, "the manager does not have program \(record.programHash)"))
+            }
+            guard let system = proofSystems[record.proofSystem] else {
+                return .failure(
+                    reason(.unknownProofSystem, "the manager does not know proof system '\(record.proofSystem)'"))
+            }
+            if case .invalid(let why) = system.verify(sub, program: program) {
+                return .failure(reason(.badProof, "\(system.name) proof rejected: \(why)"))
+            }
+            for output in sub.outputs { pendingWrites[sub.threadId, default: [:]][output.key] = output.value }
+            pendingSequence[sub.threadId] = sub.sequence
+        }
+        return .success(())
+    }
+
+    /// Runs the view entrypoint `entrypoint` of `thread` read-only on canonical state (other
+    /// threads readable with `xload`).
+    public func view(
+        thread: Felt, entrypoint: String, arguments: [String], caller: Address = Address(0, 0, 0, 0),
+        programs: (ProgramHash) -> Program?
+    ) throws(ViewError) -> ViewResult {
+        guard let record = threads[thread] else {
+            throw ViewError(code: .unknownThread, message: "unknown thread \(thread)")
+        }
+        guard let program = programs(record.programHash) else {
+            throw ViewError(
+                code: .unknownProgram, message: "thread \(record.name): program \(record.programHash) is not available")
+        }
+        let entry: Entrypoint
+        let calldata: [Felt]
+        do {
+            entry = try program.abi.entrypoint(named: entrypoint)
+            calldata = try program.abi.encodeCalldata(entrypoint: entrypoint, arguments: arguments)
+        } catch {
+            throw ViewError(code: .badCalldata, message: "thread \(record.name): \(error.message)")
+        }
+        guard entry.isView else {
+            throw ViewError(
+                code: .notAView, message: "thread \(record.name): \(entry.signature) is not a view entrypoint")
+        }
+        let result = Interpreter(program: program).execute(
+            Transaction(caller: caller, entrypoint: entrypoint, calldata: calldata),
+            state: MemoryState(record.state), threads: crossThreadReader)
+        switch result.outcome {
+        case .success(let words):
+            return ViewResult(
+                returnData: words, formatted: program.abi.formatReturn(entrypoint: entrypoint, words: words))
+        case .failure(let failure):
+            throw ViewError(code: .executionFailed, message: "thread \(record.name): \(failure.description)")
+        }
+    }
+}
+
+/// Canonical thread states as a `CrossThreadReader`.
+public struct CanonicalThreads: CrossThreadReader {
+    let threads: [Felt: ThreadRecord]
+    public func value(thread: Felt, key: StorageKey) -> Felt? { threads[thread]?.value(at: key) }
+}

@@ -1,1 +1,0 @@
-// The zkThreads protocol core.
