@@ -18,6 +18,9 @@ public enum Verifier {
     }
 
     /// Verifies a parsed proof against an AIR instance.
+    ///
+    /// This overload trusts `proof.options`: compare them with the options you require first (the
+    /// byte-level ``verify(air:proof:publicInputs:options:)`` does).
     public static func verify<A: AIR>(air: A, proof: Proof) throws(STARKError) {
         let options = proof.options
         let n = proof.traceLength
