@@ -161,3 +161,44 @@ struct MisdeclaredAIR: AIR {
         #endif
     }
 }
+
+/// The Fibonacci constraints under another identity: the transcript must tell them apart.
+struct RenamedFibonacciAIR: AIR {
+    static let identity = "fibonacci4/renamed"
+    let inner: FibonacciAIR
+    init(traceLength: Int, publicInputs: FibonacciAIR.PublicInputs) throws(STARKError) {
+        inner = try FibonacciAIR(traceLength: traceLength, publicInputs: publicInputs)
+    }
+    var traceLength: Int { inner.traceLength }
+    var publicInputElements: [Goldilocks] { inner.publicInputElements }
+    var mainWidth: Int { inner.mainWidth }
+    var transitionConstraints: [ConstraintInfo] { inner.transitionConstraints }
+    func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, challenges: [E], into result: inout [E]) {
+        inner.evaluateTransition(frame, challenges: challenges, into: &result)
+    }
+    func mainAssertions() -> [Assertion<Goldilocks>] { inner.mainAssertions() }
+}
+
+@Suite struct TranscriptBindingTests {
+    @Test func anotherAIRIdentityRejectsTheProof() throws {
+        let (trace, inputs) = FibonacciAIR.trace(length: 32)
+        let bytes = try Prover.prove(air: FibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
+        try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
+        #expect(throws: STARKError.self) {
+            try Verifier.verify(air: RenamedFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
+        }
+        // And the renamed AIR's own proofs verify.
+        let renamed = try Prover.prove(air: RenamedFibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
+        try Verifier.verify(air: RenamedFibonacciAIR.self, proof: renamed, publicInputs: inputs, options: .testing)
+    }
+
+    @Test func everyTruncationPointIsRejected() throws {
+        let (trace, inputs) = FibonacciAIR.trace(length: 16)
+        let bytes = try Prover.prove(air: FibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
+        for length in stride(from: 0, to: bytes.count, by: 37) {
+            #expect(throws: ParseError.self, "prefix of \(length) bytes parsed") {
+                _ = try Proof(bytes: Array(bytes[0..<length]))
+            }
+        }
+    }
+}
