@@ -81,3 +81,16 @@ import ThreadVM
         #expect(key != StorageKey.derive(F.alice.address.words))
     }
 }
+
+@Suite struct ProgramCatalogTests {
+    @Test func shippedCatalogPinsKartsToTheAchievementsThread() throws {
+        let catalog = try ProgramCatalog.shipped()
+        #expect(catalog.programs.count == 4)
+        #expect(catalog.program(named: "karts")?.hash == Fixture.kartsProgram.hash)
+        #expect(catalog(Fixture.tokenProgram.hash) == Fixture.tokenProgram)
+        let other = try ProgramCatalog.shipped(achievementsThread: 2)
+        #expect(other.program(named: "karts")?.hash != Fixture.kartsProgram.hash)
+        #expect(other.program(named: "token")?.hash == Fixture.tokenProgram.hash)
+        #expect(catalog.program(named: "nope") == nil)
+    }
+}
