@@ -69,6 +69,13 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         /// Request/reply clients and event subscribers over the wire protocol.
         .target(name: "DevnetClient", dependencies: ["DevnetProtocol", "ZeroMQ"], swiftSettings: swiftSettings),
+        /// The request and reply bodies of the sequencer, manager and thread node APIs, and the
+        /// programs each thread of a topology runs.
+        .target(
+            name: "DevnetAPI",
+            dependencies: ["DevnetProtocol", "ZKCore", "ThreadVM"],
+            swiftSettings: swiftSettings
+        ),
         /// SQLite persistence for each daemon (GRDB, WAL, migrations).
         .target(
             name: "DevnetStorage",
@@ -95,15 +102,15 @@ let package = Package(
         ),
 
         // MARK: Daemons
-        .target(name: "Sequencer", dependencies: ["DaemonKit"], swiftSettings: swiftSettings),
-        .target(name: "Manager", dependencies: ["DaemonKit"], swiftSettings: swiftSettings),
-        .target(name: "ThreadNode", dependencies: ["DaemonKit"], swiftSettings: swiftSettings),
+        .target(name: "Sequencer", dependencies: ["DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM"], swiftSettings: swiftSettings),
+        .target(name: "Manager", dependencies: ["DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM"], swiftSettings: swiftSettings),
+        .target(name: "ThreadNode", dependencies: ["DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM"], swiftSettings: swiftSettings),
 
         // MARK: Orchestrator and client
         .target(
             name: "Orchestrator",
             dependencies: [
-                "DevnetProtocol", "DevnetClient", "ZeroMQ",
+                "DevnetProtocol", "DevnetClient", "DevnetAPI", "ZKCore", "ThreadVM", "ZeroMQ",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+public import GRDB
 
 /// An append-only log of the commands a process applied, with their outcomes.
 ///
@@ -40,11 +40,16 @@ public struct CommandLog: Sendable {
     /// Appends a command and its outcome. Throws if the key is already in the log.
     public func append(key: String, kind: String, command: Data, outcome: Data) throws {
         try database.write { db in
-            try db.execute(
-                sql: "INSERT INTO command_log(key, kind, command, outcome) VALUES (?, ?, ?, ?)",
-                arguments: [key, kind, command, outcome]
-            )
+            try Self.append(key: key, kind: kind, command: command, outcome: outcome, in: db)
         }
+    }
+
+    /// Appends inside a transaction the caller holds, so the entry commits with other writes.
+    public static func append(key: String, kind: String, command: Data, outcome: Data, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO command_log(key, kind, command, outcome) VALUES (?, ?, ?, ?)",
+            arguments: [key, kind, command, outcome]
+        )
     }
 
     /// The recorded outcome of the command with this key, if it was applied.

@@ -1,12 +1,35 @@
 public import DaemonKit
 public import DevnetProtocol
+import DevnetAPI
+public import DevnetStorage
+import Foundation
+import ThreadVM
+import ZKCore
 
 /// The zkThreadManager contract host.
 public struct ManagerRole: DaemonRole {
     public static let role = ProcessRole.manager
-    private let context: DaemonContext
+    public static let migrations: [Migration] = [CommandLog.migration]
+
+    private let host: ManagerHost
 
     public init(context: DaemonContext) throws {
-        self.context = context
+        host = try ManagerHost(context: context)
+        context.logger.info("\(host.restoredThreads) thread(s) and \(host.restoredCommands) command(s) restored from the log")
+    }
+
+    public func apiRoutes() -> Router {
+        var router = Router()
+        router.on(ManagerMessage.execute, ExecuteRequest.self) { try await host.execute($0) }
+        router.on(ManagerMessage.thread, ThreadRequest.self) { try await host.summary(of: $0.thread) }
+        router.on(ManagerMessage.threads, Empty.self) { _ in await host.threads() }
+        router.on(ManagerMessage.threadState, ThreadRequest.self) { try await host.state(of: $0.thread) }
+        router.on(ManagerMessage.canonical, CanonicalRequest.self) { await host.canonical($0) }
+        router.on(ManagerMessage.view, ViewRequest.self) { try await host.view($0) }
+        return router
+    }
+
+    public func counters() -> [String: UInt64] {
+        host.counters.withLock { $0 }
     }
 }

@@ -7,7 +7,10 @@ struct Devnet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devnet",
         abstract: "Runs a local zkThreads devnet: an L2 sequencer, a thread manager and thread nodes.",
-        subcommands: [Up.self, Down.self, Status.self, Logs.self, Request.self, Bench.self]
+        subcommands: [
+            Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self, TxStatus.self,
+            Receipt.self, Thread.self, Mine.self, Request.self, Bench.self,
+        ]
     )
 }
 
@@ -201,5 +204,134 @@ struct Request: AsyncParsableCommand {
                     process: process, type: type, payloadJSON: payload, endpoint: admin ? .admin : .api
                 ))
         }
+    }
+}
+
+/// Runs `body` with a client session of the devnet in the data directory.
+func withSession(_ dataDirectory: DataDirectory, _ body: (DevnetClientSession) async throws -> Void) async throws {
+    try await reportingErrors {
+        let session = try DevnetClientSession(Orchestrator(dataDirectory: dataDirectory.path))
+        do {
+            try await body(session)
+            await session.close()
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+}
+
+struct Accounts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the devnet's accounts with their balances and nonces.")
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { print(try await $0.accountsTable()) }
+    }
+}
+
+struct Transfer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send fee tokens from one account to another and wait for the receipt.",
+        discussion: "Example: devnet transfer --from alice --to bob 1000"
+    )
+    @Option(help: "The sending account's name, e.g. alice.") var from: String
+    @Option(help: "The receiving account's name or 0x address.") var to: String
+    @Argument(help: "How many fee tokens.") var amount: UInt64
+    @Option(help: "The most the sender will pay in fees (default: the transaction's cost).") var maxFee: UInt64?
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { session in
+            let receipt = try await session.transfer(from: from, to: to, amount: amount, maxFee: maxFee)
+            print(DevnetClientSession.json(receipt))
+            if receipt.status != .accepted { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign a thread transaction and send it to the thread's node.",
+        discussion: "Example: devnet send token transfer bob 5 --from alice. Arguments are positional or name=value."
+    )
+    @Argument(help: "The thread, e.g. token.") var thread: String
+    @Argument(help: "The contract entrypoint, e.g. transfer.") var entrypoint: String
+    @Argument(help: "The entrypoint's arguments; account names stand for their addresses.") var arguments: [String] = []
+    @Option(help: "The signing account's name.") var from = "alice"
+    @Flag(help: "Return once the node accepted it, without waiting for settlement.") var noWait = false
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { session in
+            let status = try await session.send(
+                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), from: from, wait: !noWait
+            )
+            print(DevnetClientSession.json(status))
+            if status.status == "failed" { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a view entrypoint on a thread's canonical state.",
+        discussion: "Example: devnet call token balance_of alice"
+    )
+    @Argument(help: "The thread, e.g. token.") var thread: String
+    @Argument(help: "The view entrypoint, e.g. balance_of.") var entrypoint: String
+    @Argument(help: "The entrypoint's arguments; account names stand for their addresses.") var arguments: [String] = []
+    @Option(help: "The caller the view sees (account name or address).") var caller: String?
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { session in
+            let reply = try await session.view(
+                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), caller: caller
+            )
+            print(reply.formatted)
+        }
+    }
+}
+
+struct TxStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tx-status", abstract: "Ask a thread's node where a thread transaction is.")
+    @Argument(help: "The thread.") var thread: String
+    @Argument(help: "The thread transaction's hash.") var txHash: String
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { print(DevnetClientSession.json(try await $0.status(thread: thread, txHash: txHash))) }
+    }
+}
+
+struct Receipt: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show an L2 transaction's receipt.")
+    @Argument(help: "The L2 transaction's hash.") var txHash: String
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { print(DevnetClientSession.json(try await $0.receipt(txHash))) }
+    }
+}
+
+struct Thread: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a thread's canonical record: sequence, state root, OS version, program and proof system.")
+    @Argument(help: "The thread.") var thread: String
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { print(DevnetClientSession.json(try await $0.thread(record: thread))) }
+    }
+}
+
+struct Mine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Close an L2 block now (for on_demand block mode).")
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { print(DevnetClientSession.json(try await $0.mine())) }
     }
 }

@@ -1,0 +1,132 @@
+public import ThreadVM
+public import ZKCore
+
+/// Message types of the manager's API endpoint.
+public enum ManagerMessage {
+    /// Apply a thread registration or update, in L2 block order: ``ExecuteRequest`` → ``ManagerOutcome``.
+    /// Idempotent per transaction hash.
+    public static let execute = "execute"
+    /// ``ThreadRequest`` → ``ThreadSummary``.
+    public static let thread = "thread"
+    /// `{}` → ``ThreadsReply``.
+    public static let threads = "threads"
+    /// ``ThreadRequest`` → ``ThreadStateReply``: the full canonical key/value state.
+    public static let threadState = "thread_state"
+    /// ``CanonicalRequest`` → ``CanonicalReply``: canonical values of some keys.
+    public static let canonical = "canonical"
+    /// ``ViewRequest`` → ``ViewReply``: a view entrypoint run on canonical state.
+    public static let view = "view"
+}
+
+public struct ExecuteRequest: Codable, Sendable {
+    public var txHash: String
+    public var blockNumber: UInt64
+    public var payload: L2Payload
+
+    public init(txHash: String, blockNumber: UInt64, payload: L2Payload) {
+        self.txHash = txHash
+        self.blockNumber = blockNumber
+        self.payload = payload
+    }
+}
+
+public struct ThreadRequest: Codable, Sendable {
+    /// A thread name or its id in decimal.
+    public var thread: String
+
+    public init(thread: String) { self.thread = thread }
+}
+
+public struct ThreadSummary: Codable, Sendable {
+    public var threadId: Felt
+    public var name: String
+    public var contract: String
+    public var osVersion: UInt32
+    public var programHash: ProgramHash
+    public var proofSystem: String
+    public var stateRoot: String
+    public var sequence: UInt64
+    public var keys: Int
+
+    public init(
+        threadId: Felt, name: String, contract: String, osVersion: UInt32, programHash: ProgramHash, proofSystem: String,
+        stateRoot: String, sequence: UInt64, keys: Int
+    ) {
+        self.threadId = threadId
+        self.name = name
+        self.contract = contract
+        self.osVersion = osVersion
+        self.programHash = programHash
+        self.proofSystem = proofSystem
+        self.stateRoot = stateRoot
+        self.sequence = sequence
+        self.keys = keys
+    }
+}
+
+public struct ThreadsReply: Codable, Sendable {
+    public var threads: [ThreadSummary]
+    public init(threads: [ThreadSummary]) { self.threads = threads }
+}
+
+public struct ThreadStateReply: Codable, Sendable {
+    public var summary: ThreadSummary
+    public var entries: [KeyValue]
+
+    public init(summary: ThreadSummary, entries: [KeyValue]) {
+        self.summary = summary
+        self.entries = entries
+    }
+}
+
+public struct CanonicalRequest: Codable, Sendable {
+    public var reads: [CanonicalKey]
+    public init(reads: [CanonicalKey]) { self.reads = reads }
+}
+
+public struct CanonicalKey: Codable, Sendable, Hashable {
+    public var thread: Felt
+    public var key: StorageKey
+    public init(thread: Felt, key: StorageKey) {
+        self.thread = thread
+        self.key = key
+    }
+}
+
+public struct CanonicalReply: Codable, Sendable {
+    /// The value of each requested key, in order; nil where the thread is unknown.
+    public var values: [Felt?]
+    public init(values: [Felt?]) { self.values = values }
+}
+
+public struct ViewRequest: Codable, Sendable {
+    public var thread: String
+    public var entrypoint: String
+    /// Positional or `name=value` arguments, checked against the entrypoint's ABI.
+    public var arguments: [String]
+    /// The caller the view sees, `0x…`; zero when absent.
+    public var caller: Address?
+
+    public init(thread: String, entrypoint: String, arguments: [String], caller: Address? = nil) {
+        self.thread = thread
+        self.entrypoint = entrypoint
+        self.arguments = arguments
+        self.caller = caller
+    }
+}
+
+public struct ViewReply: Codable, Sendable {
+    public var thread: String
+    public var entrypoint: String
+    /// The returned words.
+    public var values: [Felt]
+    /// The return values formatted with the ABI's types.
+    public var formatted: String
+
+    public init(thread: String, entrypoint: String, values: [Felt], formatted: String) {
+        self.thread = thread
+        self.entrypoint = entrypoint
+        self.values = values
+        self.formatted = formatted
+    }
+}

@@ -1,0 +1,142 @@
+public import ThreadVM
+public import ZKCore
+
+/// Message types of the sequencer's API endpoint.
+public enum SequencerMessage {
+    /// Admit a signed L2 transaction: ``SubmitRequest`` → ``SubmitReply``, or an error whose code is
+    /// the rejection reason (`BAD_SIGNATURE`, `WRONG_NONCE`, `FEE_TOO_LOW`, `INSUFFICIENT_BALANCE`).
+    public static let submit = "submit"
+    /// ``ReceiptRequest`` → ``ReceiptReply``.
+    public static let receipt = "receipt"
+    /// Close a block now: `{}` → ``MineReply``.
+    public static let mine = "mine"
+    /// ``AccountRequest`` → ``AccountInfo``.
+    public static let account = "account"
+    /// `{}` → ``AccountsReply``: the devnet's named accounts with balances.
+    public static let accounts = "accounts"
+    /// `{}` → ``ChainInfo``.
+    public static let chain = "chain"
+}
+
+public struct SubmitRequest: Codable, Sendable {
+    public var tx: L2Transaction
+    /// Wait until the transaction is in a block and return its receipt.
+    public var wait: Bool?
+
+    public init(tx: L2Transaction, wait: Bool? = nil) {
+        self.tx = tx
+        self.wait = wait
+    }
+}
+
+public struct SubmitReply: Codable, Sendable {
+    public var txHash: String
+    /// `pending`, or `accepted` / `reverted` when the request waited.
+    public var status: String
+    public var receipt: Receipt?
+
+    public init(txHash: String, status: String, receipt: Receipt? = nil) {
+        self.txHash = txHash
+        self.status = status
+        self.receipt = receipt
+    }
+}
+
+public struct ReceiptRequest: Codable, Sendable {
+    public var txHash: String
+    /// Wait up to this many milliseconds for a pending transaction's receipt.
+    public var waitMs: Int?
+
+    public init(txHash: String, waitMs: Int? = nil) {
+        self.txHash = txHash
+        self.waitMs = waitMs
+    }
+}
+
+public struct ReceiptReply: Codable, Sendable {
+    public var txHash: String
+    /// `pending`, `accepted` or `reverted`.
+    public var status: String
+    public var receipt: Receipt?
+
+    public init(txHash: String, status: String, receipt: Receipt? = nil) {
+        self.txHash = txHash
+        self.status = status
+        self.receipt = receipt
+    }
+}
+
+public struct MineReply: Codable, Sendable {
+    public var blockNumber: UInt64
+    public var transactions: Int
+
+    public init(blockNumber: UInt64, transactions: Int) {
+        self.blockNumber = blockNumber
+        self.transactions = transactions
+    }
+}
+
+public struct AccountRequest: Codable, Sendable {
+    /// An account name (`alice`, `prover-token-1`, `sequencer`) or a `0x…` address.
+    public var account: String
+
+    public init(account: String) { self.account = account }
+}
+
+public struct AccountInfo: Codable, Sendable {
+    public var name: String?
+    public var address: Address
+    public var publicKey: String?
+    public var balance: UInt64
+    /// The nonce the account's next transaction must carry (pending ones counted).
+    public var nextNonce: UInt64
+
+    public init(name: String?, address: Address, publicKey: String?, balance: UInt64, nextNonce: UInt64) {
+        self.name = name
+        self.address = address
+        self.publicKey = publicKey
+        self.balance = balance
+        self.nextNonce = nextNonce
+    }
+}
+
+public struct AccountsReply: Codable, Sendable {
+    public var accounts: [AccountInfo]
+    public var totalSupply: UInt64
+
+    public init(accounts: [AccountInfo], totalSupply: UInt64) {
+        self.accounts = accounts
+        self.totalSupply = totalSupply
+    }
+}
+
+public struct ChainInfo: Codable, Sendable {
+    public var height: UInt64
+    public var blockMode: String
+    public var pending: Int
+    public var seed: UInt64
+    public var accepted: UInt64
+    public var reverted: UInt64
+    public var rejected: UInt64
+
+    public init(height: UInt64, blockMode: String, pending: Int, seed: UInt64, accepted: UInt64, reverted: UInt64, rejected: UInt64) {
+        self.height = height
+        self.blockMode = blockMode
+        self.pending = pending
+        self.seed = seed
+        self.accepted = accepted
+        self.reverted = reverted
+        self.rejected = rejected
+    }
+}
+
+/// The event the sequencer publishes per block, on topic `block`.
+public struct BlockEvent: Codable, Sendable {
+    public var number: UInt64
+    public var txHashes: [String]
+
+    public init(number: UInt64, txHashes: [String]) {
+        self.number = number
+        self.txHashes = txHashes
+    }
+}

@@ -1,0 +1,137 @@
+import DaemonKit
+import DevnetAPI
+import DevnetProtocol
+import DevnetStorage
+import Foundation
+import Synchronization
+import ThreadVM
+import ZKCore
+
+/// The manager's state and its log: every registration and update is applied to the pure
+/// ``ManagerState`` in L2 block order and logged before the answer goes back, so a restart replays
+/// the log into the same state, and a transaction hash seen before gets its recorded answer.
+actor ManagerHost {
+    private let context: DaemonContext
+    private let catalog: TopologyPrograms
+    private let log: CommandLog
+    private var state = ManagerState()
+
+    nonisolated let counters = Mutex<[String: UInt64]>([:])
+    nonisolated let restoredThreads: Int
+    nonisolated let restoredCommands: Int
+
+    init(context: DaemonContext) throws {
+        self.context = context
+        catalog = try TopologyPrograms(topology: context.topology)
+        log = CommandLog(database: context.database)
+        var state = ManagerState()
+        let entries = try log.entries()
+        let decoder = WireCoding.decoder()
+        for entry in entries where entry.kind == "execute" {
+            let request = try decoder.decode(ExecuteRequest.self, from: entry.command)
+            let recorded = try decoder.decode(ManagerOutcome.self, from: entry.outcome)
+            let replayed = Self.apply(request, to: &state, catalog: catalog)
+            if replayed != recorded {
+                throw DaemonStartError(
+                    code: .storage,
+                    message: "the manager's log does not replay: \(entry.key) was \(recorded.status.rawValue), replay gives \(replayed.status.rawValue)"
+                )
+            }
+        }
+        self.state = state
+        restoredThreads = state.records.count
+        restoredCommands = entries.count
+        counters.withLock { $0["threads"] = UInt64(state.records.count) }
+    }
+
+    private static func apply(_ request: ExecuteRequest, to state: inout ManagerState, catalog: TopologyPrograms) -> ManagerOutcome {
+        switch request.payload {
+        case let .registerThread(registration):
+            return state.register(registration, txHash: request.txHash, programs: catalog.program(hash:))
+        case let .threadUpdate(bundle):
+            return state.apply(bundle: bundle, txHash: request.txHash, programs: catalog.program(hash:))
+        case .transfer:
+            return .reverted(request.txHash, RevertReason(code: .unknownThread, message: "a fee-token transfer has no thread to update"))
+        }
+    }
+
+    func execute(_ request: ExecuteRequest) throws -> ManagerOutcome {
+        if let recorded = state.outcomes[request.txHash] {
+            bump("repeated")
+            return recorded
+        }
+        let outcome = Self.apply(request, to: &state, catalog: catalog)
+        let encoder = WireCoding.encoder()
+        do {
+            try log.append(key: request.txHash, kind: "execute", command: encoder.encode(request), outcome: encoder.encode(outcome))
+        } catch {
+            // The state in memory is now ahead of the log. Stop: a restart replays the log and
+            // the sequencer asks again, so nothing is lost or applied twice.
+            context.logger.critical("cannot log \(request.txHash): \(error); stopping so the log stays the truth")
+            exit(75)
+        }
+        bump(outcome.status == .accepted ? "accepted" : "reverted")
+        if case let .threadUpdate(bundle) = request.payload, outcome.status == .accepted {
+            bump("sub_blocks", UInt64(bundle.count))
+            bump("thread_txs", UInt64(bundle.reduce(0) { $0 + $1.transactions.count }))
+        }
+        counters.withLock { $0["threads"] = UInt64(state.records.count) }
+        if let revert = outcome.revert {
+            context.logger.info("reverted \(request.txHash.prefix(12)) in block \(request.blockNumber): \(revert)")
+        }
+        try? context.publish("outcome", outcome)
+        return outcome
+    }
+
+    private func bump(_ name: String, _ amount: UInt64 = 1) {
+        counters.withLock { $0[name, default: 0] += amount }
+    }
+
+    private func record(_ thread: String) throws -> ThreadRecord {
+        if let record = state.record(named: thread) { return record }
+        if let id = UInt64(thread).flatMap(Felt.init(exactly:)), let record = state.record(id) { return record }
+        let known = state.records.map(\.name)
+        throw WireError(
+            .notFound,
+            "no thread '\(thread)' is registered" + (known.isEmpty ? " (none is yet)" : "; registered: \(known.joined(separator: ", "))")
+        )
+    }
+
+    private func summary(_ record: ThreadRecord) -> ThreadSummary {
+        ThreadSummary(
+            threadId: record.threadId, name: record.name, contract: record.contract, osVersion: record.osVersion,
+            programHash: record.programHash, proofSystem: record.proofSystem, stateRoot: record.stateRoot,
+            sequence: record.sequence, keys: record.state.count
+        )
+    }
+
+    func summary(of thread: String) throws -> ThreadSummary {
+        summary(try record(thread))
+    }
+
+    func threads() -> ThreadsReply {
+        ThreadsReply(threads: state.records.map(summary))
+    }
+
+    func state(of thread: String) throws -> ThreadStateReply {
+        let record = try record(thread)
+        return ThreadStateReply(summary: summary(record), entries: record.entries)
+    }
+
+    func canonical(_ request: CanonicalRequest) -> CanonicalReply {
+        CanonicalReply(values: request.reads.map { state.canonicalValue(thread: $0.thread, key: $0.key) })
+    }
+
+    func view(_ request: ViewRequest) throws -> ViewReply {
+        let record = try record(request.thread)
+        do {
+            let result = try state.view(
+                thread: record.threadId, entrypoint: request.entrypoint, arguments: request.arguments,
+                caller: request.caller ?? Address(0, 0, 0, 0), programs: catalog.program(hash:)
+            )
+            return ViewReply(thread: record.name, entrypoint: request.entrypoint, values: result.returnData, formatted: result.formatted)
+        } catch {
+            throw WireError(WireErrorCode(error.code.rawValue.uppercased()), error.message)
+        }
+    }
+}

@@ -1,0 +1,186 @@
+public import Foundation
+public import DevnetAPI
+import DevnetClient
+import DevnetProtocol
+import ThreadVM
+public import ZKCore
+import ZeroMQ
+
+/// The client side of the devnet: accounts, transfers, thread transactions, views and receipts,
+/// signed with the devnet's seeded accounts and sent over the wire protocol.
+public final class DevnetClientSession: Sendable {
+    private let state: DevnetState
+    private let topology: Topology
+    private let accounts: DevAccounts
+    private let catalog: TopologyPrograms
+    private let context = ZMQContext()
+    private let loop: SocketLoop
+
+    /// Connects to the devnet running in `orchestrator`'s data directory.
+    public init(_ orchestrator: Orchestrator) throws {
+        guard let state = DevnetState.load(from: orchestrator.dataDirectory) else {
+            throw OrchestratorError(
+                "error: no devnet in \(orchestrator.dataDirectory.path); start one with `devnet up --data-dir \(orchestrator.dataDirectory.path)`"
+            )
+        }
+        self.state = state
+        topology = try Topology.load(from: orchestrator.dataDirectory.appendingPathComponent(Topology.fileName))
+        accounts = DevAccounts.derive(seed: topology.seed)
+        catalog = try TopologyPrograms(topology: topology)
+        loop = SocketLoop(context: context, name: "devnet-client")
+    }
+
+    public func close() async {
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    private func endpoint(of name: String) throws -> String {
+        guard let process = state.processes.first(where: { $0.name == name }) else {
+            throw OrchestratorError("error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))")
+        }
+        return process.endpoints.api
+    }
+
+    private func call<Reply: Decodable>(
+        _ process: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type, timeout: Duration = .seconds(30)
+    ) async throws -> Reply {
+        let endpoint = try endpoint(of: process)
+        let client = try await RequestClient.connect(to: endpoint, on: loop)
+        defer { client.close() }
+        do {
+            return try await client.call(type, payload, as: Reply.self, timeout: timeout)
+        } catch let error as WireError where error.code == .timeout {
+            throw OrchestratorError("error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")
+        } catch let error as WireError {
+            throw OrchestratorError("error: \(process) refused '\(type)': \(error.code): \(error.message)")
+        }
+    }
+
+    private func account(_ name: String) throws -> DevAccount {
+        do {
+            return try accounts.account(named: name)
+        } catch {
+            throw OrchestratorError.usage("error: \(error.message)")
+        }
+    }
+
+    private func address(_ text: String) throws -> Address {
+        if text.hasPrefix("0x") {
+            guard let address = Address(hex: text) else {
+                throw OrchestratorError.usage("error: '\(text)' is not an address (0x followed by 64 hex digits)")
+            }
+            return address
+        }
+        return try account(text).address
+    }
+
+    private func thread(_ name: String) throws -> TopologyPrograms.Entry {
+        guard let entry = catalog.entry(for: name) else {
+            throw OrchestratorError.usage("error: no thread '\(name)' in this devnet (threads: \(catalog.names.joined(separator: ", ")))")
+        }
+        return entry
+    }
+
+    // MARK: Commands
+
+    /// The named accounts with their balances, as a table.
+    public func accountsTable() async throws -> String {
+        let reply = try await call("sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self)
+        let rows = reply.accounts.map { ["\($0.name ?? "-")", $0.address.hex, "\($0.balance)", "\($0.nextNonce)"] }
+        return Table.render(header: ["NAME", "ADDRESS", "BALANCE", "NONCE"], rows: rows) + "\ntotal supply: \(reply.totalSupply)"
+    }
+
+    /// Sends a fee-token transfer and waits for its receipt.
+    public func transfer(from: String, to: String, amount: UInt64, maxFee: UInt64?) async throws -> Receipt {
+        let sender = try account(from)
+        let payload = L2Payload.transfer(to: try address(to), amount: amount)
+        return try await submit(payload, signer: sender, maxFee: maxFee)
+    }
+
+    private func submit(_ payload: L2Payload, signer: DevAccount, maxFee: UInt64?) async throws -> Receipt {
+        let info = try await call("sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
+        let draft = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: 0, payload: payload)
+        let fee = maxFee ?? FeeSchedule.standard.cost(of: draft)
+        let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: fee, payload: payload)
+        let reply = try await call("sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self)
+        guard let receipt = reply.receipt else {
+            throw OrchestratorError("error: \(tx.txHash) was admitted but has no receipt yet; check it with `devnet receipt \(tx.txHash)`")
+        }
+        return receipt
+    }
+
+    /// Signs a thread transaction as `from` and sends it to the thread's node; with `wait`, waits
+    /// until it settles or fails.
+    public func send(
+        thread name: String, entrypoint: String, arguments: [String], from: String, wait: Bool
+    ) async throws -> TxStatusReply {
+        let entry = try thread(name)
+        let signer = try account(from)
+        let node = "node-\(entry.thread.name)"
+        let nonce = try await call(node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self).nonce
+        let tx: ThreadTransaction
+        do {
+            tx = try ThreadTransaction.make(
+                thread: entry.threadId, contract: entry.program, entrypoint: entrypoint, arguments: arguments, signer: signer, nonce: nonce
+            )
+        } catch {
+            throw OrchestratorError.usage("error: thread \(name): \(error.message)")
+        }
+        let status = try await call(node, NodeMessage.submit, NodeSubmitRequest(tx: tx), as: TxStatusReply.self)
+        guard wait else { return status }
+        return try await call(
+            node, NodeMessage.status, TxStatusRequest(txHash: tx.txHash, waitMs: 30_000), as: TxStatusReply.self, timeout: .seconds(40)
+        )
+    }
+
+    /// Where a thread transaction is, asked of the thread's node.
+    public func status(thread name: String, txHash: String) async throws -> TxStatusReply {
+        let entry = try thread(name)
+        return try await call("node-\(entry.thread.name)", NodeMessage.status, TxStatusRequest(txHash: txHash), as: TxStatusReply.self)
+    }
+
+    /// Runs a view entrypoint on canonical state.
+    public func view(thread name: String, entrypoint: String, arguments: [String], caller: String?) async throws -> ViewReply {
+        _ = try thread(name)
+        let request = ViewRequest(thread: name, entrypoint: entrypoint, arguments: arguments, caller: try caller.map(address))
+        return try await call("manager", ManagerMessage.view, request, as: ViewReply.self)
+    }
+
+    public func receipt(_ txHash: String) async throws -> ReceiptReply {
+        try await call("sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: txHash), as: ReceiptReply.self)
+    }
+
+    public func thread(record name: String) async throws -> ThreadSummary {
+        try await call("manager", ManagerMessage.thread, ThreadRequest(thread: name), as: ThreadSummary.self)
+    }
+
+    public func mine() async throws -> MineReply {
+        try await call("sequencer", SequencerMessage.mine, Empty(), as: MineReply.self)
+    }
+
+    /// Any reply as indented JSON, for printing.
+    public static func json(_ value: some Encodable) -> String {
+        let encoder = WireCoding.encoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "\(value)"
+    }
+}
+
+extension DevnetClientSession {
+    /// Replaces account names in arguments (`bob`, `to=bob`) with their addresses.
+    public func resolveArguments(_ arguments: [String]) throws -> [String] {
+        arguments.map { argument in
+            let (prefix, value): (String, String)
+            if let equals = argument.firstIndex(of: "=") {
+                prefix = String(argument[...equals])
+                value = String(argument[argument.index(after: equals)...])
+            } else {
+                prefix = ""
+                value = argument
+            }
+            if let account = try? accounts.account(named: value) { return prefix + account.address.hex }
+            return argument
+        }
+    }
+}

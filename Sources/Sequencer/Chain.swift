@@ -1,0 +1,347 @@
+import DaemonKit
+import DevnetAPI
+import DevnetClient
+import DevnetProtocol
+import DevnetStorage
+import Foundation
+import Synchronization
+import ThreadVM
+import ZKCore
+import ZeroMQ
+
+/// What the sequencer logs per included transaction; replaying these rebuilds the ledger.
+struct IncludedCommand: Codable, Sendable {
+    var tx: L2Transaction
+    var blockNumber: UInt64
+    var index: Int
+    var managerOutcome: ManagerOutcome?
+}
+
+/// Counters shown by `stats`, readable without waiting for the chain actor.
+final class ChainCounters: Sendable {
+    private let values = Mutex<[String: UInt64]>([:])
+
+    func add(_ name: String, _ amount: UInt64 = 1) {
+        values.withLock { $0[name, default: 0] += amount }
+    }
+
+    func set(_ name: String, _ value: UInt64) {
+        values.withLock { $0[name] = value }
+    }
+
+    func snapshot() -> [String: UInt64] { values.withLock { $0 } }
+}
+
+/// The sequencer's state: the ledger, the admitted queue, receipts and block production.
+///
+/// Blocks are produced by one loop only (``produceOnTrigger()``), so block numbers never race.
+actor Chain {
+    private enum Trigger {
+        case pending
+        case mine(CheckedContinuation<MineReply, any Error>)
+    }
+
+    private let context: DaemonContext
+    private let devAccounts: DevAccounts
+    private let threads: [String]
+    private let log: CommandLog
+    private let blockMode: BlockMode
+    private let managerEndpoint: String
+    private let zmq = ZMQContext()
+    private let loop: SocketLoop
+    private var manager: RequestClient?
+
+    private var ledger: SequencerLedger
+    private var height: UInt64 = 0
+    private var receipts: [String: Receipt] = [:]
+    private var queue: [L2Transaction] = []
+    private var waiters: [String: [CheckedContinuation<Receipt, Never>]] = [:]
+    private let triggers: AsyncStream<Trigger>
+    private let triggerInput: AsyncStream<Trigger>.Continuation
+
+    nonisolated let counters = ChainCounters()
+    nonisolated let restoredHeight: UInt64
+
+    init(context: DaemonContext, threads: [String], managerEndpoint: String, blockMode: BlockMode) throws {
+        self.context = context
+        self.threads = threads
+        self.managerEndpoint = managerEndpoint
+        self.blockMode = blockMode
+        let devAccounts = DevAccounts.derive(seed: context.topology.seed)
+        self.devAccounts = devAccounts
+        log = CommandLog(database: context.database)
+        loop = SocketLoop(context: zmq, name: "sequencer-client")
+        (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
+
+        var ledger = SequencerLedger(accounts: devAccounts, threads: threads, proversPerThread: Self.proversPerThread)
+        var receipts: [String: Receipt] = [:]
+        var height: UInt64 = 0
+        let decoder = WireCoding.decoder()
+        for entry in try log.entries() where entry.kind == "include" {
+            let command = try decoder.decode(IncludedCommand.self, from: entry.command)
+            _ = ledger.admit(command.tx)
+            switch ledger.include(command.tx, blockNumber: command.blockNumber, index: command.index, managerOutcome: command.managerOutcome) {
+            case let .success(receipt):
+                receipts[receipt.txHash] = receipt
+            case let .failure(rejection):
+                throw DaemonStartError(
+                    code: .storage,
+                    message: "the sequencer's log does not replay: block \(command.blockNumber) tx \(entry.key): \(rejection.message)"
+                )
+            }
+            height = max(height, command.blockNumber)
+        }
+        var queue: [L2Transaction] = []
+        let pendingRows = try context.database.read { db in
+            try Data.fetchAll(db, sql: "SELECT tx FROM mempool ORDER BY position")
+        }
+        for row in pendingRows {
+            let tx = try decoder.decode(L2Transaction.self, from: row)
+            if receipts[tx.txHash] != nil { continue }
+            if case .success = ledger.admit(tx) { queue.append(tx) }
+        }
+        self.ledger = ledger
+        self.receipts = receipts
+        self.height = height
+        self.queue = queue
+        restoredHeight = height
+        counters.set("height", height)
+        counters.set("pending", UInt64(queue.count))
+        if !queue.isEmpty { triggerInput.yield(.pending) }
+    }
+
+    /// Prover accounts funded at genesis per thread.
+    static let proversPerThread = 4
+
+    private func name(of address: Address) -> String? {
+        devAccounts.name(of: address, threads: threads, proversPerThread: Self.proversPerThread)
+    }
+
+    // MARK: Admission
+
+    func submit(_ tx: L2Transaction, wait: Bool) async throws -> SubmitReply {
+        let txHash = tx.txHash
+        if let receipt = receipts[txHash] {
+            return SubmitReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
+        }
+        if !queue.contains(where: { $0.txHash == txHash }) {
+            switch ledger.admit(tx, names: { [devAccounts, threads] in devAccounts.name(of: $0, threads: threads, proversPerThread: Self.proversPerThread) }) {
+            case let .failure(rejection):
+                counters.add("rejected")
+                context.logger.info("rejected \(tx.payload.kind) \(txHash.prefix(12)): \(rejection.message)")
+                throw WireError(WireErrorCode(rejection.code.rawValue), rejection.message)
+            case .success:
+                let encoded = try WireCoding.encoder().encode(tx)
+                do {
+                    try context.database.write { db in
+                        try db.execute(sql: "INSERT INTO mempool(tx_hash, tx) VALUES (?, ?)", arguments: [txHash, encoded])
+                    }
+                } catch {
+                    ledger.cancelPending(of: tx.sender)
+                    requeueNonces(of: tx.sender)
+                    throw WireError(.internalError, "could not store transaction \(txHash): \(error)")
+                }
+                queue.append(tx)
+                counters.add("admitted")
+                counters.set("pending", UInt64(queue.count))
+                if blockMode == .instant { triggerInput.yield(.pending) }
+            }
+        }
+        guard wait else { return SubmitReply(txHash: txHash, status: "pending") }
+        let receipt = await waitForReceipt(txHash)
+        return SubmitReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
+    }
+
+    /// After dropping a sender's pending reservations, admits their queued transactions again.
+    private func requeueNonces(of sender: Address) {
+        for tx in queue where tx.sender == sender { _ = ledger.admit(tx) }
+    }
+
+    func receipt(_ txHash: String, waitMs: Int) async -> ReceiptReply {
+        if let receipt = receipts[txHash] {
+            return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
+        }
+        guard queue.contains(where: { $0.txHash == txHash }) else {
+            return ReceiptReply(txHash: txHash, status: "unknown")
+        }
+        if waitMs > 0 {
+            let receipt = await withTaskGroup(of: Receipt?.self) { group in
+                group.addTask { await self.waitForReceipt(txHash) }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(waitMs))
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            if let receipt { return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt) }
+        }
+        return ReceiptReply(txHash: txHash, status: "pending")
+    }
+
+    private func waitForReceipt(_ txHash: String) async -> Receipt {
+        if let receipt = receipts[txHash] { return receipt }
+        return await withCheckedContinuation { continuation in
+            waiters[txHash, default: []].append(continuation)
+        }
+    }
+
+    // MARK: Queries
+
+    func account(_ text: String) throws -> AccountInfo {
+        let address: Address
+        if text.hasPrefix("0x") {
+            guard let parsed = Address(hex: text) else {
+                throw WireError(.badPayload, "'\(text)' is not an address (0x followed by 64 hex digits)")
+            }
+            address = parsed
+        } else {
+            do {
+                address = try devAccounts.account(named: text).address
+            } catch {
+                throw WireError(.notFound, error.message)
+            }
+        }
+        return info(address)
+    }
+
+    private func info(_ address: Address) -> AccountInfo {
+        let publicKey = (devAccounts.users + [devAccounts.sequencer]).first { $0.address == address }?.publicKey.hex
+        return AccountInfo(
+            name: name(of: address), address: address, publicKey: publicKey, balance: ledger.balance(of: address),
+            nextNonce: ledger.nextAdmissionNonce(of: address)
+        )
+    }
+
+    func accounts() -> AccountsReply {
+        var addresses = devAccounts.users.map(\.address) + [devAccounts.sequencer.address]
+        for thread in threads {
+            for index in 1...Self.proversPerThread { addresses.append(devAccounts.prover(thread: thread, index: index).address) }
+        }
+        for account in ledger.accounts where !addresses.contains(account.address) { addresses.append(account.address) }
+        return AccountsReply(accounts: addresses.map(info), totalSupply: ledger.totalSupply)
+    }
+
+    func info() -> ChainInfo {
+        let counted = counters.snapshot()
+        return ChainInfo(
+            height: height, blockMode: "\(blockMode)", pending: queue.count, seed: devAccounts.seed,
+            accepted: counted["accepted"] ?? 0, reverted: counted["reverted"] ?? 0, rejected: counted["rejected"] ?? 0
+        )
+    }
+
+    // MARK: Blocks
+
+    nonisolated func trigger() {
+        triggerInput.yield(.pending)
+    }
+
+    /// Closes a block now, even an empty one, and returns its number.
+    func mine() async throws -> MineReply {
+        try await withCheckedThrowingContinuation { continuation in
+            triggerInput.yield(.mine(continuation))
+        }
+    }
+
+    /// The one loop that produces blocks, until cancelled.
+    func produceOnTrigger() async throws {
+        for await trigger in triggers {
+            try Task.checkCancellation()
+            switch trigger {
+            case .pending:
+                if blockMode != .onDemand, !queue.isEmpty { _ = try await produceBlock() }
+            case let .mine(continuation):
+                do {
+                    continuation.resume(returning: try await produceBlock())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private func produceBlock() async throws -> MineReply {
+        let transactions = queue
+        queue.removeAll()
+        let number = height + 1
+        var included: [(hash: String, command: Data, receipt: Receipt)] = []
+        let encoder = WireCoding.encoder()
+        for (index, tx) in transactions.enumerated() {
+            var outcome: ManagerOutcome?
+            switch tx.payload {
+            case .transfer:
+                outcome = nil
+            default:
+                outcome = try await execute(tx, blockNumber: number)
+            }
+            switch ledger.include(tx, blockNumber: number, index: included.count, managerOutcome: outcome) {
+            case let .success(receipt):
+                let command = IncludedCommand(tx: tx, blockNumber: number, index: receipt.index, managerOutcome: outcome)
+                included.append((tx.txHash, try encoder.encode(command), receipt))
+            case let .failure(rejection):
+                // Admission checked this; only a bug gets here. Drop it loudly rather than stall.
+                context.logger.error("dropped \(tx.txHash) at inclusion (position \(index)): \(rejection.message)")
+            }
+        }
+        let hashes = transactions.map(\.txHash)
+        try context.database.write { [included] db in
+            for entry in included {
+                try CommandLog.append(
+                    key: entry.hash, kind: "include", command: entry.command, outcome: try encoder.encode(entry.receipt), in: db
+                )
+            }
+            for hash in hashes {
+                try db.execute(sql: "DELETE FROM mempool WHERE tx_hash = ?", arguments: [hash])
+            }
+        }
+        height = number
+        counters.set("height", height)
+        counters.add("blocks")
+        counters.set("pending", UInt64(queue.count))
+        for entry in included {
+            receipts[entry.hash] = entry.receipt
+            counters.add(entry.receipt.status == .accepted ? "accepted" : "reverted")
+            try? context.publish("receipt", entry.receipt)
+            for waiter in waiters.removeValue(forKey: entry.hash) ?? [] { waiter.resume(returning: entry.receipt) }
+        }
+        try? context.publish("block", BlockEvent(number: number, txHashes: included.map(\.hash)))
+        return MineReply(blockNumber: number, transactions: included.count)
+    }
+
+    /// Hands a registration or thread update to the manager and returns its verdict.
+    ///
+    /// The manager answers each transaction hash once and repeats that answer, so asking again
+    /// after a timeout (the manager restarting, say) is safe. It keeps asking until it has one.
+    private func execute(_ tx: L2Transaction, blockNumber: UInt64) async throws -> ManagerOutcome? {
+        let request = ExecuteRequest(txHash: tx.txHash, blockNumber: blockNumber, payload: tx.payload)
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                let client: RequestClient
+                if let manager {
+                    client = manager
+                } else {
+                    client = try await RequestClient.connect(to: managerEndpoint, on: loop)
+                    manager = client
+                }
+                let reply = try await client.send(ManagerMessage.execute, request, timeout: .seconds(10))
+                if reply.envelope.status == .error {
+                    let error = try? WireCoding.decoder().decode(WireError.self, from: reply.payload)
+                    context.logger.error("the manager refused \(tx.txHash): \(error?.description ?? "unreadable error")")
+                    return nil
+                }
+                return try WireCoding.decoder().decode(ManagerOutcome.self, from: reply.payload)
+            } catch let error as WireError where error.code == .timeout || error.code == .shuttingDown {
+                attempt += 1
+                if attempt == 1 || attempt % 10 == 0 {
+                    context.logger.warning("waiting for the manager at \(managerEndpoint) to execute \(tx.txHash.prefix(12)) (attempt \(attempt))")
+                }
+                manager?.close()
+                manager = nil
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
