@@ -121,6 +121,21 @@ public enum Polynomial {
         return acc
     }
 
+    /// Evaluates base-field coefficients at an extension point (Horner), the prover's
+    /// out-of-domain evaluation; a concrete overload so the hot loop is never generic.
+    public static func evaluate(_ coefficients: [Goldilocks], at x: Ext2) -> Ext2 {
+        coefficients.withUnsafeBufferPointer { c in
+            var acc = Ext2.zero
+            var i = c.count - 1
+            while i >= 0 {
+                acc = acc * x
+                acc.c0 = acc.c0 + c[i]
+                i -= 1
+            }
+            return acc
+        }
+    }
+
     /// Evaluates extension-field coefficients at an extension point (Horner).
     @inlinable
     public static func evaluate(_ coefficients: [Ext2], at x: Ext2) -> Ext2 {

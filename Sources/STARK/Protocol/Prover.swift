@@ -32,11 +32,10 @@ public enum Prover {
         let domain = Domain(traceLength: n, blowup: options.blowupFactor)
         let m = domain.ldeSize
         let tracePlan = NTTPlan(size: n)
-        let ldePlan = NTTPlan(size: m)
         var transcript = Transcript(seed: statementSeed(air: air, options: options))
 
         // 1. Main segment: interpolate, extend, commit.
-        let main = extend(columns: trace.columns, domain: domain, tracePlan: tracePlan, ldePlan: ldePlan, threads: threads)
+        let main = extend(columns: trace.columns, domain: domain, tracePlan: tracePlan, threads: threads)
         let mainTree = MerkleTree(matrix: main.lde, threads: threads)
         transcript.absorb(mainTree.root)
 
@@ -52,7 +51,7 @@ public enum Prover {
                 throw .invalidTrace("auxiliary trace has the wrong shape")
             }
             let split = auxColumns.flatMap { col in [col.map(\.c0), col.map(\.c1)] }
-            let ext = extend(columns: split, domain: domain, tracePlan: tracePlan, ldePlan: ldePlan, threads: threads)
+            let ext = extend(columns: split, domain: domain, tracePlan: tracePlan, threads: threads)
             let tree = MerkleTree(matrix: ext.lde, threads: threads)
             transcript.absorb(tree.root)
             aux = ext
@@ -78,8 +77,9 @@ public enum Prover {
             air: air, main: main.lde, aux: aux?.lde, challenges: challenges, coefficients: coefficients,
             mainAssertions: mainAssertions, auxAssertions: auxAssertions, domain: domain, threads: threads)
         let compositionColumns = air.compositionColumns
+        let compositionPlan = NTTPlan(size: composition.count)
         let hCoefficients = parallelMap([composition.map(\.c0), composition.map(\.c1)], threads: threads) {
-            Polynomial.interpolateFromCoset($0, offset: domain.offset, plan: ldePlan)
+            Polynomial.interpolateFromCoset($0, offset: domain.offset, plan: compositionPlan)
         }
         for part in hCoefficients where checkConstraints && Polynomial.degree(part) >= compositionColumns * n {
             throw .invalidTrace(
@@ -88,7 +88,9 @@ public enum Prover {
         // Column j holds coefficients [j·n, (j+1)·n) of both components.
         var hColumnCoefficients: [[Goldilocks]] = []
         for j in 0..<compositionColumns {
-            for part in hCoefficients { hColumnCoefficients.append(Array(part[(j * n)..<((j + 1) * n)])) }
+            for part in hCoefficients {
+                hColumnCoefficients.append(j * n < part.count ? Array(part[(j * n)..<((j + 1) * n)]) : [])
+            }
         }
         let hLDE = parallelMap(hColumnCoefficients, threads: threads) {
             Polynomial.extendOnCoset($0, offset: domain.offset, blowup: domain.blowup, plan: tracePlan)
@@ -211,7 +213,7 @@ public enum Prover {
     }
 
     static func extend(
-        columns: [[Goldilocks]], domain: Domain, tracePlan: NTTPlan, ldePlan: NTTPlan, threads: Int
+        columns: [[Goldilocks]], domain: Domain, tracePlan: NTTPlan, threads: Int
     ) -> Extension {
         let coefficients = parallelMap(columns, threads: threads) { col -> [Goldilocks] in
             var c = col
@@ -332,7 +334,17 @@ public enum Prover {
         }
     }
 
-    /// H(x) = Σ α_k·c_k(x)·(x − g^(n−1))/(x^n − 1) + Σ β_j·(T_j(x) − v_j)/(x − g^(row_j)) on the LDE.
+    /// The composition domain's blowup: the smallest power of two ≥ the maximum constraint degree.
+    /// H has degree < (D − 1)·n and every constraint numerator degree ≤ D·(n − 1), so evaluating on
+    /// the coset h·⟨ω_(n·ce)⟩ (every (blowup/ce)-th LDE point) determines H exactly.
+    static func compositionBlowup<A: AIR>(_ air: A) -> Int {
+        var ce = 1
+        while ce < air.maxConstraintDegree { ce *= 2 }
+        return ce
+    }
+
+    /// H(x) = Σ α_k·c_k(x)·(x − g^(n−1))/(x^n − 1) + Σ β_j·(T_j(x) − v_j)/(x − g^(row_j)) on the
+    /// composition domain h·⟨ω_(n·ce)⟩, read from every (blowup/ce)-th row of the LDE.
     static func evaluateComposition<A: AIR>(
         air: A, main: RowMatrix, aux: RowMatrix?, challenges: [Ext2], coefficients: CompositionCoefficients,
         mainAssertions: [Assertion<Goldilocks>], auxAssertions: [Assertion<Ext2>], domain: Domain, threads: Int
@@ -340,6 +352,10 @@ public enum Prover {
         let m = domain.ldeSize
         let n = domain.traceLength
         let b = domain.blowup
+        let ce = compositionBlowup(air)
+        let stride = b / ce
+        let count = n * ce
+        let generator = domain.ldeGenerator.power(UInt64(stride))
         // 1/(x^n − 1) takes only `blowup` distinct values on the coset.
         let hn = domain.offset.power(UInt64(n))
         let rootB = Goldilocks.rootOfUnity(logOrder: b.trailingZeroBitCount)
@@ -348,16 +364,16 @@ public enum Prover {
         // 1/(x − g^row) for every distinct assertion row.
         let rows = Array(Set(mainAssertions.map(\.row) + auxAssertions.map(\.row))).sorted()
         let rowIndex = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
-        let points: [Goldilocks] = parallelArray(count: m, threads: threads) { range, out in
-            var x = domain.ldePoint(range.lowerBound)
+        let points: [Goldilocks] = parallelArray(count: count, threads: threads) { range, out in
+            var x = domain.offset * generator.power(UInt64(range.lowerBound))
             for i in range {
                 (out.baseAddress! + i).initialize(to: x)
-                x = x * domain.ldeGenerator
+                x = x * generator
             }
         }
         let rowInverses: [[Goldilocks]] = rows.map { row in
             let g = domain.traceGenerator.power(UInt64(row))
-            return parallelArray(count: m, threads: threads, minChunk: 4096) { range, out in
+            return parallelArray(count: count, threads: threads, minChunk: 4096) { range, out in
                 let inv = batchInverse(range.map { points[$0] - g })
                 for (k, i) in range.enumerated() { (out.baseAddress! + i).initialize(to: inv[k]) }
             }
@@ -368,7 +384,7 @@ public enum Prover {
         let alphas = coefficients.transition
         let baseOnly = air.auxWidth == 0
 
-        return parallelArray(count: m, threads: threads, minChunk: 512) { range, out in
+        return parallelArray(count: count, threads: threads, minChunk: 512) { range, out in
             var rowSums = [Ext2](repeating: .zero, count: rows.count)
             var extFrame = emptyFrame(air: air, as: Ext2.self)
             var baseFrame = emptyFrame(air: air, as: Goldilocks.self)
@@ -376,32 +392,33 @@ public enum Prover {
             var baseResult = [Goldilocks](repeating: .zero, count: constraintCount)
             let w = main.width
             for i in range {
-                let next = (i + b) & (m - 1)
+                let row = i * stride
+                let next = (row + b) & (m - 1)
                 var t = Ext2.zero
                 if baseOnly {
                     main.data.withUnsafeBufferPointer { d in
                         for c in 0..<w {
-                            baseFrame.current[c] = d[i * w + c]
+                            baseFrame.current[c] = d[row * w + c]
                             baseFrame.next[c] = d[next * w + c]
                         }
                     }
                     air.evaluateTransition(baseFrame, challenges: [], into: &baseResult)
                     for k in 0..<constraintCount { t += alphas[k] * baseResult[k] }
                 } else {
-                    fillFrame(&extFrame, main: main, aux: aux, row: i, next: next)
+                    fillFrame(&extFrame, main: main, aux: aux, row: row, next: next)
                     air.evaluateTransition(extFrame, challenges: challenges, into: &extResult)
                     for k in 0..<constraintCount { t += alphas[k] * extResult[k] }
                 }
                 let x = points[i]
-                var h = t * ((x - lastRow) * zerofierInverse[i & (b - 1)])
+                var h = t * ((x - lastRow) * zerofierInverse[row & (b - 1)])
                 for r in 0..<rowSums.count { rowSums[r] = .zero }
                 for (r, a, c) in mainByRow {
-                    rowSums[r] += c * (main.data[i * w + a.column] - a.value)
+                    rowSums[r] += c * (main.data[row * w + a.column] - a.value)
                 }
                 if let aux {
                     let aw = aux.width
                     for (r, a, c) in auxByRow {
-                        let v = Ext2(aux.data[i * aw + 2 * a.column], aux.data[i * aw + 2 * a.column + 1])
+                        let v = Ext2(aux.data[row * aw + 2 * a.column], aux.data[row * aw + 2 * a.column + 1])
                         rowSums[r] += c * (v - a.value)
                     }
                 }
