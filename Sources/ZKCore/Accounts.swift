@@ -1,5 +1,5 @@
-public import ThreadVM
 internal import Crypto
+public import ThreadVM
 
 /// A devnet account: an Ed25519 key pair derived from the devnet seed and a label.
 public struct DevAccount: Sendable, CustomStringConvertible {

@@ -132,7 +132,9 @@ public struct SubBlockBatcher: Sendable {
             switch open.apply(tx) {
             case .success(let result):
                 report.kept.append(tx)
-                if let failure = result.failure { report.vmFailures.append(RebaseReport.VMFailed(transaction: tx, failure: failure)) }
+                if let failure = result.failure {
+                    report.vmFailures.append(RebaseReport.VMFailed(transaction: tx, failure: failure))
+                }
             case .failure(let mismatch):
                 report.failed.append(
                     RebaseReport.Failed(

@@ -1,6 +1,6 @@
+internal import Crypto
 public import Foundation
 import ThreadVM
-internal import Crypto
 
 /// Raw bytes carried on the wire as lowercase hex (public keys, signatures).
 public struct HexBytes: Hashable, Sendable, Codable, CustomStringConvertible {

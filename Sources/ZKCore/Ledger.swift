@@ -147,7 +147,9 @@ public struct SequencerLedger: Sendable {
     }
 
     /// The genesis ledger of a seeded devnet (users, provers `1…proversPerThread` of `threads`, sequencer).
-    public init(accounts: DevAccounts, threads: [String] = [], proversPerThread: Int = 1, feeSchedule: FeeSchedule = .standard) {
+    public init(
+        accounts: DevAccounts, threads: [String] = [], proversPerThread: Int = 1, feeSchedule: FeeSchedule = .standard
+    ) {
         self.init(
             genesis: accounts.genesisBalances(threads: threads, proversPerThread: proversPerThread),
             feeAccount: accounts.sequencer.address, feeSchedule: feeSchedule)
@@ -205,7 +207,8 @@ public struct SequencerLedger: Sendable {
         guard tx.verifySignature() else {
             return .failure(
                 AdmissionRejection(
-                    code: .badSignature, account: sender, message: "bad signature on a \(tx.payload.kind) from \(account)"))
+                    code: .badSignature, account: sender,
+                    message: "bad signature on a \(tx.payload.kind) from \(account)"))
         }
         let expectedNonce = nextAdmissionNonce(of: sender)
         guard tx.nonce == expectedNonce else {
@@ -225,11 +228,13 @@ public struct SequencerLedger: Sendable {
         }
         let free = available(of: sender)
         guard free >= tx.maxFee else {
-            let reservedNote = (reserved[sender] ?? 0) > 0 ? " (\(reserved[sender]!) reserved by pending transactions)" : ""
+            let reservedNote =
+                (reserved[sender] ?? 0) > 0 ? " (\(reserved[sender]!) reserved by pending transactions)" : ""
             return .failure(
                 AdmissionRejection(
                     code: .insufficientBalance, account: sender,
-                    message: "insufficient balance for \(account): balance \(free)\(reservedNote) is below the max fee \(tx.maxFee)",
+                    message:
+                        "insufficient balance for \(account): balance \(free)\(reservedNote) is below the max fee \(tx.maxFee)",
                     expected: tx.maxFee, given: free))
         }
         let txHash = tx.txHash
@@ -278,7 +283,8 @@ public struct SequencerLedger: Sendable {
             return .failure(
                 AdmissionRejection(
                     code: .insufficientBalance, account: sender,
-                    message: "insufficient balance for \(sender.hex): balance \(balance(of: sender)) is below the fee \(fee)",
+                    message:
+                        "insufficient balance for \(sender.hex): balance \(balance(of: sender)) is below the fee \(fee)",
                     expected: fee, given: balance(of: sender)))
         }
         if let entry = pending.removeValue(forKey: txHash) {
@@ -300,7 +306,8 @@ public struct SequencerLedger: Sendable {
                 status = .reverted
                 revert = RevertReason(
                     code: .insufficientFunds,
-                    message: "transfer of \(amount) from \(sender.hex) exceeds its balance \(have) after the fee \(fee)",
+                    message:
+                        "transfer of \(amount) from \(sender.hex) exceeds its balance \(have) after the fee \(fee)",
                     expected: "at most \(have)", given: String(amount))
             } else {
                 balances[sender] = have - amount
@@ -326,9 +333,14 @@ public struct SequencerLedger: Sendable {
 
     /// Credits `amount` new fee tokens to `address` (the devnet faucet, e.g. for a prover account
     /// of a thread attached at runtime). The only way the supply grows.
-    public mutating func faucet(_ address: Address, amount: UInt64) {
+    /// Returns false, changing nothing, if the supply would overflow `UInt64`.
+    @discardableResult
+    public mutating func faucet(_ address: Address, amount: UInt64) -> Bool {
+        let (supply, overflow) = totalSupply.addingReportingOverflow(amount)
+        guard !overflow else { return false }
         balances[address] = balance(of: address) + amount
-        totalSupply += amount
+        totalSupply = supply
+        return true
     }
 
     /// The sum of all balances, recomputed (equals ``totalSupply`` unless there is a bug).

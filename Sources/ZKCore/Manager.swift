@@ -297,8 +297,8 @@ public struct ManagerState: Sendable {
             guard sub.sequence == canonicalSequence &+ 1 else {
                 return .failure(
                     reason(
-                        .wrongSequence, "expected sequence \(canonicalSequence + 1) (canonical \(canonicalSequence))",
-                        expected: String(canonicalSequence + 1), given: String(sub.sequence)))
+                        .wrongSequence, "expected sequence \(canonicalSequence &+ 1) (canonical \(canonicalSequence))",
+                        expected: String(canonicalSequence &+ 1), given: String(sub.sequence)))
             }
             for input in sub.inputs {
                 let now = current(sub.threadId, input.key)!

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ThreadVM
+
 @testable import ZKCore
 
 @Suite struct AccountTests {
@@ -27,15 +28,18 @@ import ThreadVM
         #expect(prover.name == "prover-token-1")
         #expect(prover.address == accounts.prover(thread: "token", index: 1).address)
         #expect(prover.address != accounts.prover(thread: "token", index: 2).address)
-        #expect(try accounts.account(named: "prover-my-thread-3").address
-            == accounts.prover(thread: "my-thread", index: 3).address)
+        #expect(
+            try accounts.account(named: "prover-my-thread-3").address
+                == accounts.prover(thread: "my-thread", index: 3).address)
         let error = #expect(throws: AccountError.self) { try accounts.account(named: "mallory") }
         #expect(error?.code == .unknownAccount)
         #expect(error?.message.contains("mallory") == true)
         #expect(error?.message.contains("alice") == true)
         #expect(error?.message.contains("judy") == true)
         #expect(accounts.name(of: accounts.users[3].address) == "dave")
-        #expect(accounts.name(of: accounts.prover(thread: "karts", index: 1).address, threads: ["karts"]) == "prover-karts-1")
+        #expect(
+            accounts.name(of: accounts.prover(thread: "karts", index: 1).address, threads: ["karts"])
+                == "prover-karts-1")
     }
 
     @Test func genesisBalances() {
@@ -84,13 +88,33 @@ import ThreadVM
     @Test func threadUpdateJSONCarriesProofAsBase64() throws {
         let manager = Fixture.manager()
         let sub = Fixture.subBlock(
-            manager, Fixture.counter, [Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["2"], by: Fixture.alice, nonce: 0)])
-        let tx = L2Transaction.make(signer: Fixture.accounts.prover(thread: "counter", index: 1), nonce: 0, maxFee: 1_000_000, payload: .threadUpdate(bundle: [sub]))
+            manager, Fixture.counter,
+            [Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["2"], by: Fixture.alice, nonce: 0)])
+        let tx = L2Transaction.make(
+            signer: Fixture.accounts.prover(thread: "counter", index: 1), nonce: 0, maxFee: 1_000_000,
+            payload: .threadUpdate(bundle: [sub]))
         let json = try WireCoding.encoder().encode(tx)
         let text = String(decoding: json, as: UTF8.self)
         #expect(text.contains("\"proof\":\"\(sub.proof.base64EncodedString())\""))
         #expect(text.contains("\"tx_commitment\""))
         let back = try WireCoding.decoder().decode(L2Transaction.self, from: json)
         #expect(back == tx)
+    }
+}
+
+@Suite struct WireDecodingTests {
+    @Test func garbageJSONIsADecodingErrorNotACrash() throws {
+        let decoder = WireCoding.decoder()
+        let unknownType = #"{"type":"mint","to":"0x00","amount":1}"#
+        #expect(throws: DecodingError.self) { try decoder.decode(L2Payload.self, from: Data(unknownType.utf8)) }
+        let badHex =
+            #"{"sender_public_key":"zz","nonce":0,"max_fee":1,"payload":{"type":"transfer","to":"0x\#(String(repeating: "0", count: 64))","amount":1},"signature":"00"}"#
+        #expect(throws: DecodingError.self) { try decoder.decode(L2Transaction.self, from: Data(badHex.utf8)) }
+        let good = badHex.replacingOccurrences(of: "\"zz\"", with: "\"\(Fixture.alice.publicKey.hex)\"")
+        let tx = try decoder.decode(L2Transaction.self, from: Data(good.utf8))
+        #expect(tx.sender == Fixture.alice.address)
+        #expect(!tx.verifySignature())
+        var ledger = SequencerLedger(accounts: Fixture.accounts)
+        #expect(ledger.admit(tx).rejection?.code == .badSignature)
     }
 }

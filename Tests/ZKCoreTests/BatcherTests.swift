@@ -1,5 +1,6 @@
 import Testing
 import ThreadVM
+
 @testable import ZKCore
 
 @Suite struct BatcherTests {
@@ -12,7 +13,8 @@ import ThreadVM
     func batcher(_ manager: ManagerState, max: Int = 2) -> SubBlockBatcher {
         let record = manager.record(F.counter.id)!
         return SubBlockBatcher(
-            thread: F.counter, program: F.counterProgram, canonical: MemoryState(record.state), sequence: record.sequence,
+            thread: F.counter, program: F.counterProgram, canonical: MemoryState(record.state),
+            sequence: record.sequence,
             threads: manager.crossThreadReader, maxTransactions: max)
     }
 
@@ -54,7 +56,9 @@ import ThreadVM
         #expect(manager.apply(bundle: [s2], txHash: "2", programs: F.program).status == .accepted)
         b.settled(through: 2)
         #expect(b.sealed.isEmpty)
-        #expect(try! manager.view(thread: F.counter.id, entrypoint: "get", arguments: [], programs: F.program).formatted == "6")
+        #expect(
+            try! manager.view(thread: F.counter.id, entrypoint: "get", arguments: [], programs: F.program).formatted
+                == "6")
     }
 
     /// Two nodes race on one thread; the loser's sub-blocks revert, it rebases, keeps every
@@ -80,7 +84,8 @@ import ThreadVM
         #expect(l2Outcome.status == .reverted)
 
         let record = manager.record(F.counter.id)!
-        let report = loser.rebase(onto: MemoryState(record.state), sequence: record.sequence, threads: manager.crossThreadReader)
+        let report = loser.rebase(
+            onto: MemoryState(record.state), sequence: record.sequence, threads: manager.crossThreadReader)
         #expect(report.kept.count == 4)
         #expect(report.failed.count == 1)
         #expect(report.failed.first?.transaction == shared)
@@ -92,17 +97,21 @@ import ThreadVM
         let resubmit = prove(loser.seal()!)
         #expect(resubmit.sequence == 2)
         #expect(manager.apply(bundle: [resubmit], txHash: "l3", programs: F.program).status == .accepted)
-        #expect(try! manager.view(thread: F.counter.id, entrypoint: "get", arguments: [], programs: F.program).formatted == "31")
+        #expect(
+            try! manager.view(thread: F.counter.id, entrypoint: "get", arguments: [], programs: F.program).formatted
+                == "31")
     }
 
     @Test func rebaseReportsTransactionsWhoseVMRunNowFails() {
         var manager = F.manager()
         let tokenRecord = manager.record(F.token.id)!
-        var b = SubBlockBatcher(thread: F.token, program: F.tokenProgram, canonical: MemoryState(tokenRecord.state), sequence: 0)
+        var b = SubBlockBatcher(
+            thread: F.token, program: F.tokenProgram, canonical: MemoryState(tokenRecord.state), sequence: 0)
         // On the fork alice mints then spends; canonically someone else's sub-block got there first.
         _ = b.add(F.tx(F.token, F.tokenProgram, "mint", [F.alice.address.hex, "5"], by: F.bob, nonce: 0))
         _ = b.add(F.tx(F.token, F.tokenProgram, "transfer", [F.carol.address.hex, "5"], by: F.alice, nonce: 0))
-        let other = F.subBlock(manager, F.token, [F.tx(F.token, F.tokenProgram, "mint", [F.dave.address.hex, "1"], by: F.bob, nonce: 0)])
+        let other = F.subBlock(
+            manager, F.token, [F.tx(F.token, F.tokenProgram, "mint", [F.dave.address.hex, "1"], by: F.bob, nonce: 0)])
         #expect(manager.apply(bundle: [other], txHash: "o", programs: F.program).status == .accepted)
         let record = manager.record(F.token.id)!
         let report = b.rebase(onto: MemoryState(record.state), sequence: record.sequence)

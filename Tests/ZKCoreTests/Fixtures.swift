@@ -1,5 +1,6 @@
 import Foundation
 import ThreadVM
+
 @testable import ZKCore
 
 /// Shared fixtures: one seeded account set and the shipped contracts.

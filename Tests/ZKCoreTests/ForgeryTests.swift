@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ThreadVM
+
 @testable import ZKCore
 
 /// A prover that tampers with users' transactions: it re-executes its forged list honestly (so
@@ -17,7 +18,8 @@ import ThreadVM
         -> SubBlockSubmission
     {
         let record = manager.record(thread.id)!
-        var execution = ThreadExecution(program: program, base: MemoryState(record.state), threads: manager.crossThreadReader)
+        var execution = ThreadExecution(
+            program: program, base: MemoryState(record.state), threads: manager.crossThreadReader)
         for tx in txs { _ = execution.apply(tx) }
         let statement = execution.statement
         var sub = SubBlockSubmission(
@@ -57,7 +59,8 @@ import ThreadVM
     @Test func changedCalldataIsRejected() {
         let manager = funded()
         var tx = transfer(to: bob, "30")
-        tx.calldata = try! F.tokenProgram.abi.encodeCalldata(entrypoint: "transfer", arguments: [mallory.address.hex, "100"])
+        tx.calldata = try! F.tokenProgram.abi.encodeCalldata(
+            entrypoint: "transfer", arguments: [mallory.address.hex, "100"])
         expectBadProof(manager, forge(manager, F.token, F.tokenProgram, [tx]), mentions: "bad signature")
     }
 
@@ -78,13 +81,18 @@ import ThreadVM
         expectBadProof(manager, forge(manager, F.token, F.tokenProgram, [tx]), mentions: "bad signature")
         // The untouched transaction on its own thread is fine.
         let honest = F.tx(F.counter, F.counterProgram, "increment", ["1"], by: alice, nonce: 0)
-        #expect(manager.apply(bundle: [forge(manager, F.counter, F.counterProgram, [honest])], txHash: "c", programs: F.program).status == .accepted)
+        #expect(
+            manager.apply(
+                bundle: [forge(manager, F.counter, F.counterProgram, [honest])], txHash: "c", programs: F.program
+            ).status == .accepted)
     }
 
     @Test func replayedTransactionIsRejected() {
         var manager = funded()
         let tx = transfer(to: bob, "30")
-        #expect(manager.apply(bundle: [forge(manager, F.token, F.tokenProgram, [tx])], txHash: "1", programs: F.program).status == .accepted)
+        #expect(
+            manager.apply(bundle: [forge(manager, F.token, F.tokenProgram, [tx])], txHash: "1", programs: F.program)
+                .status == .accepted)
         // Replaying it in the next sub-block: honest re-execution refuses the old nonce, so the
         // prover must claim the nonce's old value as input (stale) or a mismatching statement.
         let replay = forge(manager, F.token, F.tokenProgram, [tx])
@@ -95,7 +103,12 @@ import ThreadVM
         // Claiming the old nonce value as input instead is a stale input.
         var stale = manager
         var old = F.manager()
-        _ = old.apply(bundle: [F.subBlock(old, F.token, [F.tx(F.token, F.tokenProgram, "mint", [alice.address.hex, "100"], by: alice, nonce: 0)])], txHash: "mint", programs: F.program)
+        _ = old.apply(
+            bundle: [
+                F.subBlock(
+                    old, F.token,
+                    [F.tx(F.token, F.tokenProgram, "mint", [alice.address.hex, "100"], by: alice, nonce: 0)])
+            ], txHash: "mint", programs: F.program)
         var claimed = forge(old, F.token, F.tokenProgram, [tx])
         claimed.sequence = 3
         claimed.proof = ReexecProofSystem.digest(of: claimed)
@@ -106,7 +119,8 @@ import ThreadVM
         let manager = funded()
         var tx = ThreadTransaction(
             threadId: F.token.id, senderPublicKey: alice.publicKey, nonce: 1, entrypoint: "transfer",
-            calldata: try! F.tokenProgram.abi.encodeCalldata(entrypoint: "transfer", arguments: [mallory.address.hex, "100"]))
+            calldata: try! F.tokenProgram.abi.encodeCalldata(
+                entrypoint: "transfer", arguments: [mallory.address.hex, "100"]))
         tx.signature = mallory.sign(tx.signingBytes)
         expectBadProof(manager, forge(manager, F.token, F.tokenProgram, [tx]), mentions: "bad signature")
         // Signing properly as itself makes mallory the caller, who has nothing to transfer.
@@ -117,8 +131,14 @@ import ThreadVM
         var m = manager
         let sub = forge(manager, F.token, F.tokenProgram, [own])
         #expect(m.apply(bundle: [sub], txHash: "own", programs: F.program).status == .accepted)
-        #expect(try! m.view(thread: F.token.id, entrypoint: "balance_of", arguments: [mallory.address.hex], programs: F.program).formatted == "0")
-        #expect(try! m.view(thread: F.token.id, entrypoint: "balance_of", arguments: [alice.address.hex], programs: F.program).formatted == "100")
+        #expect(
+            try! m.view(
+                thread: F.token.id, entrypoint: "balance_of", arguments: [mallory.address.hex], programs: F.program
+            ).formatted == "0")
+        #expect(
+            try! m.view(
+                thread: F.token.id, entrypoint: "balance_of", arguments: [alice.address.hex], programs: F.program
+            ).formatted == "100")
     }
 
     @Test func commitmentAndStatementMustMatchTheTransactions() {

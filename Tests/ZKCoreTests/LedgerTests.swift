@@ -1,5 +1,6 @@
 import Testing
 import ThreadVM
+
 @testable import ZKCore
 
 @Suite struct LedgerTests {
@@ -9,7 +10,8 @@ import ThreadVM
     func transfer(_ from: DevAccount, to: DevAccount, _ amount: UInt64, nonce: UInt64, maxFee: UInt64 = 100_000)
         -> L2Transaction
     {
-        L2Transaction.make(signer: from, nonce: nonce, maxFee: maxFee, payload: .transfer(to: to.address, amount: amount))
+        L2Transaction.make(
+            signer: from, nonce: nonce, maxFee: maxFee, payload: .transfer(to: to.address, amount: amount))
     }
 
     @Test func acceptedTransferChargesFeeAndMovesAmount() throws {
@@ -61,7 +63,8 @@ import ThreadVM
         #expect(receipt.feeCharged >= FeeSchedule.standard.base + FeeSchedule.standard.perRegistration)
         let tx2 = L2Transaction.make(signer: prover, nonce: 1, maxFee: 100_000, payload: .registerThread(reg))
         _ = try ledger.admit(tx2).get()
-        let accepted = ManagerOutcome(txHash: tx2.txHash, status: .accepted, events: [ProtocolEvent(kind: .threadRegistered)])
+        let accepted = ManagerOutcome(
+            txHash: tx2.txHash, status: .accepted, events: [ProtocolEvent(kind: .threadRegistered)])
         let receipt2 = try ledger.include(tx2, blockNumber: 1, index: 1, managerOutcome: accepted).get()
         #expect(receipt2.status == .accepted)
         #expect(receipt2.events.count == 1)
@@ -77,7 +80,8 @@ import ThreadVM
         let bad = ledger.admit(forged)
         #expect(bad.rejection?.code == .badSignature)
         // Wrong nonce.
-        let wrongNonce = ledger.admit(transfer(Fixture.alice, to: Fixture.bob, 1, nonce: 5), names: { accounts.name(of: $0) })
+        let wrongNonce = ledger.admit(
+            transfer(Fixture.alice, to: Fixture.bob, 1, nonce: 5), names: { accounts.name(of: $0) })
         #expect(wrongNonce.rejection?.code == .wrongNonce)
         #expect(wrongNonce.rejection?.message.contains("expected 0, given 5") == true)
         #expect(wrongNonce.rejection?.message.contains("alice") == true)
@@ -123,11 +127,15 @@ import ThreadVM
         let schedule = FeeSchedule.standard
         #expect(schedule.cost(of: small) == 1_000 + UInt64(small.encodedSize))
         let manager = Fixture.manager()
-        let one = Fixture.subBlock(manager, Fixture.counter, [Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 0)])
-        let two = Fixture.subBlock(manager, Fixture.counter, [
-            Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 0),
-            Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 1),
-        ])
+        let one = Fixture.subBlock(
+            manager, Fixture.counter,
+            [Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 0)])
+        let two = Fixture.subBlock(
+            manager, Fixture.counter,
+            [
+                Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 0),
+                Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 1),
+            ])
         let a = L2Transaction.make(signer: Fixture.bob, nonce: 0, maxFee: 0, payload: .threadUpdate(bundle: [one]))
         let b = L2Transaction.make(signer: Fixture.bob, nonce: 0, maxFee: 0, payload: .threadUpdate(bundle: [two]))
         #expect(schedule.cost(of: a) == 1_000 + 500 + 10 + UInt64(a.encodedSize))
@@ -149,7 +157,9 @@ import ThreadVM
             let from = accounts.users[Int(rng.next() % 10)]
             let to = accounts.users[Int(rng.next() % 10)]
             let amount = rng.next() % 3 == 0 ? rng.next() % (4 * DevAccounts.genesisBalance) : rng.next() % 1000
-            let nonce = rng.next() % 10 == 0 ? ledger.nextAdmissionNonce(of: from.address) + 1 : ledger.nextAdmissionNonce(of: from.address)
+            let nonce =
+                rng.next() % 10 == 0
+                ? ledger.nextAdmissionNonce(of: from.address) + 1 : ledger.nextAdmissionNonce(of: from.address)
             let maxFee: UInt64 = rng.next() % 10 == 0 ? 5 : 50_000
             let tx = transfer(from, to: to, amount, nonce: nonce, maxFee: maxFee)
             guard case .success = ledger.admit(tx) else {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ThreadVM
+
 @testable import ZKCore
 
 /// The manager's registration and acceptance rules, each with its passing and failing side.
@@ -18,8 +19,10 @@ import ThreadVM
     }
 
     func balance(_ manager: ManagerState, _ account: DevAccount) throws -> String {
-        try manager.view(thread: F.token.id, entrypoint: "balance_of", arguments: [account.address.hex], programs: F.program)
-            .formatted
+        try manager.view(
+            thread: F.token.id, entrypoint: "balance_of", arguments: [account.address.hex], programs: F.program
+        )
+        .formatted
     }
 
     // MARK: Registration
@@ -60,9 +63,14 @@ import ThreadVM
 
         #expect(manager.records.count == 1)
         // Idempotent: the earlier revert stays the answer for its txHash even now that it would pass.
-        #expect(manager.register(F.registration(F.token, F.tokenProgram, contract: "token"), txHash: "r3", programs: F.program) == up)
+        #expect(
+            manager.register(
+                F.registration(F.token, F.tokenProgram, contract: "token"), txHash: "r3", programs: F.program) == up)
         #expect(manager.record(F.token.id) == nil)
-        #expect(manager.register(F.registration(F.token, F.tokenProgram, contract: "token"), txHash: "r7", programs: F.program).status == .accepted)
+        #expect(
+            manager.register(
+                F.registration(F.token, F.tokenProgram, contract: "token"), txHash: "r7", programs: F.program
+            ).status == .accepted)
     }
 
     // MARK: Token
@@ -283,7 +291,9 @@ import ThreadVM
         let outcome = manager.apply(bundle: [s1, s2], txHash: "y", programs: F.program)
         #expect(outcome.status == .accepted)
         #expect(outcome.events.map(\.sequence) == [1, 2])
-        #expect(try! manager.view(thread: F.counter.id, entrypoint: "get", arguments: [], programs: F.program).formatted == "3")
+        #expect(
+            try! manager.view(thread: F.counter.id, entrypoint: "get", arguments: [], programs: F.program).formatted
+                == "3")
     }
 
     @Test func sameTxHashTwiceAppliesOnce() {
@@ -311,11 +321,14 @@ import ThreadVM
 
     @Test func kartsUnlockAfterAchievements() throws {
         var manager = F.manager()
-        let complete = F.subBlock(manager, F.achievements, [
-            F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: alice, nonce: 0)
-        ])
+        let complete = F.subBlock(
+            manager, F.achievements,
+            [
+                F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: alice, nonce: 0)
+            ])
         #expect(manager.apply(bundle: [complete], txHash: "a", programs: F.program).status == .accepted)
-        let unlock = F.subBlock(manager, F.karts, [F.tx(F.karts, F.kartsProgram, "unlock_kart", ["7", "3"], by: alice, nonce: 0)])
+        let unlock = F.subBlock(
+            manager, F.karts, [F.tx(F.karts, F.kartsProgram, "unlock_kart", ["7", "3"], by: alice, nonce: 0)])
         #expect(unlock.crossReads.count == 1)
         #expect(unlock.crossReads.first?.thread == F.achievements.id)
         #expect(unlock.crossReads.first?.value == 1)
@@ -330,11 +343,14 @@ import ThreadVM
     @Test func kartsCrossReadStaleWhenAchievementsMovedFirst() throws {
         var manager = F.manager()
         // Built while alice has not completed level 3: the unlock fails in the VM, the read is 0.
-        let unlock = F.subBlock(manager, F.karts, [F.tx(F.karts, F.kartsProgram, "unlock_kart", ["7", "3"], by: alice, nonce: 0)])
+        let unlock = F.subBlock(
+            manager, F.karts, [F.tx(F.karts, F.kartsProgram, "unlock_kart", ["7", "3"], by: alice, nonce: 0)])
         #expect(unlock.crossReads.first?.value == 0)
-        let complete = F.subBlock(manager, F.achievements, [
-            F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: alice, nonce: 0)
-        ])
+        let complete = F.subBlock(
+            manager, F.achievements,
+            [
+                F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: alice, nonce: 0)
+            ])
         #expect(manager.apply(bundle: [complete], txHash: "a", programs: F.program).status == .accepted)
         let outcome = manager.apply(bundle: [unlock], txHash: "k", programs: F.program)
         #expect(outcome.revert?.code == .staleCrossRead)
@@ -348,15 +364,23 @@ import ThreadVM
     /// read checked against the achievements state the bundle's first sub-block produced.
     @Test func crossThreadReadWithinABundle() throws {
         var manager = F.manager()
-        let complete = F.subBlock(manager, F.achievements, [
-            F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: alice, nonce: 0)
-        ])
+        let complete = F.subBlock(
+            manager, F.achievements,
+            [
+                F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: alice, nonce: 0)
+            ])
         var after = manager
         _ = after.apply(bundle: [complete], txHash: "tmp", programs: F.program)
-        let unlock = F.subBlock(after, F.karts, [F.tx(F.karts, F.kartsProgram, "unlock_kart", ["7", "3"], by: alice, nonce: 0)])
-        #expect(manager.apply(bundle: [unlock, complete], txHash: "wrong order", programs: F.program).revert?.code == .staleCrossRead)
+        let unlock = F.subBlock(
+            after, F.karts, [F.tx(F.karts, F.kartsProgram, "unlock_kart", ["7", "3"], by: alice, nonce: 0)])
+        #expect(
+            manager.apply(bundle: [unlock, complete], txHash: "wrong order", programs: F.program).revert?.code
+                == .staleCrossRead)
         #expect(manager.apply(bundle: [complete, unlock], txHash: "b", programs: F.program).status == .accepted)
-        #expect(try manager.view(thread: F.karts.id, entrypoint: "has_kart", arguments: [alice.address.hex, "7"], programs: F.program).formatted == "true")
+        #expect(
+            try manager.view(
+                thread: F.karts.id, entrypoint: "has_kart", arguments: [alice.address.hex, "7"], programs: F.program
+            ).formatted == "true")
     }
 
     @Test func crossReadOfUnknownThreadIsUnknownThread() {
@@ -364,7 +388,8 @@ import ThreadVM
         let program = try! Contracts.named("karts", constants: ["ACHIEVEMENTS_THREAD": 999])
         let thread = ThreadInfo(name: "karts-elsewhere")
         let programs = F.programs.merging([program.hash: program]) { a, _ in a }
-        _ = manager.register(F.registration(thread, program, contract: "karts"), txHash: "r", programs: { programs[$0] })
+        _ = manager.register(
+            F.registration(thread, program, contract: "karts"), txHash: "r", programs: { programs[$0] })
         var batcher = SubBlockBatcher(
             thread: thread, program: program, canonical: MemoryState(), sequence: 0,
             threads: MemoryThreads([999: MemoryState()]))
@@ -379,9 +404,12 @@ import ThreadVM
 
     @Test func viewErrors() throws {
         let manager = F.manager()
-        #expect(try manager.view(thread: F.token.id, entrypoint: "total_supply", arguments: [], programs: F.program).formatted == "0")
+        #expect(
+            try manager.view(thread: F.token.id, entrypoint: "total_supply", arguments: [], programs: F.program)
+                .formatted == "0")
         let notView = #expect(throws: ViewError.self) {
-            try manager.view(thread: F.token.id, entrypoint: "transfer", arguments: [F.bob.address.hex, "1"], programs: F.program)
+            try manager.view(
+                thread: F.token.id, entrypoint: "transfer", arguments: [F.bob.address.hex, "1"], programs: F.program)
         }
         #expect(notView?.code == .notAView)
         let unknown = #expect(throws: ViewError.self) {
@@ -397,7 +425,9 @@ import ThreadVM
 
     @Test func recordsRoundTripThroughJSON() throws {
         var manager = F.manager()
-        _ = manager.apply(bundle: [F.subBlock(manager, F.token, [mint(alice, 10, by: alice, nonce: 0)])], txHash: "m", programs: F.program)
+        _ = manager.apply(
+            bundle: [F.subBlock(manager, F.token, [mint(alice, 10, by: alice, nonce: 0)])], txHash: "m",
+            programs: F.program)
         let record = manager.record(F.token.id)!
         let data = try WireCoding.encoder().encode(record)
         #expect(String(decoding: data, as: UTF8.self).contains("\"state_root\""))

@@ -1,5 +1,6 @@
 import Testing
 import ThreadVM
+
 @testable import ZKCore
 
 @Suite struct ThreadTransactionTests {
@@ -8,7 +9,8 @@ import ThreadVM
     @Test func makeChecksCalldataBeforeSigning() {
         let arity = #expect(throws: CalldataError.self) {
             try ThreadTransaction.make(
-                thread: F.token.id, contract: F.tokenProgram, entrypoint: "transfer", arguments: ["1"], signer: F.alice, nonce: 0)
+                thread: F.token.id, contract: F.tokenProgram, entrypoint: "transfer", arguments: ["1"], signer: F.alice,
+                nonce: 0)
         }
         #expect(arity?.code == .wrongArity)
         #expect(arity?.entrypoint == "transfer")
@@ -20,7 +22,8 @@ import ThreadVM
         #expect(bad?.parameter == "amount")
         let unknown = #expect(throws: CalldataError.self) {
             try ThreadTransaction.make(
-                thread: F.token.id, contract: F.tokenProgram, entrypoint: "send", arguments: [], signer: F.alice, nonce: 0)
+                thread: F.token.id, contract: F.tokenProgram, entrypoint: "send", arguments: [], signer: F.alice,
+                nonce: 0)
         }
         #expect(unknown?.code == .unknownEntrypoint)
         let ok = F.tx(F.token, F.tokenProgram, "transfer", [F.bob.address.hex, "12"], by: F.alice, nonce: 0)
@@ -48,7 +51,8 @@ import ThreadVM
         let thread = tx.validate(thread: F.counter, program: F.counterProgram, expectedNonce: 3)
         #expect(thread?.code == .wrongThread)
 
-        var short = ThreadTransaction(threadId: F.token.id, senderPublicKey: F.alice.publicKey, nonce: 3, entrypoint: "transfer", calldata: [1])
+        var short = ThreadTransaction(
+            threadId: F.token.id, senderPublicKey: F.alice.publicKey, nonce: 3, entrypoint: "transfer", calldata: [1])
         short.sign(with: F.alice)
         let calldata = short.validate(thread: F.token, program: F.tokenProgram, expectedNonce: 3)
         #expect(calldata?.code == .badCalldata)
