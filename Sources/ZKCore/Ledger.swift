@@ -203,7 +203,8 @@ public struct SequencerLedger: Sendable {
         _ tx: L2Transaction, names: (Address) -> String? = { _ in nil }
     ) -> Result<Admitted, AdmissionRejection> {
         let sender = tx.sender
-        let account = AccountLabel(address: sender, name: names(sender)).text
+        // Names are looked up only for a rejection.
+        var account: String { AccountLabel(address: sender, name: names(sender)).text }
         guard tx.verifySignature() else {
             return .failure(
                 AdmissionRejection(

@@ -112,31 +112,27 @@ public struct ThreadTransaction: Hashable, Sendable, Codable {
         thread: ThreadInfo, program: Program, expectedNonce: UInt64,
         names: (Address) -> String? = { _ in nil }
     ) -> ThreadTxRefusal? {
+        let problem: (ThreadTxRefusal.Code, String)
+        if threadId != thread.id {
+            problem = (.wrongThread, "transaction is signed for thread \(threadId), not \(thread.name) (\(thread.id))")
+        } else if !verifySignature() {
+            problem = (.badSignature, "bad signature")
+        } else if nonce != expectedNonce {
+            problem = (.wrongNonce, "wrong nonce: expected \(expectedNonce), given \(nonce)")
+        } else {
+            do {
+                try program.abi.validateCalldata(entrypoint: entrypoint, calldata: calldata)
+                return nil
+            } catch {
+                problem = (.badCalldata, error.message)
+            }
+        }
+        // Names are looked up only for a refusal: a lookup may be costly (prover keys are derived).
+        let caller = caller
         let account = AccountLabel(address: caller, name: names(caller)).text
-        let subject = "\(thread.name).\(entrypoint) from \(account)"
-        guard threadId == thread.id else {
-            return ThreadTxRefusal(
-                code: .wrongThread, thread: thread.name, account: account, entrypoint: entrypoint,
-                message: "\(subject): transaction is signed for thread \(threadId), not \(thread.name) (\(thread.id))")
-        }
-        guard verifySignature() else {
-            return ThreadTxRefusal(
-                code: .badSignature, thread: thread.name, account: account, entrypoint: entrypoint,
-                message: "\(subject): bad signature")
-        }
-        guard nonce == expectedNonce else {
-            return ThreadTxRefusal(
-                code: .wrongNonce, thread: thread.name, account: account, entrypoint: entrypoint,
-                message: "\(subject): wrong nonce: expected \(expectedNonce), given \(nonce)")
-        }
-        do {
-            try program.abi.validateCalldata(entrypoint: entrypoint, calldata: calldata)
-        } catch {
-            return ThreadTxRefusal(
-                code: .badCalldata, thread: thread.name, account: account, entrypoint: entrypoint,
-                message: "\(subject): \(error.message)")
-        }
-        return nil
+        return ThreadTxRefusal(
+            code: problem.0, thread: thread.name, account: account, entrypoint: entrypoint,
+            message: "\(thread.name).\(entrypoint) from \(account): \(problem.1)")
     }
 }
 
