@@ -15,6 +15,7 @@ public struct FibonacciAIR: AIR {
     public let traceLength: Int
     public let publicInputs: PublicInputs
 
+    /// The AIR for `traceLength` rows claiming `publicInputs.result`.
     public init(traceLength: Int, publicInputs: PublicInputs) throws(STARKError) {
         self.traceLength = traceLength
         self.publicInputs = publicInputs

@@ -1,7 +1,9 @@
 /// A storage key: four Goldilocks words (about 256 bits), so collisions are not a practical attack.
 public struct StorageKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The four words, most significant first for ordering.
     public var words: (Goldilocks, Goldilocks, Goldilocks, Goldilocks)
 
+    /// A key from its four words.
     public init(_ w0: Goldilocks, _ w1: Goldilocks, _ w2: Goldilocks, _ w3: Goldilocks) {
         words = (w0, w1, w2, w3)
     }
@@ -37,6 +39,7 @@ public struct StorageEntry: Sendable, Hashable {
 
 /// One access of the private log, in execution order.
 public struct StorageAccess: Sendable, Hashable {
+    /// Whether the access reads or writes the key.
     public enum Kind: Sendable, Hashable { case read, write }
     public var kind: Kind
     public var key: StorageKey
@@ -66,7 +69,9 @@ public struct StorageAccess: Sendable, Hashable {
 public struct KeyValueAIR: AIR {
     /// The public lists.
     public struct PublicInputs: Sendable, Hashable {
+        /// Each touched key's value before the log, each key once.
         public var inputs: [StorageEntry]
+        /// Each touched key's value after the log, the same keys as `inputs`.
         public var outputs: [StorageEntry]
 
         public init(inputs: [StorageEntry], outputs: [StorageEntry]) {
@@ -102,6 +107,8 @@ public struct KeyValueAIR: AIR {
     public let traceLength: Int
     public let publicInputs: PublicInputs
 
+    /// Checks the statement: distinct keys in each list, the same key set in both, and at least
+    /// 2·keys + 1 rows; throws ``STARKError/invalidPublicInputs(_:)`` otherwise.
     public init(traceLength: Int, publicInputs: PublicInputs) throws(STARKError) {
         let inKeys = publicInputs.inputs.map(\.key)
         let outKeys = publicInputs.outputs.map(\.key)

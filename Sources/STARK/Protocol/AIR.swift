@@ -3,6 +3,7 @@ public struct TraceTable: Sendable, Equatable {
     /// The columns, all of the same power-of-two length.
     public var columns: [[Goldilocks]]
 
+    /// A trace from its columns.
     public init(columns: [[Goldilocks]]) { self.columns = columns }
 
     /// Number of columns.
@@ -19,6 +20,7 @@ public struct ConstraintInfo: Sendable, Hashable {
     public var name: String
     public var degree: Int
 
+    /// A constraint named `name` of total degree `degree`.
     public init(_ name: String, degree: Int) {
         self.name = name
         self.degree = degree

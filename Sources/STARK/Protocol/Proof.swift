@@ -16,8 +16,11 @@ public struct FRILayerOpening: Sendable, Equatable {
 
 /// A STARK proof. Serializes to bytes with ``bytes`` and parses back with ``init(bytes:)``.
 public struct Proof: Sendable, Equatable {
+    /// The options the proof was made with (the verifier requires its own).
     public var options: ProofOptions
+    /// Rows in the trace (a power of two).
     public var traceLength: Int
+    /// Merkle roots of the main, auxiliary (if any) and composition LDE rows.
     public var mainRoot: Digest
     public var auxRoot: Digest?
     public var compositionRoot: Digest
@@ -35,6 +38,7 @@ public struct Proof: Sendable, Equatable {
     public var friRemainder: [Ext2]
     /// Proof-of-work nonce.
     public var powNonce: UInt64
+    /// Rows opened at the query positions, and the FRI layers' opened leaves.
     public var mainOpening: MatrixOpening
     public var auxOpening: MatrixOpening?
     public var compositionOpening: MatrixOpening
