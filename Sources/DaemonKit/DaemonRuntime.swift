@@ -13,8 +13,6 @@ import ZeroMQ
 public final class DaemonRuntime<Role: DaemonRole>: Service {
     private enum State {
         case serving
-        /// An admin `shutdown` arrived; its reply goes out before the endpoints close.
-        case stopRequested
         case stopping
     }
 
@@ -50,7 +48,6 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         var adminRouter = commonRoutes()
         adminRouter.on(AdminMessage.shutdown, Empty.self) { [self] _ in
             context.logger.info("shutdown requested on the admin endpoint")
-            state.withLock { if $0 == .serving { $0 = .stopRequested } }
             return ShutdownReply()
         }
         let frozenAdmin = adminRouter
@@ -62,18 +59,24 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
             ]
         )
         try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await self.serve(self.api, router: apiRouter, endpoint: "api") }
-                group.addTask { await self.serve(self.admin, router: frozenAdmin, endpoint: "admin") }
+            try await withThrowingTaskGroup(of: RuntimePart.self) { group in
                 group.addTask {
-                    do {
-                        try await self.role.run()
-                    } catch is CancellationError {
-                    }
+                    await self.serve(self.api, router: apiRouter, endpoint: "api")
+                    return .endpoint
+                }
+                group.addTask {
+                    await self.serve(self.admin, router: frozenAdmin, endpoint: "admin")
+                    return .endpoint
+                }
+                group.addTask {
+                    await self.runRole()
+                    return .role
                 }
                 // The endpoints end together when shutdown closes them; then stop the role too.
-                try await group.next()
-                try await group.next()
+                var endpointsDone = 0
+                while endpointsDone < 2, let part = try await group.next() {
+                    if part == .endpoint { endpointsDone += 1 }
+                }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -81,6 +84,24 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
             self.beginStopping()
         }
         context.logger.info("stopped serving")
+    }
+
+    /// Runs the role's background work until cancelled. An error is logged and the work starts
+    /// again after a pause: the daemon keeps serving whatever went wrong.
+    private func runRole() async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await role.run()
+                return
+            } catch is CancellationError {
+                return
+            } catch {
+                context.logger.error("background work failed: \(error); starting it again in \(delay)")
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
     }
 
     /// Closes both endpoints; their message streams finish after what was already received.
@@ -159,7 +180,8 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
                 context.logger.error("\(envelope.type) failed: \(error.message)")
             }
             loop.send([peer] + reply, on: socket.id)
-            if state.withLock({ $0 == .stopRequested }) { beginStopping() }
+            // Stop only once the answer to `shutdown` is queued ahead of the close.
+            if endpoint == "admin", envelope.type == AdminMessage.shutdown, error == nil { beginStopping() }
         }
     }
 }
@@ -171,4 +193,10 @@ extension Router {
         merged.absorb(other)
         return merged
     }
+}
+
+/// Which of a runtime's concurrent parts finished.
+private enum RuntimePart: Sendable {
+    case endpoint
+    case role
 }

@@ -29,7 +29,8 @@ public struct LineLogHandler: LogHandler {
             line += " \(key)=\(value)"
         }
         line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        // A full disk or a closed pipe must not take the daemon down with it.
+        try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
     }
 
     private static func timestamp() -> String {

@@ -31,7 +31,12 @@ public final class RequestClient: Sendable {
     private let loop: SocketLoop
     private let socket: SocketID
     public let endpoint: String
-    private let pending = Mutex<[UInt64: CheckedContinuation<RawReply, any Error>]>([:])
+    private struct Waiting {
+        var continuation: CheckedContinuation<RawReply, any Error>
+        var timer: Task<Void, Never>?
+    }
+
+    private let pending = Mutex<[UInt64: Waiting]>([:])
     private let nextID = Atomic<UInt64>(1)
 
     private init(loop: SocketLoop, socket: SocketID, endpoint: String) {
@@ -62,28 +67,20 @@ public final class RequestClient: Sendable {
     {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let frames = try WireCodec.request(type: type, id: id, payload: payload)
-        let endpoint = self.endpoint
-        return try await withThrowingTaskGroup(of: RawReply?.self) { group in
-            group.addTask {
-                try await withCheckedThrowingContinuation { continuation in
-                    self.pending.withLock { $0[id] = continuation }
-                    self.loop.send(frames, on: self.socket)
+        let timeoutError = WireError(.timeout, "no reply to '\(type)' from \(endpoint) within \(timeout)")
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RawReply, any Error>) in
+                // Register before sending and before arming the timer, so every path finds it.
+                pending.withLock { $0[id] = Waiting(continuation: continuation) }
+                loop.send(frames, on: socket)
+                let timer = Task { [self] in
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { finish(id, with: .failure(timeoutError)) }
                 }
+                pending.withLock { if $0[id] != nil { $0[id]?.timer = timer } else { timer.cancel() } }
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let reply = result { return reply }
-                // The timer fired first: take the continuation back and fail it.
-                if let continuation = self.pending.withLock({ $0.removeValue(forKey: id) }) {
-                    continuation.resume(
-                        throwing: WireError(.timeout, "no reply to '\(type)' from \(endpoint) within \(timeout)"))
-                }
-            }
-            throw WireError(.timeout, "no reply to '\(type)' from \(endpoint) within \(timeout)")
+        } onCancel: {
+            finish(id, with: .failure(CancellationError()))
         }
     }
 
@@ -99,17 +96,20 @@ public final class RequestClient: Sendable {
         loop.close(socket)
     }
 
+    /// Resumes the request `id` once: whichever of reply, timeout, cancellation or close comes first.
+    private func finish(_ id: UInt64, with result: Result<RawReply, any Error>) {
+        guard let waiting = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
+        waiting.timer?.cancel()
+        waiting.continuation.resume(with: result)
+    }
+
     private func deliver(_ frames: [Data]) {
         guard let (envelope, payload) = try? WireCodec.decodeMessage(frames), let id = envelope.id else { return }
-        let continuation = pending.withLock { $0.removeValue(forKey: id) }
-        continuation?.resume(returning: RawReply(envelope: envelope, payload: payload))
+        finish(id, with: .success(RawReply(envelope: envelope, payload: payload)))
     }
 
     private func failAll(_ error: WireError) {
-        let waiting = pending.withLock { pending -> [CheckedContinuation<RawReply, any Error>] in
-            defer { pending.removeAll() }
-            return Array(pending.values)
-        }
-        for continuation in waiting { continuation.resume(throwing: error) }
+        let ids = pending.withLock { Array($0.keys) }
+        for id in ids { finish(id, with: .failure(error)) }
     }
 }

@@ -36,10 +36,19 @@ public struct DevnetConfig: Sendable, Equatable {
     }
 
     /// This configuration with the command line's settings on top.
-    public func merging(_ overrides: Overrides) -> DevnetConfig {
+    ///
+    /// - Throws: ``ConfigError`` when the ports it needs do not fit in 1024…65535.
+    public func merging(_ overrides: Overrides, file: String = "command line") throws -> DevnetConfig {
         var merged = self
         if let seed = overrides.seed { merged.seed = seed }
         if let basePort = overrides.basePort { merged.basePort = basePort }
+        let last = merged.basePort + (2 + merged.threads.count) * Self.portsPerProcess - 1
+        guard merged.basePort >= 1024, last <= 65535 else {
+            throw ConfigError(
+                file: file, line: 0, column: 0, key: "base_port",
+                message: "\(merged.basePort) leaves no room: \(2 + merged.threads.count) processes need ports \(merged.basePort)…\(last), which must lie in 1024…65535"
+            )
+        }
         return merged
     }
 
@@ -114,7 +123,12 @@ extension DevnetConfig {
             config.seed = UInt64(try reader.integer(node, path: "seed", in: 0...Int.max))
         }
         if let node = top["host"] {
-            config.host = try reader.string(node, path: "host")
+            let host = try reader.string(node, path: "host")
+            var address = in_addr()
+            guard host == "localhost" || inet_pton(AF_INET, host, &address) == 1 else {
+                throw reader.error(node, "host", "'\(host)' is not an IPv4 address such as 127.0.0.1")
+            }
+            config.host = host == "localhost" ? "127.0.0.1" : host
         }
         if let node = top["base_port"] {
             config.basePort = try reader.integer(node, path: "base_port", in: 1024...65000)

@@ -12,7 +12,8 @@ extension Orchestrator {
         if let lastLines {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             let body = lines.last == "" ? lines.dropLast() : lines[...]
-            body.suffix(max(0, lastLines)).forEach { output(String($0)) }
+            let tail = body.suffix(max(0, lastLines)).joined(separator: "\n")
+            if !tail.isEmpty { try? FileHandle.standardOutput.write(contentsOf: Data((tail + "\n").utf8)) }
         } else if !text.isEmpty {
             FileHandle.standardOutput.write(Data(text.utf8))
         }

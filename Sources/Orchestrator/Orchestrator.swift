@@ -48,7 +48,7 @@ public struct Orchestrator: Sendable {
     public func up(_ options: UpOptions) async throws -> DevnetState {
         let config: DevnetConfig
         do {
-            config = try DevnetConfig.load(path: options.configPath).merging(options.overrides)
+            config = try DevnetConfig.load(path: options.configPath).merging(options.overrides, file: options.configPath)
         } catch {
             throw OrchestratorError.usage("error: \(error)")
         }
@@ -96,8 +96,9 @@ public struct Orchestrator: Sendable {
                     endpoints: process.endpoints, log: log
                 )
             )
+            // Recorded at once, so `devnet down` finds every process even if `up` is interrupted.
+            try state.write(to: dataDirectory)
         }
-        try state.write(to: dataDirectory)
 
         let probe = HealthProbe()
         let children = state.processes

@@ -17,6 +17,12 @@ enum ProcessControl {
     /// Starts `executable` with `arguments`, stdin from /dev/null, stdout and stderr appended to `logPath`.
     static func spawn(executable: String, arguments: [String], logPath: String) throws -> pid_t {
         closeInheritedDescriptorsOnExec()
+        // Open the log here first, so a log that cannot be written is named as such.
+        let probe = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard probe >= 0 else {
+            throw SpawnError(description: "cannot open the log file \(logPath): \(String(cString: strerror(errno)))")
+        }
+        close(probe)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -27,7 +33,16 @@ enum ProcessControl {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, spawnSetSID)
+        // Daemons start with no blocked signals and default handlers, whatever thread of
+        // `devnet` spawns them (the concurrency runtime's threads block most signals).
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, spawnSetSID | Int16(POSIX_SPAWN_SETSIGMASK) | Int16(POSIX_SPAWN_SETSIGDEF))
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -64,8 +79,9 @@ enum ProcessControl {
 
     /// Whether the process that was started as (`pid`, `startTime`) is still running.
     static func isAlive(pid: pid_t, startTime: UInt64?) -> Bool {
-        guard let current = self.startTime(of: pid) else { return false }
-        return startTime == nil || current == startTime
+        // No recorded start time means the process was already gone when it was recorded.
+        guard let startTime, let current = self.startTime(of: pid) else { return false }
+        return current == startTime
     }
 
     /// If `pid` (a child of this process) has exited, reaps it and describes how.

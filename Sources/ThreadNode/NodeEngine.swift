@@ -103,13 +103,15 @@ actor NodeEngine {
         if let known = tracked[txHash] { return known.status }
         if batcher != nil, !syncing {
             try await prefetchCrossReads(for: tx)
-            guard var batcher, tracked[txHash] == nil else { return tracked[txHash]?.status ?? TxStatusReply(txHash: txHash, status: "pending") }
-            switch batcher.add(tx, names: { [accounts, threadNames] in accounts.name(of: $0, threads: threadNames) }) {
+            guard batcher != nil, tracked[txHash] == nil else {
+                return tracked[txHash]?.status ?? TxStatusReply(txHash: txHash, status: "pending")
+            }
+            // Mutated in place: a copy would copy the open sub-block on every transaction.
+            switch batcher!.add(tx, names: { [accounts, threadNames] in accounts.name(of: $0, threads: threadNames) }) {
             case let .failure(refusal):
                 bump("refused")
                 throw WireError(WireErrorCode(refusal.code.rawValue), refusal.message)
             case let .success(result):
-                self.batcher = batcher
                 if let failure = result.failure { vmFailures[txHash] = failure.description }
             }
         } else {
@@ -309,9 +311,9 @@ actor NodeEngine {
             }
             let tx = queue.removeFirst()
             try await prefetchCrossReads(for: tx)
-            guard var batcher else { return }
+            guard batcher != nil else { return }
             let status: TxStatusReply
-            switch batcher.add(tx, names: { [accounts, threadNames] in accounts.name(of: $0, threads: threadNames) }) {
+            switch batcher!.add(tx, names: { [accounts, threadNames] in accounts.name(of: $0, threads: threadNames) }) {
             case let .success(result):
                 if let failure = result.failure { vmFailures[tx.txHash] = failure.description }
                 status = TxStatusReply(txHash: tx.txHash, status: "pending")
@@ -324,7 +326,6 @@ actor NodeEngine {
                     status = TxStatusReply(txHash: tx.txHash, status: "failed", reason: refusal.message)
                 }
             }
-            self.batcher = batcher
             update([status])
         }
         context.logger.info(
@@ -377,10 +378,8 @@ actor NodeEngine {
 
     /// Seals the open transactions when nothing is in flight.
     private func seal() -> SubBlockSubmission? {
-        guard var batcher, batcher.sealed.isEmpty, batcher.openCount > 0 else { return nil }
-        let submission = batcher.seal()
-        self.batcher = batcher
-        return submission
+        guard let current = batcher, current.sealed.isEmpty, current.openCount > 0 else { return nil }
+        return batcher!.seal()
     }
 
     /// Proves a sealed sub-block, submits it, and settles or rebases on the receipt.

@@ -97,6 +97,8 @@ public struct SocketOptions: Sendable {
 public final class Socket {
     let handle: UnsafeMutableRawPointer
     public let type: SocketType
+    /// Kept so the context outlives the socket: terminating it waits for every socket to close.
+    private let context: ZMQContext
     private var closed = false
 
     public init(context: ZMQContext, type: SocketType, options: SocketOptions = SocketOptions()) throws(ZMQError) {
@@ -105,6 +107,7 @@ public final class Socket {
         }
         self.handle = handle
         self.type = type
+        self.context = context
         do {
             try apply(options)
         } catch {

@@ -74,8 +74,7 @@ public final class SocketLoop: Sendable {
         self.diagnostics = diagnostics
         let engine = Engine(context: context, wakeFD: fds[0], diagnostics: diagnostics)
         let thread = Thread { [self] in
-            engine.run(takeCommands: { self.takeCommands() })
-            _ = systemClose(self.wakeRead)
+            engine.run(takeCommands: { self.takeCommands() }, takeFinalCommands: { self.takeFinalCommands() })
         }
         thread.name = name
         thread.stackSize = 1 << 20
@@ -136,6 +135,22 @@ public final class SocketLoop: Sendable {
         return accepted
     }
 
+    deinit {
+        // Only here, once nothing can write a wake-up byte any more: the thread held `self` until
+        // it ended, so closing earlier could make a late `write` raise SIGPIPE.
+        _ = systemClose(wakeRead)
+        _ = systemClose(wakeWrite)
+    }
+
+    /// The last commands, taken as the loop ends; later ones are refused by ``enqueue(_:)``.
+    private func takeFinalCommands() -> [Command] {
+        shared.withLock { state in
+            state.stopped = true
+            defer { state.commands.removeAll() }
+            return state.commands
+        }
+    }
+
     private func takeCommands() -> [Command] {
         shared.withLock { state in
             defer { state.commands.removeAll(keepingCapacity: true) }
@@ -164,7 +179,7 @@ public final class SocketLoop: Sendable {
             self.diagnostics = diagnostics
         }
 
-        func run(takeCommands: () -> [Command]) {
+        func run(takeCommands: () -> [Command], takeFinalCommands: () -> [Command]) {
             var items: [zmq_pollitem_t] = []
             var ids: [SocketID] = []
             while stopRequests.isEmpty {
@@ -195,7 +210,14 @@ public final class SocketLoop: Sendable {
                     for command in takeCommands() { handle(command) }
                 }
             }
-            for command in takeCommands() { handle(command) }
+            for command in takeFinalCommands() {
+                if case let .open(_, type, _, _, _, inbound, result) = command {
+                    inbound.finish()
+                    result.resume(throwing: ZMQError(code: ETERM, operation: "open \(type) socket"))
+                } else {
+                    handle(command)
+                }
+            }
             for id in Array(sockets.keys) { closeSocket(id) }
             for request in stopRequests { request.resume() }
         }
@@ -253,7 +275,12 @@ public final class SocketLoop: Sendable {
             while entry.outboxStart < entry.outbox.count {
                 let frames = entry.outbox[entry.outboxStart]
                 do {
-                    guard try entry.socket.send(frames, dontWait: true) else { break }
+                    if try !entry.socket.send(frames, dontWait: true) {
+                        // A ROUTER would block only on one peer's full queue: drop that reply
+                        // rather than hold up every other peer's behind it.
+                        guard entry.socket.type == .router else { break }
+                        diagnostics("dropped a reply on ROUTER \(id): the peer's queue is full (it is not reading)")
+                    }
                 } catch {
                     // EHOSTUNREACH from a ROUTER: the peer is gone. Drop this reply, keep the rest.
                     diagnostics("dropped a message on \(entry.socket.type) \(id): \(error)")

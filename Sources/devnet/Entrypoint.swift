@@ -52,10 +52,14 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Seconds to wait for every process to become healthy.")
     var timeout: Double = 30
 
+    func validate() throws {
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
     func run() async throws {
         try await reportingErrors {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
-            let state = try await orchestrator.up(
+            let state = try await orchestrator.upStoppingOnSignal(
                 .init(
                     configPath: config, overrides: .init(seed: seed, basePort: basePort),
                     startupTimeout: .seconds(timeout))
@@ -69,9 +73,10 @@ struct Up: AsyncParsableCommand {
                 return
             }
             print("running in the foreground; press Ctrl-C to stop")
-            let reason = await orchestrator.waitInForeground(state)
+            let (reason, died) = await orchestrator.waitInForeground(state)
             print("stopping: \(reason)")
             try await orchestrator.down()
+            if died { throw ExitCode(1) }
         }
     }
 }
@@ -84,6 +89,10 @@ struct Down: AsyncParsableCommand {
 
     @Option(help: "Seconds to wait for a graceful stop before SIGKILL.")
     var timeout: Double = 10
+
+    func validate() throws {
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
 
     func run() async throws {
         try await reportingErrors {
@@ -155,6 +164,11 @@ struct Bench: AsyncParsableCommand {
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard nodes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--nodes takes counts of at least 1") }
+    }
 
     func run() async throws {
         try await reportingErrors {

@@ -126,7 +126,7 @@ struct DevnetConfigTests {
 
     @Test func topologyGivesEveryProcessThreePorts() throws {
         var config = try parse("threads:\n  - name: token\n  - name: counter\n")
-        config = config.merging(.init(seed: 5, basePort: 40000))
+        config = try config.merging(.init(seed: 5, basePort: 40000))
         let topology = config.topology()
         #expect(topology.seed == 5)
         #expect(topology.processes.map(\.name) == ["sequencer", "manager", "node-token", "node-counter"])
@@ -135,6 +135,19 @@ struct DevnetConfigTests {
         #expect(Set(ports).count == 12)
         #expect(topology.processes[0].endpoints.api == "tcp://127.0.0.1:40000")
         #expect(topology.processes[3].endpoints.events == "tcp://127.0.0.1:40011")
+    }
+
+    @Test func portsMustFitTheRange() throws {
+        let config = try parse("threads:\n  - name: token\n")
+        #expect(throws: ConfigError.self) { try config.merging(.init(basePort: 65530)) }
+        #expect(throws: ConfigError.self) { try config.merging(.init(basePort: 80)) }
+        #expect(try config.merging(.init(basePort: 65535 - 12 + 1)).basePort == 65524)
+    }
+
+    @Test func hostMustBeAnIPv4Address() throws {
+        #expect(try parse("host: localhost\n").host == "127.0.0.1")
+        let error = try failure("host: \"*\"\n")
+        #expect(error.key == "host")
     }
 
     @Test func tableAlignsColumns() {
