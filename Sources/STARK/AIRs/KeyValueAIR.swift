@@ -21,7 +21,11 @@ public struct StorageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         hasher.combine(words.3)
     }
     public static func < (a: StorageKey, b: StorageKey) -> Bool {
-        a.array.lexicographicallyPrecedes(b.array)
+        let x = a.words, y = b.words
+        if x.0 != y.0 { return x.0 < y.0 }
+        if x.1 != y.1 { return x.1 < y.1 }
+        if x.2 != y.2 { return x.2 < y.2 }
+        return x.3 < y.3
     }
     public var description: String { "<" + array.map(\.description).joined(separator: ",") + ">" }
 }
@@ -110,11 +114,15 @@ public struct KeyValueAIR: AIR {
     /// Checks the statement: distinct keys in each list, the same key set in both, and at least
     /// 2·keys + 1 rows; throws ``STARKError/invalidPublicInputs(_:)`` otherwise.
     public init(traceLength: Int, publicInputs: PublicInputs) throws(STARKError) {
-        let inKeys = publicInputs.inputs.map(\.key)
-        let outKeys = publicInputs.outputs.map(\.key)
-        guard Set(inKeys).count == inKeys.count else { throw .invalidPublicInputs("duplicate key in the input list") }
-        guard Set(outKeys).count == outKeys.count else { throw .invalidPublicInputs("duplicate key in the output list") }
-        guard Set(inKeys) == Set(outKeys) else {
+        let inKeys = publicInputs.inputs.map(\.key).sorted()
+        let outKeys = publicInputs.outputs.map(\.key).sorted()
+        for i in inKeys.indices.dropFirst() where inKeys[i] == inKeys[i - 1] {
+            throw .invalidPublicInputs("duplicate key \(inKeys[i]) in the input list")
+        }
+        for i in outKeys.indices.dropFirst() where outKeys[i] == outKeys[i - 1] {
+            throw .invalidPublicInputs("duplicate key \(outKeys[i]) in the output list")
+        }
+        guard inKeys == outKeys else {
             throw .invalidPublicInputs("the input and output lists must name the same keys")
         }
         guard traceLength >= 2 * inKeys.count + 1 else {

@@ -48,10 +48,9 @@ public enum Blake3 {
     @usableFromInline static let parent: UInt32 = 4
     @usableFromInline static let root: UInt32 = 8
 
+    /// Lane-wise rotate right, written so baseline x86-64 keeps it vectorized (see ``rotate(_:_:)``).
     @inline(__always)
-    static func rotr(_ x: SIMD4<UInt32>, _ n: UInt32) -> SIMD4<UInt32> {
-        (x &>> n) | (x &<< (32 - n))
-    }
+    static func rotr(_ x: SIMD4<UInt32>, _ n: UInt32) -> SIMD4<UInt32> { rotate(x, n) }
 
     /// The BLAKE3 compression function; returns the 8-word chaining value.
     @inline(__always)

@@ -8,11 +8,11 @@ public struct ByteWriter: Sendable {
     public mutating func write(_ v: UInt8) { bytes.append(v) }
 
     public mutating func write(_ v: UInt32) {
-        for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) }
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func write(_ v: UInt64) {
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func write(_ v: Goldilocks) { write(v.value) }
