@@ -62,7 +62,7 @@ public enum Prover {
         try checkAssertions(mainAssertions, auxAssertions, air: air, n: n)
 
         if checkConstraints {
-            try checkTransitions(air: air, trace: trace, aux: auxColumns, challenges: challenges)
+            try checkTransitions(air: air, trace: trace, aux: auxColumns, challenges: challenges, threads: threads)
         }
 
         // 3. Constraint composition.
@@ -248,7 +248,7 @@ public enum Prover {
 
     /// Evaluates every constraint on the trace itself and names the first one that fails.
     static func checkTransitions<A: AIR>(
-        air: A, trace: TraceTable, aux: [[Ext2]], challenges: [Ext2]
+        air: A, trace: TraceTable, aux: [[Ext2]], challenges: [Ext2], threads: Int
     ) throws(STARKError) {
         let n = trace.length
         for a in air.mainAssertions() where trace.columns[a.column][a.row] != a.value {
@@ -258,23 +258,35 @@ public enum Prover {
             throw .unsatisfiedConstraint(name: "auxiliary assertion on column \(a.column)", row: a.row)
         }
         let constraints = air.transitionConstraints
-        var frame = EvaluationFrame<Ext2>(
-            current: [Ext2](repeating: .zero, count: air.mainWidth), next: [Ext2](repeating: .zero, count: air.mainWidth),
-            auxCurrent: [Ext2](repeating: .zero, count: air.auxWidth), auxNext: [Ext2](repeating: .zero, count: air.auxWidth))
-        var result = [Ext2](repeating: .zero, count: constraints.count)
-        for row in 0..<(n - 1) {
-            for c in 0..<air.mainWidth {
-                frame.current[c] = Ext2(trace.columns[c][row])
-                frame.next[c] = Ext2(trace.columns[c][row + 1])
+        // Each chunk reports its first failing (row, constraint); the smallest row wins, so the
+        // error does not depend on the thread count.
+        let chunkCount = max(1, min(threads, (n - 1) / 1024))
+        var failures = [(row: Int, constraint: Int)?](repeating: nil, count: chunkCount)
+        let size = (n - 1 + chunkCount - 1) / chunkCount
+        failures.withUnsafeMutableBufferPointer { out in
+            let box = UncheckedSendable(out)
+            parallelForEach(count: chunkCount, threads: threads) { chunk in
+                var frame = emptyFrame(air: air, as: Ext2.self)
+                var result = [Ext2](repeating: .zero, count: constraints.count)
+                for row in (chunk * size)..<min(n - 1, (chunk + 1) * size) {
+                    for c in 0..<air.mainWidth {
+                        frame.current[c] = Ext2(trace.columns[c][row])
+                        frame.next[c] = Ext2(trace.columns[c][row + 1])
+                    }
+                    for c in 0..<air.auxWidth {
+                        frame.auxCurrent[c] = aux[c][row]
+                        frame.auxNext[c] = aux[c][row + 1]
+                    }
+                    air.evaluateTransition(frame, challenges: challenges, into: &result)
+                    if let bad = result.firstIndex(where: { $0 != .zero }) {
+                        box.value[chunk] = (row, bad)
+                        return
+                    }
+                }
             }
-            for c in 0..<air.auxWidth {
-                frame.auxCurrent[c] = aux[c][row]
-                frame.auxNext[c] = aux[c][row + 1]
-            }
-            air.evaluateTransition(frame, challenges: challenges, into: &result)
-            if let bad = result.firstIndex(where: { $0 != .zero }) {
-                throw .unsatisfiedConstraint(name: constraints[bad].name, row: row)
-            }
+        }
+        if let first = failures.compactMap({ $0 }).min(by: { $0.row < $1.row }) {
+            throw .unsatisfiedConstraint(name: constraints[first.constraint].name, row: first.row)
         }
     }
 
