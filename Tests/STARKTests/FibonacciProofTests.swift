@@ -48,6 +48,22 @@ import Testing
         }
     }
 
+    @Test func errorsCarryStableCodes() throws {
+        let (bytes, inputs) = try proof()
+        do {
+            try Verifier.verify(air: FibonacciAIR.self, proof: Array(bytes.prefix(20)), publicInputs: inputs, options: options)
+            Issue.record("truncated proof accepted")
+        } catch {
+            #expect(error.code == "malformed_proof")
+        }
+        do {
+            try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: .init(result: .zero), options: options)
+            Issue.record("wrong public input accepted")
+        } catch {
+            #expect(error.code == "rejected")
+        }
+    }
+
     @Test func otherOptionsAreRejected() throws {
         let (bytes, inputs) = try proof()
         var weaker = options

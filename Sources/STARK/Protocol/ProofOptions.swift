@@ -107,6 +107,19 @@ public enum STARKError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The proof is well-formed but does not verify.
     case rejected(String)
 
+    /// A stable machine-readable code for logs and revert reasons.
+    public var code: String {
+        switch self {
+        case .invalidOptions: "invalid_options"
+        case .invalidTrace: "invalid_trace"
+        case .invalidPublicInputs: "invalid_public_inputs"
+        case .unsatisfiedConstraint: "unsatisfied_constraint"
+        case .constraintDegreeMismatch: "constraint_degree_mismatch"
+        case .malformedProof: "malformed_proof"
+        case .rejected: "rejected"
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidOptions(let m): "invalid proof options: \(m)"
