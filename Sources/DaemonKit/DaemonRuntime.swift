@@ -171,18 +171,24 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
                 loop.send([peer] + WireCodec.errorReply(to: WireCodec.peekEnvelope(message), error), on: socket.id)
                 continue
             }
-            let (reply, error) = await router.respond(to: envelope, payload: payload, endpoint: endpoint)
-            counters.withLock {
-                $0.requests += 1
-                if error != nil { $0.errorReplies += 1 }
-            }
-            if let error, error.code == .internalError {
-                context.logger.error("\(envelope.type) failed: \(error.message)")
-            }
-            loop.send([peer] + reply, on: socket.id)
-            // Stop only once the answer to `shutdown` is queued ahead of the close.
-            if endpoint == "admin", envelope.type == AdminMessage.shutdown, error == nil { beginStopping() }
+            // Each request runs on its own, so one that waits (a submission waiting for its block,
+            // say) holds up no other. Replies may therefore come in any order; clients match ids.
+            Task { await self.respond(to: envelope, payload: payload, peer: peer, socket: socket.id, router: router, endpoint: endpoint) }
         }
+    }
+
+    private func respond(to envelope: Envelope, payload: Data, peer: Data, socket: SocketID, router: Router, endpoint: String) async {
+        let (reply, error) = await router.respond(to: envelope, payload: payload, endpoint: endpoint)
+        counters.withLock {
+            $0.requests += 1
+            if error != nil { $0.errorReplies += 1 }
+        }
+        if let error, error.code == .internalError {
+            context.logger.error("\(envelope.type) failed: \(error.message)")
+        }
+        loop.send([peer] + reply, on: socket)
+        // Stop only once the answer to `shutdown` is queued ahead of the close.
+        if endpoint == "admin", envelope.type == AdminMessage.shutdown, error == nil { beginStopping() }
     }
 }
 

@@ -326,7 +326,7 @@ actor Chain {
                     client = try await RequestClient.connect(to: managerEndpoint, on: loop)
                     manager = client
                 }
-                let reply = try await client.send(ManagerMessage.execute, request, timeout: .seconds(10))
+                let reply = try await client.send(ManagerMessage.execute, request, timeout: .seconds(3))
                 if reply.envelope.status == .error {
                     let error = try? WireCoding.decoder().decode(WireError.self, from: reply.payload)
                     context.logger.error("the manager refused \(tx.txHash): \(error?.description ?? "unreadable error")")

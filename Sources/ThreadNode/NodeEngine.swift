@@ -378,7 +378,7 @@ actor NodeEngine {
 
     /// Seals the open transactions when nothing is in flight.
     private func seal() -> SubBlockSubmission? {
-        guard let current = batcher, current.sealed.isEmpty, current.openCount > 0 else { return nil }
+        guard batcher?.sealed.isEmpty == true, (batcher?.openCount ?? 0) > 0 else { return nil }
         return batcher!.seal()
     }
 

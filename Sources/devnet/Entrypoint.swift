@@ -9,7 +9,7 @@ struct Devnet: AsyncParsableCommand {
         abstract: "Runs a local zkThreads devnet: an L2 sequencer, a thread manager and thread nodes.",
         subcommands: [
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self, TxStatus.self,
-            Receipt.self, Thread.self, Mine.self, Request.self, Bench.self,
+            Receipt.self, Thread.self, Mine.self, Restart.self, Request.self, Bench.self,
         ]
     )
 }
@@ -347,5 +347,19 @@ struct Mine: AsyncParsableCommand {
 
     func run() async throws {
         try await withSession(dataDirectory) { print(DevnetClientSession.json(try await $0.mine())) }
+    }
+}
+
+struct Restart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start one process of the devnet again (after a crash, or to test recovery).")
+    @Argument(help: "The process name, e.g. manager.") var name: String
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await reportingErrors {
+            let pid = try await Orchestrator(dataDirectory: dataDirectory.path).restart(name)
+            print("restarted \(name) (pid \(pid))")
+        }
     }
 }

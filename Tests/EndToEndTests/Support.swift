@@ -40,15 +40,19 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe()
-    let err = Pipe()
+    // Standard error goes to a file, so a chatty process cannot block on a full second pipe.
+    let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)").path
+    FileManager.default.createFile(atPath: errorPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errorPath) }
+    let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
     process.standardOutput = out
-    process.standardError = err
+    process.standardError = errorFile
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    // Read before waiting so a chatty process cannot block on a full pipe.
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try? errorFile.close()
+    let stderr = FileManager.default.contents(atPath: errorPath) ?? Data()
     return CommandResult(
         status: process.terminationStatus,
         stdout: String(decoding: stdout, as: UTF8.self),
@@ -61,17 +65,19 @@ final class TestDevnet {
     let dataDirectory: URL
     let configPath: String
     let basePort: Int
+    private let portLock: Int32
     var devnet: String { binaryDirectory.appendingPathComponent("devnet").path }
 
-    private static let nextSlot = LockedCounter()
-
-    init(threads: [String] = ["token", "achievements", "karts", "counter"]) throws {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "devnet-e2e-\(UUID().uuidString.prefix(8))")
+    /// - Parameters:
+    ///   - threads: one thread (and node) per name, running the contract of that name.
+    ///   - sequencer: extra YAML lines under `sequencer:`, e.g. `block_mode: on_demand`.
+    init(threads: [String] = ["token", "achievements", "karts", "counter"], sequencer: String? = nil) throws {
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("devnet-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        // Spread tests over the port range by pid and a counter, so parallel runs do not collide.
-        basePort = 30000 + Int(getpid() % 200) * 100 + Self.nextSlot.next() * 30
-        let yaml = "base_port: \(basePort)\nthreads:\n" + threads.map { "  - name: \($0)\n" }.joined()
+        (basePort, portLock) = try PortBlocks.reserve(count: (2 + threads.count) * 3)
+        var yaml = "base_port: \(basePort)\n"
+        if let sequencer { yaml += "sequencer:\n  \(sequencer)\n" }
+        yaml += "threads:\n" + threads.map { "  - name: \($0)\n" }.joined()
         configPath = dataDirectory.appendingPathComponent("devnet.yaml").path
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
@@ -80,10 +86,27 @@ final class TestDevnet {
         try run(devnet, arguments + ["--data-dir", dataDirectory.path], environment: environment)
     }
 
+    func command(_ arguments: [String]) throws -> CommandResult {
+        try run(devnet, arguments + ["--data-dir", dataDirectory.path])
+    }
+
+    /// Runs a command that must succeed and returns its standard output parsed as JSON.
+    func json(_ arguments: String...) throws -> [String: Any] {
+        let result = try command(arguments)
+        guard result.status == 0 else {
+            throw TestFailure("devnet \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)")
+        }
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+            throw TestFailure("devnet \(arguments.joined(separator: " ")) printed no JSON object: \(result.stdout)")
+        }
+        return object
+    }
+
     func up(environment: [String: String] = [:]) throws -> CommandResult {
         try run(
             devnet, ["up", configPath, "--data-dir", dataDirectory.path, "--timeout", "\(30 * TestTimeouts.scale)"],
-            environment: environment)
+            environment: environment
+        )
     }
 
     func status() throws -> [[String: Any]] {
@@ -92,21 +115,58 @@ final class TestDevnet {
         return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
     }
 
+    /// Polls `condition` until it holds or the (scaled) timeout passes; says what it waited for.
+    func eventually(_ what: String, within seconds: Double = 20, _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + TestTimeouts.seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("timed out after \(seconds) s waiting for \(what)")
+    }
+
     /// Stops whatever is left and removes the data directory.
     func tearDown() {
         _ = try? command("down", "--timeout", "5")
         try? FileManager.default.removeItem(at: dataDirectory)
+        close(portLock)
     }
 }
 
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Hands out blocks of free TCP ports below Linux's ephemeral range (32768+), each held with a
+/// lock file so parallel test processes never share one.
+enum PortBlocks {
+    static func reserve(count: Int) throws -> (base: Int, lock: Int32) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zkthreads-devnet-ports")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for _ in 0..<200 {
+            let base = 12000 + Int.random(in: 0..<600) * 32
+            let fd = open(directory.appendingPathComponent("\(base).lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0, (base..<base + count).allSatisfy(portIsFree) {
+                return (base, fd)
+            }
+            close(fd)
+        }
+        throw TestFailure("found no free block of \(count) ports")
+    }
+
+    static func portIsFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 }
 
