@@ -69,14 +69,17 @@ public enum Benchmark {
         var bytes: [UInt8] = []
         var proveError: (any Error)?
         let proveTime = clock.measure {
-            do { bytes = try Prover.prove(air: A.self, trace: trace, publicInputs: inputs, options: options, threads: threads) }
-            catch { proveError = error }
+            do {
+                bytes = try Prover.prove(
+                    air: A.self, trace: trace, publicInputs: inputs, options: options, threads: threads)
+            } catch { proveError = error }
         }
         if let proveError { throw proveError }
         var verifyError: (any Error)?
         let verifyTime = clock.measure {
-            do { try Verifier.verify(air: A.self, proof: bytes, publicInputs: inputs, options: options) }
-            catch { verifyError = error }
+            do { try Verifier.verify(air: A.self, proof: bytes, publicInputs: inputs, options: options) } catch {
+                verifyError = error
+            }
         }
         if let verifyError { throw verifyError }
         let instance = try A(traceLength: trace.length, publicInputs: inputs)

@@ -5,14 +5,16 @@
 import STARK
 
 func usage() -> Never {
-    print("usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|high]")
+    print(
+        "usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|high]"
+    )
     exit(2)
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 var minLog = 10
@@ -58,7 +60,9 @@ for air in airs {
                 let prove = (r.proveSeconds * 1000).rounded() / 1000
                 let verify = (r.verifySeconds * 10000).rounded() / 10
                 let kb = (Double(r.proofBytes) / 102.4).rounded() / 10
-                print("| \(r.air) | 2^\(r.logRows) | \(r.mainWidth) + \(r.auxWidth) | \(r.threads) | \(prove) | \(verify) | \(kb) | \(r.securityBits) |")
+                print(
+                    "| \(r.air) | 2^\(r.logRows) | \(r.mainWidth) + \(r.auxWidth) | \(r.threads) | \(prove) | \(verify) | \(kb) | \(r.securityBits) |"
+                )
             } catch {
                 print("| \(air.rawValue) | 2^\(log) | error: \(error) |")
                 exit(1)

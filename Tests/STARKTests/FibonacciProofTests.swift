@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STARK
 
 @Suite struct FibonacciProofTests {
@@ -51,13 +52,15 @@ import Testing
     @Test func errorsCarryStableCodes() throws {
         let (bytes, inputs) = try proof()
         do {
-            try Verifier.verify(air: FibonacciAIR.self, proof: Array(bytes.prefix(20)), publicInputs: inputs, options: options)
+            try Verifier.verify(
+                air: FibonacciAIR.self, proof: Array(bytes.prefix(20)), publicInputs: inputs, options: options)
             Issue.record("truncated proof accepted")
         } catch {
             #expect(error.code == "malformed_proof")
         }
         do {
-            try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: .init(result: .zero), options: options)
+            try Verifier.verify(
+                air: FibonacciAIR.self, proof: bytes, publicInputs: .init(result: .zero), options: options)
             Issue.record("wrong public input accepted")
         } catch {
             #expect(error.code == "rejected")
@@ -95,7 +98,8 @@ import Testing
         let forged = try Prover.prove(air: air, trace: broken, options: options, threads: 1, checkConstraints: false)
         #expect(throws: STARKError.self) { try Verifier.verify(air: air, proof: forged) }
         let wrongClaim = try FibonacciAIR(traceLength: 32, publicInputs: .init(result: inputs.result + .one))
-        let forged2 = try Prover.prove(air: wrongClaim, trace: trace, options: options, threads: 1, checkConstraints: false)
+        let forged2 = try Prover.prove(
+            air: wrongClaim, trace: trace, options: options, threads: 1, checkConstraints: false)
         #expect(throws: STARKError.self) { try Verifier.verify(air: wrongClaim, proof: forged2) }
     }
 
@@ -116,7 +120,8 @@ import Testing
         let (bytes, inputs) = try proof()
         for length in [0, 1, 4, 5, 11, 50, bytes.count / 2, bytes.count - 1] {
             #expect(throws: STARKError.self) {
-                try Verifier.verify(air: FibonacciAIR.self, proof: Array(bytes[0..<length]), publicInputs: inputs, options: options)
+                try Verifier.verify(
+                    air: FibonacciAIR.self, proof: Array(bytes[0..<length]), publicInputs: inputs, options: options)
             }
         }
         #expect(throws: STARKError.self) {
@@ -168,12 +173,12 @@ struct MisdeclaredAIR: AIR {
 @Suite struct DegreeCheckTests {
     @Test func debugProverNamesAMisdeclaredConstraint() throws {
         #if DEBUG
-        var column = [Goldilocks(3)]
-        for _ in 1..<16 { column.append(column[column.count - 1] * column[column.count - 1]) }
-        let trace = TraceTable(columns: [column])
-        #expect(throws: STARKError.constraintDegreeMismatch(name: "square", declared: 1, actual: 2)) {
-            _ = try Prover.prove(air: MisdeclaredAIR.self, trace: trace, publicInputs: 0, options: .testing)
-        }
+            var column = [Goldilocks(3)]
+            for _ in 1..<16 { column.append(column[column.count - 1] * column[column.count - 1]) }
+            let trace = TraceTable(columns: [column])
+            #expect(throws: STARKError.constraintDegreeMismatch(name: "square", declared: 1, actual: 2)) {
+                _ = try Prover.prove(air: MisdeclaredAIR.self, trace: trace, publicInputs: 0, options: .testing)
+            }
         #endif
     }
 }
@@ -204,7 +209,8 @@ struct RenamedFibonacciAIR: AIR {
             try Verifier.verify(air: RenamedFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
         }
         // And the renamed AIR's own proofs verify.
-        let renamed = try Prover.prove(air: RenamedFibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
+        let renamed = try Prover.prove(
+            air: RenamedFibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
         try Verifier.verify(air: RenamedFibonacciAIR.self, proof: renamed, publicInputs: inputs, options: .testing)
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STARK
 
 /// A small deterministic generator so failures reproduce.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STARK
 
 @Suite struct KeyValueProofTests {
@@ -94,12 +95,18 @@ import Testing
         var log = Self.log
         log[4].value = Goldilocks(10)  // reads the value from before the write at time 2
         #expect(KeyValueAIR.replay(inputs: Self.inputs, log: log) == nil)
-        #expect(throws: STARKError.unsatisfiedConstraint(name: "sorted: reads and final rows see the previous value", row: 2)) {
+        #expect(
+            throws: STARKError.unsatisfiedConstraint(
+                name: "sorted: reads and final rows see the previous value", row: 2)
+        ) {
             _ = try prove(Self.statement, log: log)
         }
         let trace = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: log)
         let forged = try forge(Self.statement, trace: trace)
-        #expect(throws: STARKError.self) { try Verifier.verify(air: KeyValueAIR(traceLength: trace.length, publicInputs: Self.statement), proof: forged) }
+        #expect(throws: STARKError.self) {
+            try Verifier.verify(
+                air: KeyValueAIR(traceLength: trace.length, publicInputs: Self.statement), proof: forged)
+        }
     }
 
     @Test func proverRefusesAFirstReadThatIgnoresTheInput() throws {
@@ -108,7 +115,9 @@ import Testing
         #expect(throws: STARKError.self) { _ = try prove(Self.statement, log: log) }
         let trace = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: log)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: KeyValueAIR(traceLength: trace.length, publicInputs: Self.statement), proof: forge(Self.statement, trace: trace))
+            try Verifier.verify(
+                air: KeyValueAIR(traceLength: trace.length, publicInputs: Self.statement),
+                proof: forge(Self.statement, trace: trace))
         }
     }
 
@@ -116,7 +125,10 @@ import Testing
         var outputs = Self.outputs
         outputs[0].value = Goldilocks(11)  // the value before the last write
         let statement = KeyValueAIR.PublicInputs(inputs: Self.inputs, outputs: outputs)
-        #expect(throws: STARKError.unsatisfiedConstraint(name: "sorted: reads and final rows see the previous value", row: 4)) {
+        #expect(
+            throws: STARKError.unsatisfiedConstraint(
+                name: "sorted: reads and final rows see the previous value", row: 4)
+        ) {
             _ = try prove(statement, log: Self.log)
         }
         let trace = try KeyValueAIR.buildTrace(publicInputs: statement, log: Self.log)
@@ -164,7 +176,9 @@ import Testing
         #expect(throws: STARKError.self) { _ = try KeyValueAIR(traceLength: 64, publicInputs: mismatched) }
         #expect(throws: STARKError.self) { _ = try KeyValueAIR(traceLength: 4, publicInputs: Self.statement) }
         let unknownKey = Self.log + [StorageAccess(.read, key: Self.key(9), value: .zero)]
-        #expect(throws: STARKError.self) { _ = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: unknownKey) }
+        #expect(throws: STARKError.self) {
+            _ = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: unknownKey)
+        }
     }
 
     @Test func sampledMutationsOfAKeyValueProofAreRejected() throws {
@@ -175,7 +189,8 @@ import Testing
             let position = Int(rng.next() % UInt64(bytes.count))
             mutated[position] ^= UInt8(1 + rng.next() % 255)
             #expect(throws: STARKError.self, "mutation at byte \(position) accepted") {
-                try Verifier.verify(air: KeyValueAIR.self, proof: mutated, publicInputs: Self.statement, options: options)
+                try Verifier.verify(
+                    air: KeyValueAIR.self, proof: mutated, publicInputs: Self.statement, options: options)
             }
         }
     }

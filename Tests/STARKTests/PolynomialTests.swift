@@ -1,4 +1,5 @@
 import Testing
+
 @testable import STARK
 
 @Suite struct PolynomialTests {

@@ -398,7 +398,9 @@ public struct KeyValueAIR: AIR {
     }
 
     /// A deterministic random workload filling `traceLength` rows: about one key per 16 rows.
-    public static func benchmarkWorkload(traceLength n: Int) throws(STARKError) -> (trace: TraceTable, publicInputs: PublicInputs) {
+    public static func benchmarkWorkload(traceLength n: Int) throws(STARKError) -> (
+        trace: TraceTable, publicInputs: PublicInputs
+    ) {
         var seed: UInt64 = 0x5EED
         func next() -> UInt64 {
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

@@ -173,8 +173,9 @@ public enum Blake3 {
         cvs.reserveCapacity(chunkCount)
         for c in 0..<chunkCount {
             let start = c * 1024
-            cvs.append(chunkChainingValue(
-                bytes, offset: start, length: min(1024, n - start), chunkIndex: UInt64(c), isRoot: false))
+            cvs.append(
+                chunkChainingValue(
+                    bytes, offset: start, length: min(1024, n - start), chunkIndex: UInt64(c), isRoot: false))
         }
         return digest(subtree(cvs[...], isRoot: true))
     }

@@ -145,11 +145,13 @@ extension Blake3 {
                     for k in 0..<(len - words * 4) {
                         let o = start + words * 4 + k
                         let shift = UInt32(8 * k)
-                        tail = tail | Lanes(
-                            UInt32(inputs.0.load(fromByteOffset: o, as: UInt8.self)) << shift,
-                            UInt32(inputs.1.load(fromByteOffset: o, as: UInt8.self)) << shift,
-                            UInt32(inputs.2.load(fromByteOffset: o, as: UInt8.self)) << shift,
-                            UInt32(inputs.3.load(fromByteOffset: o, as: UInt8.self)) << shift)
+                        tail =
+                            tail
+                            | Lanes(
+                                UInt32(inputs.0.load(fromByteOffset: o, as: UInt8.self)) << shift,
+                                UInt32(inputs.1.load(fromByteOffset: o, as: UInt8.self)) << shift,
+                                UInt32(inputs.2.load(fromByteOffset: o, as: UInt8.self)) << shift,
+                                UInt32(inputs.3.load(fromByteOffset: o, as: UInt8.self)) << shift)
                     }
                     m[words] = tail
                 }

@@ -104,7 +104,8 @@ public struct MerkleTree: Sendable {
                 if rowBytes <= 1024, let base = box.value.baseAddress {
                     while r + 4 <= range.upperBound {
                         let at = base + r * rowBytes
-                        let h = Blake3.hash4((at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes), length: rowBytes)
+                        let h = Blake3.hash4(
+                            (at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes), length: rowBytes)
                         (out.baseAddress! + r).initialize(to: h.0)
                         (out.baseAddress! + r + 1).initialize(to: h.1)
                         (out.baseAddress! + r + 2).initialize(to: h.2)

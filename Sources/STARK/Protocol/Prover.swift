@@ -71,7 +71,7 @@ public enum Prover {
             mainBoundary: transcript.drawExt(count: mainAssertions.count),
             auxBoundary: transcript.drawExt(count: auxAssertions.count))
         #if DEBUG
-        try checkDegrees(air: air, main: main.lde, aux: aux?.lde, challenges: challenges, domain: domain)
+            try checkDegrees(air: air, main: main.lde, aux: aux?.lde, challenges: challenges, domain: domain)
         #endif
         let composition = evaluateComposition(
             air: air, main: main.lde, aux: aux?.lde, challenges: challenges, coefficients: coefficients,
@@ -83,7 +83,8 @@ public enum Prover {
         }
         for part in hCoefficients where checkConstraints && Polynomial.degree(part) >= compositionColumns * n {
             throw .invalidTrace(
-                "composition polynomial degree \(Polynomial.degree(part)) is not below \(compositionColumns * n): a constraint does not hold or its degree is wrong")
+                "composition polynomial degree \(Polynomial.degree(part)) is not below \(compositionColumns * n): a constraint does not hold or its degree is wrong"
+            )
         }
         // Column j holds coefficients [j·n, (j+1)·n) of both components.
         var hColumnCoefficients: [[Goldilocks]] = []
@@ -191,9 +192,10 @@ public enum Prover {
             let leaves = size / options.foldingFactor
             let indices = Array(Set(layerPositions.map { $0 % leaves })).sorted()
             let values = friMatrices[k]
-            friOpenings.append(FRILayerOpening(
-                leaves: indices.map { i in (0..<options.foldingFactor).map { values[i + $0 * leaves] } },
-                nodes: friTrees[k].batchProof(indices: indices)))
+            friOpenings.append(
+                FRILayerOpening(
+                    leaves: indices.map { i in (0..<options.foldingFactor).map { values[i + $0 * leaves] } },
+                    nodes: friTrees[k].batchProof(indices: indices)))
             layerPositions = indices
         }
 
@@ -310,8 +312,10 @@ public enum Prover {
         let plan = NTTPlan(size: m)
         for (k, info) in constraints.enumerated() {
             let values = perConstraint[k]
-            let d0 = Polynomial.degree(Polynomial.interpolateFromCoset(values.map(\.c0), offset: domain.offset, plan: plan))
-            let d1 = Polynomial.degree(Polynomial.interpolateFromCoset(values.map(\.c1), offset: domain.offset, plan: plan))
+            let d0 = Polynomial.degree(
+                Polynomial.interpolateFromCoset(values.map(\.c0), offset: domain.offset, plan: plan))
+            let d1 = Polynomial.degree(
+                Polynomial.interpolateFromCoset(values.map(\.c1), offset: domain.offset, plan: plan))
             let actual = max(d0, d1)
             if actual > info.degree * (n - 1) {
                 throw .constraintDegreeMismatch(

@@ -67,7 +67,9 @@ public enum Verifier {
         transcript.absorb(proof.compositionRoot)
         let z = transcript.drawExt()
         let zNext = z * domain.traceGenerator
-        for values in [proof.oodMainCurrent, proof.oodMainNext, proof.oodAuxCurrent, proof.oodAuxNext, proof.oodComposition] {
+        for values in [
+            proof.oodMainCurrent, proof.oodMainNext, proof.oodAuxCurrent, proof.oodAuxNext, proof.oodComposition,
+        ] {
             transcript.absorb(values)
         }
 
@@ -76,9 +78,10 @@ public enum Verifier {
         let frame = EvaluationFrame(
             current: proof.oodMainCurrent, next: proof.oodMainNext,
             auxCurrent: proof.oodAuxCurrent, auxNext: proof.oodAuxNext)
-        guard let expected = compositionAt(
-            air: air, x: z, frame: frame, challenges: challenges, coefficients: coefficients,
-            mainAssertions: mainAssertions, auxAssertions: auxAssertions, domain: domain)
+        guard
+            let expected = compositionAt(
+                air: air, x: z, frame: frame, challenges: challenges, coefficients: coefficients,
+                mainAssertions: mainAssertions, auxAssertions: auxAssertions, domain: domain)
         else { throw reject("out-of-domain point hit the trace domain") }
         let zn = z.power(UInt64(n))
         var claimed = Ext2.zero
@@ -87,7 +90,9 @@ public enum Verifier {
             claimed += h * zPower
             zPower = zPower * zn
         }
-        guard claimed == expected else { throw reject("constraint evaluations at the out-of-domain point do not match") }
+        guard claimed == expected else {
+            throw reject("constraint evaluations at the out-of-domain point do not match")
+        }
 
         // DEEP and FRI challenges.
         let deep = DeepCoefficients(
@@ -171,8 +176,9 @@ public enum Verifier {
             let leafDigests = opening.leaves.map { leaf in
                 MerkleTree.hashLeaf(leaf.flatMap { [$0.c0, $0.c1] })
             }
-            guard MerkleTree.root(leafCount: leafCount, indices: indices, leaves: leafDigests, proof: opening.nodes)
-                == proof.friRoots[k]
+            guard
+                MerkleTree.root(leafCount: leafCount, indices: indices, leaves: leafDigests, proof: opening.nodes)
+                    == proof.friRoots[k]
             else { throw reject("FRI layer \(k) opening does not match its commitment") }
             var leafOf: [Int: Int] = [:]
             for (slot, i) in indices.enumerated() { leafOf[i] = slot }
