@@ -43,11 +43,7 @@ let package = Package(
         /// Wire protocol v1: envelope, message types, codec, topology. No I/O.
         .target(name: "DevnetProtocol", swiftSettings: swiftSettings),
         /// A self-contained STARK prover and verifier over Goldilocks.
-        .target(
-            name: "STARK",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings
-        ),
+        .target(name: "STARK", swiftSettings: swiftSettings),
         /// The ThreadVM: assembler, interpreter and example contracts.
         .target(
             name: "ThreadVM",

@@ -176,4 +176,39 @@ struct ProtocolTests {
         let record = try devnet.json("thread", "token")
         #expect(node["canonical_sequence"] as? Int == record["sequence"] as? Int)
     }
+
+    @Test func aSequencerAndANodeKilledMidRunResumeWithNothingLost() async throws {
+        let devnet = try TestDevnet(threads: ["token"])
+        defer { devnet.tearDown() }
+        try #require(try devnet.up().status == 0)
+        let supply = try totalSupply(devnet)
+        _ = try devnet.json("send", "token", "mint", "alice", "100", "--from", "alice")
+        func pid(_ name: String) throws -> Int32 {
+            let row = try #require(try devnet.status().first { $0["name"] as? String == name })
+            return Int32(try #require(row["pid"] as? Int))
+        }
+        var hashes: [String] = []
+        func send() throws {
+            let sent = try devnet.json("send", "token", "transfer", "bob", "1", "--from", "alice", "--no-wait")
+            hashes.append(try #require(sent["tx_hash"] as? String))
+        }
+        for _ in 0..<4 { try send() }
+        kill(try pid("sequencer"), SIGKILL)
+        for _ in 0..<3 { try send() }
+        #expect(try devnet.command("restart", "sequencer").status == 0)
+        for _ in 0..<2 { try send() }
+        kill(try pid("node-token"), SIGKILL)
+        #expect(try devnet.command("restart", "node-token").status == 0)
+        for _ in 0..<2 { try send() }
+        for hash in hashes {
+            try await devnet.eventually("\(hash.prefix(12)) settled", within: 40) {
+                try devnet.json("tx-status", "token", hash)["status"] as? String == "settled"
+            }
+        }
+        #expect(try devnet.command("call", "token", "balance_of", "bob").stdout.contains("\(hashes.count)"))
+        #expect(try devnet.command("call", "token", "balance_of", "alice").stdout.contains("\(100 - hashes.count)"))
+        #expect(try totalSupply(devnet) == supply)
+        let log = try String(contentsOf: devnet.dataDirectory.appendingPathComponent("logs/sequencer.log"), encoding: .utf8)
+        #expect(log.contains("after replaying the log"))
+    }
 }

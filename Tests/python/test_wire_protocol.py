@@ -25,7 +25,7 @@ def devnet(*args, data_dir):
 @pytest.fixture(scope="module")
 def running_devnet():
     data_dir = tempfile.mkdtemp(prefix="devnet-pyzmq-")
-    base_port = 20000 + random.randrange(0, 90) * 100
+    base_port = 13000 + random.randrange(0, 250) * 30
     config = os.path.join(data_dir, "devnet.yaml")
     with open(config, "w") as f:
         f.write(f"base_port: {base_port}\nthreads:\n  - name: token\n  - name: counter\n")
