@@ -104,6 +104,9 @@ public enum DaemonMain {
         }
         let endpoints = spec.endpoints
         var server = SocketOptions()
+        // libzmq drops a connection that sends more than this without a word; the runtime refuses
+        // anything over ``DaemonRuntime/maxRequestBytes`` itself, with a reply and a log line.
+        server.maxMessageSize = 4 * Int64(DaemonRuntime<Role>.maxRequestBytes)
         // Let the last replies (the answer to `shutdown`, say) leave before the process exits.
         server.linger = 200
         func bind(_ type: SocketType, _ endpoint: String, _ label: String) async throws -> SocketHandle {

@@ -22,6 +22,9 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         var badMessages: UInt64 = 0
     }
 
+    /// The largest request a daemon reads; larger ones get a `BAD_ENVELOPE` reply.
+    public static var maxRequestBytes: Int { 16 * 1024 * 1024 }
+
     private let context: DaemonContext
     private let role: Role
     private let loop: SocketLoop
@@ -158,6 +161,17 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
                 continue
             }
             let message = frames.dropFirst()
+            let size = message.reduce(0) { $0 + $1.count }
+            if size > Self.maxRequestBytes {
+                counters.withLock {
+                    $0.badMessages += 1
+                    $0.errorReplies += 1
+                }
+                let error = WireError(.badEnvelope, "the message is \(size) bytes; the limit is \(Self.maxRequestBytes)")
+                context.logger.warning("refused an oversized message on the \(endpoint) endpoint: \(error.message)")
+                loop.send([peer] + WireCodec.errorReply(to: WireCodec.peekEnvelope(message), error), on: socket.id)
+                continue
+            }
             let envelope: Envelope
             let payload: Data
             do {

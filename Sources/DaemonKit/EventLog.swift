@@ -64,14 +64,22 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Events with `seq >= fromSeq`, oldest first, at most `limit` of them.
+    /// The most payload bytes one `events` reply carries, well under any client's message limit.
+    public static let maxReplyBytes = 4 * 1024 * 1024
+
+    /// Events with `seq >= fromSeq`, oldest first, at most `limit` of them and about
+    /// ``maxReplyBytes`` of payload (at least one event, so a client always makes progress).
     public func events(from fromSeq: UInt64, limit: Int) -> EventsReply {
         state.withLock { state in
             let count = state.recent.count
             var events: [PublishedEvent] = []
+            var bytes = 0
             for offset in 0..<count where events.count < limit {
                 let event = state.recent[(state.start + offset) % count]
-                if event.seq >= fromSeq { events.append(event) }
+                guard event.seq >= fromSeq else { continue }
+                bytes += event.payload.utf8.count
+                if bytes > Self.maxReplyBytes, !events.isEmpty { break }
+                events.append(event)
             }
             let first = count == 0 ? state.nextSeq : state.recent[state.start].seq
             return EventsReply(events: events, lastSeq: state.nextSeq - 1, firstAvailableSeq: first)

@@ -143,9 +143,27 @@ def test_admin_shutdown_stops_a_daemon(running_devnet):
     assert reply == {"stopping": True}
     client.close()
     deadline = time.time() + TIMEOUT_MS / 1000
-    while time.time() < deadline and os.path.exists(f"/proc/{process['pid']}"):
-        with open(f"/proc/{process['pid']}/stat") as f:
-            if f.read().split(") ")[1].startswith("Z"):
-                break
+    while time.time() < deadline and running(process["pid"]):
         time.sleep(0.02)
-    assert not os.path.exists(f"/proc/{process['pid']}") or open(f"/proc/{process['pid']}/stat").read().split(") ")[1].startswith("Z")
+    assert not running(process["pid"])
+
+
+def running(pid):
+    """Whether the process exists and is not a zombie (gone between two reads counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return not f.read().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return False
+
+
+def test_oversized_requests_get_an_error_reply(running_devnet):
+    client = Client(running_devnet["manager"]["endpoints"]["api"])
+    big = b"{" + b" " * (17 * 1024 * 1024) + b"}"
+    client.socket.send_multipart([json.dumps({"v": 1, "type": "health", "id": 99}).encode(), big])
+    envelope, error = client.read(99)
+    assert envelope["status"] == "error"
+    assert error["code"] == "BAD_ENVELOPE" and "limit" in error["message"]
+    envelope, health = client.request("health")
+    assert health["status"] == "healthy"
+    client.close()
