@@ -31,7 +31,7 @@ public struct SubmitRequest: Codable, Sendable {
 
 public struct SubmitReply: Codable, Sendable {
     public var txHash: String
-    /// `pending`, or `accepted` / `reverted` when the request waited.
+    /// `pending`, `accepted` or `reverted` (`unknown` from `receipt` for a hash never admitted).
     public var status: String
     public var receipt: Receipt?
 
@@ -53,18 +53,8 @@ public struct ReceiptRequest: Codable, Sendable {
     }
 }
 
-public struct ReceiptReply: Codable, Sendable {
-    public var txHash: String
-    /// `pending`, `accepted` or `reverted`.
-    public var status: String
-    public var receipt: Receipt?
-
-    public init(txHash: String, status: String, receipt: Receipt? = nil) {
-        self.txHash = txHash
-        self.status = status
-        self.receipt = receipt
-    }
-}
+/// The reply to `receipt`: the same shape as ``SubmitReply``; `status` may also be `unknown`.
+public typealias ReceiptReply = SubmitReply
 
 public struct MineReply: Codable, Sendable {
     public var blockNumber: UInt64

@@ -165,17 +165,7 @@ actor Chain {
             return ReceiptReply(txHash: txHash, status: "unknown")
         }
         if waitMs > 0 {
-            let receipt = await withTaskGroup(of: Receipt?.self) { group in
-                group.addTask { await self.waitForReceipt(txHash) }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(waitMs))
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
-            if let receipt { return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt) }
+            if let receipt = await firstValue(within: .milliseconds(waitMs), { await self.waitForReceipt(txHash) }) { return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt) }
         }
         return ReceiptReply(txHash: txHash, status: "pending")
     }

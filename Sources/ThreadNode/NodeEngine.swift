@@ -156,17 +156,9 @@ actor NodeEngine {
             throw WireError(.notFound, "thread \(spec.name) has no transaction \(txHash); was it sent to another thread's node?")
         }
         if waitMs > 0, known.status.status == "pending" || known.status.status == "sealed" {
-            let waited = await withTaskGroup(of: TxStatusReply?.self) { group in
-                group.addTask { await self.waitForFinal(txHash) }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(waitMs))
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
+            if let waited = await firstValue(within: .milliseconds(waitMs), { await self.waitForFinal(txHash) }) {
+                return waited
             }
-            if let waited { return waited }
         }
         return tracked[txHash]?.status ?? known.status
     }

@@ -55,6 +55,17 @@ struct DaemonKitTests {
         #expect(crashed?.code == .internalError)
     }
 
+    @Test func firstValueKeepsItsDeadlineEvenIfTheOperationNeverEnds() async {
+        let started = ContinuousClock.now
+        let never = await firstValue(within: .milliseconds(50)) {
+            await withCheckedContinuation { (_: CheckedContinuation<Int, Never>) in }
+        }
+        #expect(never == nil)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let quick = await firstValue(within: .seconds(5)) { 42 }
+        #expect(quick == 42)
+    }
+
     @Test func persistedEventLogResumesNumbering() throws {
         let database = try ProcessDatabase(inMemoryWith: [])
         do {
