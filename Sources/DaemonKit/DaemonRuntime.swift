@@ -167,7 +167,8 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
                     $0.badMessages += 1
                     $0.errorReplies += 1
                 }
-                let error = WireError(.badEnvelope, "the message is \(size) bytes; the limit is \(Self.maxRequestBytes)")
+                let error = WireError(
+                    .badEnvelope, "the message is \(size) bytes; the limit is \(Self.maxRequestBytes)")
                 context.logger.warning("refused an oversized message on the \(endpoint) endpoint: \(error.message)")
                 loop.send([peer] + WireCodec.errorReply(to: WireCodec.peekEnvelope(message), error), on: socket.id)
                 continue
@@ -187,11 +188,16 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
             }
             // Each request runs on its own, so one that waits (a submission waiting for its block,
             // say) holds up no other. Replies may therefore come in any order; clients match ids.
-            Task { await self.respond(to: envelope, payload: payload, peer: peer, socket: socket.id, router: router, endpoint: endpoint) }
+            Task {
+                await self.respond(
+                    to: envelope, payload: payload, peer: peer, socket: socket.id, router: router, endpoint: endpoint)
+            }
         }
     }
 
-    private func respond(to envelope: Envelope, payload: Data, peer: Data, socket: SocketID, router: Router, endpoint: String) async {
+    private func respond(
+        to envelope: Envelope, payload: Data, peer: Data, socket: SocketID, router: Router, endpoint: String
+    ) async {
         let (reply, error) = await router.respond(to: envelope, payload: payload, endpoint: endpoint)
         counters.withLock {
             $0.requests += 1

@@ -5,7 +5,9 @@ import Synchronization
 /// The operation is not cancelled when it loses: it goes on in the background until it ends by
 /// itself (a waiter for a receipt, say, which ends when the receipt comes). Unlike a task group,
 /// this never waits for it, so a caller's deadline always holds.
-public func firstValue<T: Sendable>(within duration: Duration, _ operation: @escaping @Sendable () async -> T) async -> T? {
+public func firstValue<T: Sendable>(within duration: Duration, _ operation: @escaping @Sendable () async -> T) async
+    -> T?
+{
     await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
         let once = ResumeOnce(continuation)
         Task { once.resume(await operation()) }

@@ -49,7 +49,8 @@ public struct ThreadSummary: Codable, Sendable {
     public var keys: Int
 
     public init(
-        threadId: Felt, name: String, contract: String, osVersion: UInt32, programHash: ProgramHash, proofSystem: String,
+        threadId: Felt, name: String, contract: String, osVersion: UInt32, programHash: ProgramHash,
+        proofSystem: String,
         stateRoot: String, sequence: UInt64, keys: Int
     ) {
         self.threadId = threadId

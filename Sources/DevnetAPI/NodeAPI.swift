@@ -41,7 +41,10 @@ public struct TxStatusReply: Codable, Sendable, Equatable {
     public var block: UInt64?
     public var reason: String?
 
-    public init(txHash: String, status: String, subBlock: UInt64? = nil, l2TxHash: String? = nil, block: UInt64? = nil, reason: String? = nil) {
+    public init(
+        txHash: String, status: String, subBlock: UInt64? = nil, l2TxHash: String? = nil, block: UInt64? = nil,
+        reason: String? = nil
+    ) {
         self.txHash = txHash
         self.status = status
         self.subBlock = subBlock
@@ -77,7 +80,8 @@ public struct NodeInfo: Codable, Sendable {
     public var paused: Bool
 
     public init(
-        thread: String, threadId: Felt, contract: String, programHash: ProgramHash, prover: Address, canonicalSequence: UInt64,
+        thread: String, threadId: Felt, contract: String, programHash: ProgramHash, prover: Address,
+        canonicalSequence: UInt64,
         pending: Int, inFlight: Int, settled: UInt64, failed: UInt64, reverts: UInt64, paused: Bool
     ) {
         self.thread = thread

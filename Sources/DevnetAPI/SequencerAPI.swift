@@ -109,7 +109,10 @@ public struct ChainInfo: Codable, Sendable {
     public var reverted: UInt64
     public var rejected: UInt64
 
-    public init(height: UInt64, blockMode: String, pending: Int, seed: UInt64, accepted: UInt64, reverted: UInt64, rejected: UInt64) {
+    public init(
+        height: UInt64, blockMode: String, pending: Int, seed: UInt64, accepted: UInt64, reverted: UInt64,
+        rejected: UInt64
+    ) {
         self.height = height
         self.blockMode = blockMode
         self.pending = pending

@@ -34,7 +34,8 @@ actor ManagerHost {
             if replayed != recorded {
                 throw DaemonStartError(
                     code: .storage,
-                    message: "the manager's log does not replay: \(entry.key) was \(recorded.status.rawValue), replay gives \(replayed.status.rawValue)"
+                    message:
+                        "the manager's log does not replay: \(entry.key) was \(recorded.status.rawValue), replay gives \(replayed.status.rawValue)"
                 )
             }
         }
@@ -44,14 +45,18 @@ actor ManagerHost {
         counters.withLock { $0["threads"] = UInt64(state.records.count) }
     }
 
-    private static func apply(_ request: ExecuteRequest, to state: inout ManagerState, catalog: TopologyPrograms) -> ManagerOutcome {
+    private static func apply(_ request: ExecuteRequest, to state: inout ManagerState, catalog: TopologyPrograms)
+        -> ManagerOutcome
+    {
         switch request.payload {
         case let .registerThread(registration):
             return state.register(registration, txHash: request.txHash, programs: catalog.program(hash:))
         case let .threadUpdate(bundle):
             return state.apply(bundle: bundle, txHash: request.txHash, programs: catalog.program(hash:))
         case .transfer:
-            return .reverted(request.txHash, RevertReason(code: .unknownThread, message: "a fee-token transfer has no thread to update"))
+            return .reverted(
+                request.txHash,
+                RevertReason(code: .unknownThread, message: "a fee-token transfer has no thread to update"))
         }
     }
 
@@ -63,7 +68,9 @@ actor ManagerHost {
         let outcome = Self.apply(request, to: &state, catalog: catalog)
         let encoder = WireCoding.encoder()
         do {
-            try log.append(key: request.txHash, kind: "execute", command: encoder.encode(request), outcome: encoder.encode(outcome))
+            try log.append(
+                key: request.txHash, kind: "execute", command: encoder.encode(request), outcome: encoder.encode(outcome)
+            )
         } catch {
             // The state in memory is now ahead of the log. Stop: a restart replays the log and
             // the sequencer asks again, so nothing is lost or applied twice.
@@ -93,7 +100,8 @@ actor ManagerHost {
         let known = state.records.map(\.name)
         throw WireError(
             .notFound,
-            "no thread '\(thread)' is registered" + (known.isEmpty ? " (none is yet)" : "; registered: \(known.joined(separator: ", "))")
+            "no thread '\(thread)' is registered"
+                + (known.isEmpty ? " (none is yet)" : "; registered: \(known.joined(separator: ", "))")
         )
     }
 
@@ -129,7 +137,9 @@ actor ManagerHost {
                 thread: record.threadId, entrypoint: request.entrypoint, arguments: request.arguments,
                 caller: request.caller ?? Address(0, 0, 0, 0), programs: catalog.program(hash:)
             )
-            return ViewReply(thread: record.name, entrypoint: request.entrypoint, values: result.returnData, formatted: result.formatted)
+            return ViewReply(
+                thread: record.name, entrypoint: request.entrypoint, values: result.returnData,
+                formatted: result.formatted)
         } catch {
             throw WireError(WireErrorCode(error.code.rawValue.uppercased()), error.message)
         }

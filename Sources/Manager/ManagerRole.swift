@@ -1,6 +1,6 @@
 public import DaemonKit
-public import DevnetProtocol
 import DevnetAPI
+public import DevnetProtocol
 public import DevnetStorage
 import Foundation
 import ThreadVM
@@ -15,7 +15,8 @@ public struct ManagerRole: DaemonRole {
 
     public init(context: DaemonContext) throws {
         host = try ManagerHost(context: context)
-        context.logger.info("\(host.restoredThreads) thread(s) and \(host.restoredCommands) command(s) restored from the log")
+        context.logger.info(
+            "\(host.restoredThreads) thread(s) and \(host.restoredCommands) command(s) restored from the log")
     }
 
     public func apiRoutes() -> Router {

@@ -1,7 +1,7 @@
-public import Foundation
 public import DevnetAPI
 import DevnetClient
 import DevnetProtocol
+public import Foundation
 import ThreadVM
 public import ZKCore
 import ZeroMQ
@@ -37,13 +37,16 @@ public final class DevnetClientSession: Sendable {
 
     private func endpoint(of name: String) throws -> String {
         guard let process = state.processes.first(where: { $0.name == name }) else {
-            throw OrchestratorError("error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))")
+            throw OrchestratorError(
+                "error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))"
+            )
         }
         return process.endpoints.api
     }
 
     private func call<Reply: Decodable>(
-        _ process: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type, timeout: Duration = .seconds(30)
+        _ process: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type,
+        timeout: Duration = .seconds(30)
     ) async throws -> Reply {
         let endpoint = try endpoint(of: process)
         let client = try await RequestClient.connect(to: endpoint, on: loop)
@@ -51,7 +54,8 @@ public final class DevnetClientSession: Sendable {
         do {
             return try await client.call(type, payload, as: Reply.self, timeout: timeout)
         } catch let error as WireError where error.code == .timeout {
-            throw OrchestratorError("error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")
+            throw OrchestratorError(
+                "error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")
         } catch let error as WireError {
             throw OrchestratorError("error: \(process) refused '\(type)': \(error.code): \(error.message)")
         }
@@ -77,7 +81,8 @@ public final class DevnetClientSession: Sendable {
 
     private func thread(_ name: String) throws -> TopologyPrograms.Entry {
         guard let entry = catalog.entry(for: name) else {
-            throw OrchestratorError.usage("error: no thread '\(name)' in this devnet (threads: \(catalog.names.joined(separator: ", ")))")
+            throw OrchestratorError.usage(
+                "error: no thread '\(name)' in this devnet (threads: \(catalog.names.joined(separator: ", ")))")
         }
         return entry
     }
@@ -88,7 +93,8 @@ public final class DevnetClientSession: Sendable {
     public func accountsTable() async throws -> String {
         let reply = try await call("sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self)
         let rows = reply.accounts.map { ["\($0.name ?? "-")", $0.address.hex, "\($0.balance)", "\($0.nextNonce)"] }
-        return Table.render(header: ["NAME", "ADDRESS", "BALANCE", "NONCE"], rows: rows) + "\ntotal supply: \(reply.totalSupply)"
+        return Table.render(header: ["NAME", "ADDRESS", "BALANCE", "NONCE"], rows: rows)
+            + "\ntotal supply: \(reply.totalSupply)"
     }
 
     /// Sends a fee-token transfer and waits for its receipt.
@@ -99,13 +105,16 @@ public final class DevnetClientSession: Sendable {
     }
 
     private func submit(_ payload: L2Payload, signer: DevAccount, maxFee: UInt64?) async throws -> Receipt {
-        let info = try await call("sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
+        let info = try await call(
+            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
         let draft = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: 0, payload: payload)
         let fee = maxFee ?? FeeSchedule.standard.cost(of: draft)
         let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: fee, payload: payload)
-        let reply = try await call("sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self)
+        let reply = try await call(
+            "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self)
         guard let receipt = reply.receipt else {
-            throw OrchestratorError("error: \(tx.txHash) was admitted but has no receipt yet; check it with `devnet receipt \(tx.txHash)`")
+            throw OrchestratorError(
+                "error: \(tx.txHash) was admitted but has no receipt yet; check it with `devnet receipt \(tx.txHash)`")
         }
         return receipt
     }
@@ -118,11 +127,13 @@ public final class DevnetClientSession: Sendable {
         let entry = try thread(name)
         let signer = try account(from)
         let node = "node-\(entry.thread.name)"
-        let nonce = try await call(node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self).nonce
+        let nonce = try await call(node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self)
+            .nonce
         let tx: ThreadTransaction
         do {
             tx = try ThreadTransaction.make(
-                thread: entry.threadId, contract: entry.program, entrypoint: entrypoint, arguments: arguments, signer: signer, nonce: nonce
+                thread: entry.threadId, contract: entry.program, entrypoint: entrypoint, arguments: arguments,
+                signer: signer, nonce: nonce
             )
         } catch {
             throw OrchestratorError.usage("error: thread \(name): \(error.message)")
@@ -130,20 +141,25 @@ public final class DevnetClientSession: Sendable {
         let status = try await call(node, NodeMessage.submit, NodeSubmitRequest(tx: tx), as: TxStatusReply.self)
         guard wait else { return status }
         return try await call(
-            node, NodeMessage.status, TxStatusRequest(txHash: tx.txHash, waitMs: 30_000), as: TxStatusReply.self, timeout: .seconds(40)
+            node, NodeMessage.status, TxStatusRequest(txHash: tx.txHash, waitMs: 30_000), as: TxStatusReply.self,
+            timeout: .seconds(40)
         )
     }
 
     /// Where a thread transaction is, asked of the thread's node.
     public func status(thread name: String, txHash: String) async throws -> TxStatusReply {
         let entry = try thread(name)
-        return try await call("node-\(entry.thread.name)", NodeMessage.status, TxStatusRequest(txHash: txHash), as: TxStatusReply.self)
+        return try await call(
+            "node-\(entry.thread.name)", NodeMessage.status, TxStatusRequest(txHash: txHash), as: TxStatusReply.self)
     }
 
     /// Runs a view entrypoint on canonical state.
-    public func view(thread name: String, entrypoint: String, arguments: [String], caller: String?) async throws -> ViewReply {
+    public func view(thread name: String, entrypoint: String, arguments: [String], caller: String?) async throws
+        -> ViewReply
+    {
         _ = try thread(name)
-        let request = ViewRequest(thread: name, entrypoint: entrypoint, arguments: arguments, caller: try caller.map(address))
+        let request = ViewRequest(
+            thread: name, entrypoint: entrypoint, arguments: arguments, caller: try caller.map(address))
         return try await call("manager", ManagerMessage.view, request, as: ViewReply.self)
     }
 

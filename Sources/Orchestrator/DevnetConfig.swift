@@ -46,7 +46,8 @@ public struct DevnetConfig: Sendable, Equatable {
         guard merged.basePort >= 1024, last <= 65535 else {
             throw ConfigError(
                 file: file, line: 0, column: 0, key: "base_port",
-                message: "\(merged.basePort) leaves no room: \(2 + merged.threads.count) processes need ports \(merged.basePort)…\(last), which must lie in 1024…65535"
+                message:
+                    "\(merged.basePort) leaves no room: \(2 + merged.threads.count) processes need ports \(merged.basePort)…\(last), which must lie in 1024…65535"
             )
         }
         return merged

@@ -2,7 +2,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SIGINT, SIGTERM and SIGHUP as a stream; while it exists they no longer end the process.
@@ -54,7 +54,9 @@ extension Orchestrator {
                 throw CancellationError()
             } catch let error as OrchestratorError where error.exitCode == 130 {
                 group.cancelAll()
-                if let state = DevnetState.load(from: dataDirectory) { await stopAll(state, timeout: .seconds(5), quiet: true) }
+                if let state = DevnetState.load(from: dataDirectory) {
+                    await stopAll(state, timeout: .seconds(5), quiet: true)
+                }
                 DevnetState.remove(from: dataDirectory)
                 throw error
             }

@@ -48,7 +48,8 @@ public struct Orchestrator: Sendable {
     public func up(_ options: UpOptions) async throws -> DevnetState {
         let config: DevnetConfig
         do {
-            config = try DevnetConfig.load(path: options.configPath).merging(options.overrides, file: options.configPath)
+            config = try DevnetConfig.load(path: options.configPath).merging(
+                options.overrides, file: options.configPath)
         } catch {
             throw OrchestratorError.usage("error: \(error)")
         }

@@ -2,7 +2,7 @@ import DevnetProtocol
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Orchestrator {
@@ -13,10 +13,14 @@ extension Orchestrator {
     @discardableResult
     public func restart(_ name: String, timeout: Duration = .seconds(30)) async throws -> Int32 {
         guard var state = DevnetState.load(from: dataDirectory) else {
-            throw OrchestratorError("error: no devnet in \(dataDirectory.path); start one with `devnet up --data-dir \(dataDirectory.path)`")
+            throw OrchestratorError(
+                "error: no devnet in \(dataDirectory.path); start one with `devnet up --data-dir \(dataDirectory.path)`"
+            )
         }
         guard let index = state.processes.firstIndex(where: { $0.name == name }) else {
-            throw OrchestratorError("error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))")
+            throw OrchestratorError(
+                "error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))"
+            )
         }
         let old = state.processes[index]
         if ProcessControl.isAlive(pid: old.pid, startTime: old.startTime) {

@@ -80,13 +80,17 @@ actor Chain {
         for entry in try log.entries() where entry.kind == "include" {
             let command = try decoder.decode(IncludedCommand.self, from: entry.command)
             _ = ledger.admit(command.tx)
-            switch ledger.include(command.tx, blockNumber: command.blockNumber, index: command.index, managerOutcome: command.managerOutcome) {
+            switch ledger.include(
+                command.tx, blockNumber: command.blockNumber, index: command.index,
+                managerOutcome: command.managerOutcome)
+            {
             case let .success(receipt):
                 receipts[receipt.txHash] = receipt
             case let .failure(rejection):
                 throw DaemonStartError(
                     code: .storage,
-                    message: "the sequencer's log does not replay: block \(command.blockNumber) tx \(entry.key): \(rejection.message)"
+                    message:
+                        "the sequencer's log does not replay: block \(command.blockNumber) tx \(entry.key): \(rejection.message)"
                 )
             }
             height = max(height, command.blockNumber)
@@ -125,7 +129,12 @@ actor Chain {
             return SubmitReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
         }
         if !queue.contains(where: { $0.txHash == txHash }) {
-            switch ledger.admit(tx, names: { [devAccounts, threads] in devAccounts.name(of: $0, threads: threads, proversPerThread: Self.proversPerThread) }) {
+            switch ledger.admit(
+                tx,
+                names: { [devAccounts, threads] in
+                    devAccounts.name(of: $0, threads: threads, proversPerThread: Self.proversPerThread)
+                })
+            {
             case let .failure(rejection):
                 counters.add("rejected")
                 context.logger.info("rejected \(tx.payload.kind) \(txHash.prefix(12)): \(rejection.message)")
@@ -134,7 +143,8 @@ actor Chain {
                 let encoded = try WireCoding.encoder().encode(tx)
                 do {
                     try context.database.write { db in
-                        try db.execute(sql: "INSERT INTO mempool(tx_hash, tx) VALUES (?, ?)", arguments: [txHash, encoded])
+                        try db.execute(
+                            sql: "INSERT INTO mempool(tx_hash, tx) VALUES (?, ?)", arguments: [txHash, encoded])
                     }
                 } catch {
                     ledger.cancelPending(of: tx.sender)
@@ -165,7 +175,9 @@ actor Chain {
             return ReceiptReply(txHash: txHash, status: "unknown")
         }
         if waitMs > 0 {
-            if let receipt = await firstValue(within: .milliseconds(waitMs), { await self.waitForReceipt(txHash) }) { return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt) }
+            if let receipt = await firstValue(within: .milliseconds(waitMs), { await self.waitForReceipt(txHash) }) {
+                return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
+            }
         }
         return ReceiptReply(txHash: txHash, status: "pending")
     }
@@ -207,7 +219,9 @@ actor Chain {
     func accounts() -> AccountsReply {
         var addresses = devAccounts.users.map(\.address) + [devAccounts.sequencer.address]
         for thread in threads {
-            for index in 1...Self.proversPerThread { addresses.append(devAccounts.prover(thread: thread, index: index).address) }
+            for index in 1...Self.proversPerThread {
+                addresses.append(devAccounts.prover(thread: thread, index: index).address)
+            }
         }
         for account in ledger.accounts where !addresses.contains(account.address) { addresses.append(account.address) }
         return AccountsReply(accounts: addresses.map(info), totalSupply: ledger.totalSupply)
@@ -267,7 +281,8 @@ actor Chain {
             }
             switch ledger.include(tx, blockNumber: number, index: included.count, managerOutcome: outcome) {
             case let .success(receipt):
-                let command = IncludedCommand(tx: tx, blockNumber: number, index: receipt.index, managerOutcome: outcome)
+                let command = IncludedCommand(
+                    tx: tx, blockNumber: number, index: receipt.index, managerOutcome: outcome)
                 included.append((tx.txHash, try encoder.encode(command), receipt))
             case let .failure(rejection):
                 // Admission checked this; only a bug gets here. Drop it loudly rather than stall.
@@ -278,7 +293,8 @@ actor Chain {
         try context.database.write { [included] db in
             for entry in included {
                 try CommandLog.append(
-                    key: entry.hash, kind: "include", command: entry.command, outcome: try encoder.encode(entry.receipt), in: db
+                    key: entry.hash, kind: "include", command: entry.command,
+                    outcome: try encoder.encode(entry.receipt), in: db
                 )
             }
             for hash in hashes {
@@ -319,14 +335,17 @@ actor Chain {
                 let reply = try await client.send(ManagerMessage.execute, request, timeout: .seconds(3))
                 if reply.envelope.status == .error {
                     let error = try? WireCoding.decoder().decode(WireError.self, from: reply.payload)
-                    context.logger.error("the manager refused \(tx.txHash): \(error?.description ?? "unreadable error")")
+                    context.logger.error(
+                        "the manager refused \(tx.txHash): \(error?.description ?? "unreadable error")")
                     return nil
                 }
                 return try WireCoding.decoder().decode(ManagerOutcome.self, from: reply.payload)
             } catch let error as WireError where error.code == .timeout || error.code == .shuttingDown {
                 attempt += 1
                 if attempt == 1 || attempt % 10 == 0 {
-                    context.logger.warning("waiting for the manager at \(managerEndpoint) to execute \(tx.txHash.prefix(12)) (attempt \(attempt))")
+                    context.logger.warning(
+                        "waiting for the manager at \(managerEndpoint) to execute \(tx.txHash.prefix(12)) (attempt \(attempt))"
+                    )
                 }
                 manager?.close()
                 manager = nil

@@ -1,7 +1,7 @@
 public import DaemonKit
-public import DevnetProtocol
 import DevnetAPI
 import DevnetClient
+public import DevnetProtocol
 public import DevnetStorage
 import Foundation
 import ThreadVM
@@ -14,13 +14,16 @@ public struct SequencerRole: DaemonRole {
     public static let role = ProcessRole.sequencer
     public static let migrations: [Migration] = [
         CommandLog.migration,
-        ("v1-mempool", { db in
-            try db.create(table: "mempool") { table in
-                table.autoIncrementedPrimaryKey("position")
-                table.column("tx_hash", .text).notNull().unique()
-                table.column("tx", .blob).notNull()
+        (
+            "v1-mempool",
+            { db in
+                try db.create(table: "mempool") { table in
+                    table.autoIncrementedPrimaryKey("position")
+                    table.column("tx_hash", .text).notNull().unique()
+                    table.column("tx", .blob).notNull()
+                }
             }
-        }),
+        ),
     ]
 
     private let chain: Chain
@@ -30,9 +33,12 @@ public struct SequencerRole: DaemonRole {
         blockMode = context.spec.blockMode ?? .instant
         let threads = context.topology.processes.compactMap(\.thread).map(\.name)
         guard let manager = context.topology.first(.manager) else {
-            throw DaemonStartError(code: .badConfiguration, message: "the topology has no manager for the sequencer to hand thread updates to")
+            throw DaemonStartError(
+                code: .badConfiguration,
+                message: "the topology has no manager for the sequencer to hand thread updates to")
         }
-        chain = try Chain(context: context, threads: threads, managerEndpoint: manager.endpoints.api, blockMode: blockMode)
+        chain = try Chain(
+            context: context, threads: threads, managerEndpoint: manager.endpoints.api, blockMode: blockMode)
         context.logger.info("block mode: \(blockMode); height \(chain.restoredHeight) after replaying the log")
     }
 

@@ -54,7 +54,8 @@ actor NodeEngine {
         self.spec = spec
         let catalog = try TopologyPrograms(topology: context.topology)
         guard let entry = catalog.entry(for: spec.name) else {
-            throw DaemonStartError(code: .badConfiguration, message: "thread '\(spec.name)' is not in the topology's program catalog")
+            throw DaemonStartError(
+                code: .badConfiguration, message: "thread '\(spec.name)' is not in the topology's program catalog")
         }
         self.entry = entry
         thread = ThreadInfo(name: spec.name, id: entry.threadId)
@@ -72,16 +73,19 @@ actor NodeEngine {
         // Every transaction not final when the node stopped comes back, in the order it arrived.
         let decoder = WireCoding.decoder()
         let rows = try context.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT tx, status, sub_block, l2_tx_hash, block, reason FROM thread_txs ORDER BY position")
-                .map { row -> (Data, TxStatusReply) in
-                    (
-                        row["tx"],
-                        TxStatusReply(
-                            txHash: "", status: row["status"], subBlock: (row["sub_block"] as Int64?).map(UInt64.init),
-                            l2TxHash: row["l2_tx_hash"], block: (row["block"] as Int64?).map(UInt64.init), reason: row["reason"]
-                        )
+            try Row.fetchAll(
+                db, sql: "SELECT tx, status, sub_block, l2_tx_hash, block, reason FROM thread_txs ORDER BY position"
+            )
+            .map { row -> (Data, TxStatusReply) in
+                (
+                    row["tx"],
+                    TxStatusReply(
+                        txHash: "", status: row["status"], subBlock: (row["sub_block"] as Int64?).map(UInt64.init),
+                        l2TxHash: row["l2_tx_hash"], block: (row["block"] as Int64?).map(UInt64.init),
+                        reason: row["reason"]
                     )
-                }
+                )
+            }
         }
         for (data, stored) in rows {
             let tx = try decoder.decode(ThreadTransaction.self, from: data)
@@ -142,7 +146,8 @@ actor NodeEngine {
             )
             let misses = Array(probe.misses)
             guard !misses.isEmpty else { return }
-            let reply = try await call(toSequencer: false, ManagerMessage.canonical, CanonicalRequest(reads: misses), as: CanonicalReply.self)
+            let reply = try await call(
+                toSequencer: false, ManagerMessage.canonical, CanonicalRequest(reads: misses), as: CanonicalReply.self)
             cache.insert(Array(zip(misses, reply.values)))
         }
     }
@@ -153,7 +158,8 @@ actor NodeEngine {
 
     func status(_ txHash: String, waitMs: Int) async throws -> TxStatusReply {
         guard let known = tracked[txHash] else {
-            throw WireError(.notFound, "thread \(spec.name) has no transaction \(txHash); was it sent to another thread's node?")
+            throw WireError(
+                .notFound, "thread \(spec.name) has no transaction \(txHash); was it sent to another thread's node?")
         }
         if waitMs > 0, known.status.status == "pending" || known.status.status == "sealed" {
             if let waited = await firstValue(within: .milliseconds(waitMs), { await self.waitForFinal(txHash) }) {
@@ -164,7 +170,9 @@ actor NodeEngine {
     }
 
     private func waitForFinal(_ txHash: String) async -> TxStatusReply {
-        if let status = tracked[txHash]?.status, status.status == "settled" || status.status == "failed" { return status }
+        if let status = tracked[txHash]?.status, status.status == "settled" || status.status == "failed" {
+            return status
+        }
         return await withCheckedContinuation { waiters[txHash, default: []].append($0) }
     }
 
@@ -207,9 +215,11 @@ actor NodeEngine {
             try context.database.write { db in
                 for status in statuses {
                     try db.execute(
-                        sql: "UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ? WHERE tx_hash = ?",
+                        sql:
+                            "UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ? WHERE tx_hash = ?",
                         arguments: [
-                            status.status, status.subBlock.map(Int64.init), status.l2TxHash, status.block.map(Int64.init),
+                            status.status, status.subBlock.map(Int64.init), status.l2TxHash,
+                            status.block.map(Int64.init),
                             status.reason, status.txHash,
                         ]
                     )
@@ -247,7 +257,8 @@ actor NodeEngine {
 
     /// Sends a request, retrying while the peer does not answer (it may be restarting).
     private func call<Reply: Decodable>(
-        toSequencer: Bool, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type, timeout: Duration = .seconds(10)
+        toSequencer: Bool, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type,
+        timeout: Duration = .seconds(10)
     ) async throws -> Reply {
         var attempt = 0
         while true {
@@ -277,7 +288,9 @@ actor NodeEngine {
         var state: ThreadStateReply?
         while state == nil {
             do {
-                state = try await call(toSequencer: false, ManagerMessage.threadState, ThreadRequest(thread: spec.name), as: ThreadStateReply.self)
+                state = try await call(
+                    toSequencer: false, ManagerMessage.threadState, ThreadRequest(thread: spec.name),
+                    as: ThreadStateReply.self)
             } catch let error as WireError where error.code == .notFound && register {
                 try await registerThread()
             }
@@ -313,7 +326,8 @@ actor NodeEngine {
                 // Its nonce is used: it settled in a sub-block submitted before a restart, or
                 // another node included it.
                 if refusal.code == .wrongNonce, let sealed = tracked[tx.txHash]?.status, sealed.status == "sealed" {
-                    status = TxStatusReply(txHash: tx.txHash, status: "settled", subBlock: sealed.subBlock, l2TxHash: sealed.l2TxHash)
+                    status = TxStatusReply(
+                        txHash: tx.txHash, status: "settled", subBlock: sealed.subBlock, l2TxHash: sealed.l2TxHash)
                 } else {
                     status = TxStatusReply(txHash: tx.txHash, status: "failed", reason: refusal.message)
                 }
@@ -346,18 +360,24 @@ actor NodeEngine {
     private func submitL2(_ payload: L2Payload) async throws -> Receipt {
         while true {
             if proverNonce == nil {
-                proverNonce = try await call(toSequencer: true, SequencerMessage.account, AccountRequest(account: prover.name), as: AccountInfo.self).nextNonce
+                proverNonce = try await call(
+                    toSequencer: true, SequencerMessage.account, AccountRequest(account: prover.name),
+                    as: AccountInfo.self
+                ).nextNonce
             }
             let nonce = proverNonce ?? 0
             let draft = L2Transaction.make(signer: prover, nonce: nonce, maxFee: 0, payload: payload)
             let fee = FeeSchedule.standard.cost(of: draft)
             let tx = L2Transaction.make(signer: prover, nonce: nonce, maxFee: fee, payload: payload)
             do {
-                let reply = try await call(toSequencer: true, SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self, timeout: .seconds(60))
+                let reply = try await call(
+                    toSequencer: true, SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self,
+                    timeout: .seconds(60))
                 proverNonce = nonce + 1
                 if let receipt = reply.receipt { return receipt }
                 let receipt = try await call(
-                    toSequencer: true, SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 30_000), as: ReceiptReply.self,
+                    toSequencer: true, SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 30_000),
+                    as: ReceiptReply.self,
                     timeout: .seconds(40)
                 )
                 if let final = receipt.receipt { return final }
@@ -383,7 +403,10 @@ actor NodeEngine {
             context.logger.error("cannot prove sub-block \(submission.sequence) of \(spec.name): \(error)")
             throw error
         }
-        update(submission.transactions.map { TxStatusReply(txHash: $0.txHash, status: "sealed", subBlock: submission.sequence) })
+        update(
+            submission.transactions.map {
+                TxStatusReply(txHash: $0.txHash, status: "sealed", subBlock: submission.sequence)
+            })
         let receipt = try await submitL2(.threadUpdate(bundle: [proved]))
         bump("sub_blocks_submitted")
         if receipt.status == .accepted {
@@ -393,7 +416,8 @@ actor NodeEngine {
                     let failure = vmFailures.removeValue(forKey: $0.txHash)
                     return TxStatusReply(
                         txHash: $0.txHash, status: failure == nil ? "settled" : "failed", subBlock: submission.sequence,
-                        l2TxHash: receipt.txHash, block: receipt.blockNumber, reason: failure.map { "the contract call failed: \($0)" }
+                        l2TxHash: receipt.txHash, block: receipt.blockNumber,
+                        reason: failure.map { "the contract call failed: \($0)" }
                     )
                 }
             )

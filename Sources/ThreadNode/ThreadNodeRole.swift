@@ -1,6 +1,6 @@
 public import DaemonKit
-public import DevnetProtocol
 import DevnetAPI
+public import DevnetProtocol
 public import DevnetStorage
 import Foundation
 
@@ -8,34 +8,41 @@ import Foundation
 public struct ThreadNodeRole: DaemonRole {
     public static let role = ProcessRole.threadNode
     public static let migrations: [Migration] = [
-        ("v1-thread-txs", { db in
-            try db.create(table: "thread_txs") { table in
-                table.autoIncrementedPrimaryKey("position")
-                table.column("tx_hash", .text).notNull().unique()
-                table.column("tx", .blob).notNull()
-                table.column("status", .text).notNull()
-                table.column("sub_block", .integer)
-                table.column("l2_tx_hash", .text)
-                table.column("block", .integer)
-                table.column("reason", .text)
+        (
+            "v1-thread-txs",
+            { db in
+                try db.create(table: "thread_txs") { table in
+                    table.autoIncrementedPrimaryKey("position")
+                    table.column("tx_hash", .text).notNull().unique()
+                    table.column("tx", .blob).notNull()
+                    table.column("status", .text).notNull()
+                    table.column("sub_block", .integer)
+                    table.column("l2_tx_hash", .text)
+                    table.column("block", .integer)
+                    table.column("reason", .text)
+                }
             }
-        })
+        )
     ]
 
     private let engine: NodeEngine
 
     public init(context: DaemonContext) throws {
         guard let thread = context.spec.thread else {
-            throw DaemonStartError(code: .badConfiguration, message: "thread node '\(context.name)' has no thread in the topology")
+            throw DaemonStartError(
+                code: .badConfiguration, message: "thread node '\(context.name)' has no thread in the topology")
         }
         engine = try NodeEngine(context: context, thread: thread)
-        context.logger.info("thread '\(thread.name)' runs contract '\(thread.contract)' with proof system '\(thread.proofSystem)'")
+        context.logger.info(
+            "thread '\(thread.name)' runs contract '\(thread.contract)' with proof system '\(thread.proofSystem)'")
     }
 
     public func apiRoutes() -> Router {
         var router = Router()
         router.on(NodeMessage.submit, NodeSubmitRequest.self) { try await engine.submit($0.tx) }
-        router.on(NodeMessage.status, TxStatusRequest.self) { try await engine.status($0.txHash, waitMs: $0.waitMs ?? 0) }
+        router.on(NodeMessage.status, TxStatusRequest.self) {
+            try await engine.status($0.txHash, waitMs: $0.waitMs ?? 0)
+        }
         router.on(NodeMessage.nonce, NonceRequest.self) { await engine.nonce(of: $0.address) }
         router.on(NodeMessage.info, Empty.self) { _ in await engine.info() }
         return router

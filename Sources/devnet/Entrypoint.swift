@@ -8,7 +8,8 @@ struct Devnet: AsyncParsableCommand {
         commandName: "devnet",
         abstract: "Runs a local zkThreads devnet: an L2 sequencer, a thread manager and thread nodes.",
         subcommands: [
-            Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self, TxStatus.self,
+            Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
+            TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Request.self, Bench.self,
         ]
     )
@@ -53,7 +54,9 @@ struct Up: AsyncParsableCommand {
     var timeout: Double = 30
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout.isFinite, timeout > 0 else {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
     }
 
     func run() async throws {
@@ -91,7 +94,9 @@ struct Down: AsyncParsableCommand {
     var timeout: Double = 10
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout.isFinite, timeout > 0 else {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
     }
 
     func run() async throws {
@@ -236,7 +241,8 @@ func withSession(_ dataDirectory: DataDirectory, _ body: (DevnetClientSession) a
 }
 
 struct Accounts: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the devnet's accounts with their balances and nonces.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the devnet's accounts with their balances and nonces.")
     @OptionGroup var dataDirectory: DataDirectory
 
     func run() async throws {
@@ -279,7 +285,8 @@ struct Send: AsyncParsableCommand {
     func run() async throws {
         try await withSession(dataDirectory) { session in
             let status = try await session.send(
-                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), from: from, wait: !noWait
+                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), from: from,
+                wait: !noWait
             )
             print(DevnetClientSession.json(status))
             if status.status == "failed" { throw ExitCode(1) }
@@ -301,7 +308,8 @@ struct Call: AsyncParsableCommand {
     func run() async throws {
         try await withSession(dataDirectory) { session in
             let reply = try await session.view(
-                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), caller: caller
+                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments),
+                caller: caller
             )
             print(reply.formatted)
         }
@@ -316,7 +324,9 @@ struct TxStatus: AsyncParsableCommand {
     @OptionGroup var dataDirectory: DataDirectory
 
     func run() async throws {
-        try await withSession(dataDirectory) { print(DevnetClientSession.json(try await $0.status(thread: thread, txHash: txHash))) }
+        try await withSession(dataDirectory) {
+            print(DevnetClientSession.json(try await $0.status(thread: thread, txHash: txHash)))
+        }
     }
 }
 

@@ -7,7 +7,9 @@ struct ProtocolTests {
     private func balance(_ devnet: TestDevnet, _ account: String) throws -> Int {
         let table = try devnet.command("accounts").stdout
         guard let line = table.split(separator: "\n").first(where: { $0.hasPrefix(account + " ") }),
-            let value = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.flatMap({ Int($0) })
+            let value = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.flatMap({
+                Int($0)
+            })
         else { throw TestFailure("no balance for \(account) in:\n\(table)") }
         return value
     }
@@ -29,8 +31,12 @@ struct ProtocolTests {
         let transfer = try devnet.json("send", "token", "transfer", "bob", "300", "--from", "alice")
         #expect(transfer["status"] as? String == "settled")
         #expect(transfer["sub_block"] as? Int == 2)
-        #expect(try devnet.command("call", "token", "balance_of", "bob").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "300")
-        #expect(try devnet.command("call", "token", "balance_of", "alice").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "700")
+        #expect(
+            try devnet.command("call", "token", "balance_of", "bob").stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines) == "300")
+        #expect(
+            try devnet.command("call", "token", "balance_of", "alice").stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines) == "700")
 
         let record = try devnet.json("thread", "token")
         #expect(record["sequence"] as? Int == 2)
@@ -108,7 +114,8 @@ struct ProtocolTests {
         // The nodes register their threads; blocks come only when mined.
         try await devnet.eventually("both threads registered") {
             _ = try devnet.command("mine")
-            return try devnet.command("thread", "karts").status == 0 && devnet.command("thread", "achievements").status == 0
+            return try devnet.command("thread", "karts").status == 0
+                && devnet.command("thread", "achievements").status == 0
         }
         try await devnet.eventually("no transaction pending") { try pending() == 0 }
 
@@ -121,10 +128,14 @@ struct ProtocolTests {
         _ = try devnet.command("mine")
 
         let events = try devnet.json("request", "sequencer", "events", "{\"from_seq\": 1, \"limit\": 10000}")
-        let receipts = (events["events"] as? [[String: Any]] ?? []).filter { $0["topic"] as? String == "receipt" }.compactMap {
-            ($0["payload"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        }
-        let stale = try #require(receipts.first { ($0["revert"] as? [String: Any])?["code"] as? String == "STALE_CROSS_READ" })
+        let receipts = (events["events"] as? [[String: Any]] ?? []).filter { $0["topic"] as? String == "receipt" }
+            .compactMap {
+                ($0["payload"] as? String).flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
+            }
+        let stale = try #require(
+            receipts.first { ($0["revert"] as? [String: Any])?["code"] as? String == "STALE_CROSS_READ" })
         #expect(stale["status"] as? String == "reverted")
         let fee = try #require(stale["fee_charged"] as? Int)
         #expect(fee > 0)
@@ -169,7 +180,8 @@ struct ProtocolTests {
         }
         #expect(try devnet.command("call", "token", "balance_of", "bob").stdout.contains("12"))
         #expect(try devnet.command("call", "token", "balance_of", "alice").stdout.contains("88"))
-        let log = try String(contentsOf: devnet.dataDirectory.appendingPathComponent("logs/manager.log"), encoding: .utf8)
+        let log = try String(
+            contentsOf: devnet.dataDirectory.appendingPathComponent("logs/manager.log"), encoding: .utf8)
         #expect(log.contains("restored from the log"))
         // The restarted manager holds the same canonical state the node built on.
         let node = try devnet.json("request", "node-token", "node_info")
@@ -208,7 +220,8 @@ struct ProtocolTests {
         #expect(try devnet.command("call", "token", "balance_of", "bob").stdout.contains("\(hashes.count)"))
         #expect(try devnet.command("call", "token", "balance_of", "alice").stdout.contains("\(100 - hashes.count)"))
         #expect(try totalSupply(devnet) == supply)
-        let log = try String(contentsOf: devnet.dataDirectory.appendingPathComponent("logs/sequencer.log"), encoding: .utf8)
+        let log = try String(
+            contentsOf: devnet.dataDirectory.appendingPathComponent("logs/sequencer.log"), encoding: .utf8)
         #expect(log.contains("after replaying the log"))
     }
 }

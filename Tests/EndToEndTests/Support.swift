@@ -72,7 +72,8 @@ final class TestDevnet {
     ///   - threads: one thread (and node) per name, running the contract of that name.
     ///   - sequencer: extra YAML lines under `sequencer:`, e.g. `block_mode: on_demand`.
     init(threads: [String] = ["token", "achievements", "karts", "counter"], sequencer: String? = nil) throws {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("devnet-e2e-\(UUID().uuidString.prefix(8))")
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "devnet-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         (basePort, portLock) = try PortBlocks.reserve(count: (2 + threads.count) * 3)
         var yaml = "base_port: \(basePort)\n"
@@ -94,7 +95,9 @@ final class TestDevnet {
     func json(_ arguments: String...) throws -> [String: Any] {
         let result = try command(arguments)
         guard result.status == 0 else {
-            throw TestFailure("devnet \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)")
+            throw TestFailure(
+                "devnet \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)"
+            )
         }
         guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
             throw TestFailure("devnet \(arguments.joined(separator: " ")) printed no JSON object: \(result.stdout)")
@@ -165,7 +168,9 @@ enum PortBlocks {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         } == 0
     }
 }

@@ -1,8 +1,8 @@
+import DevnetClient
+import DevnetProtocol
 import Foundation
 import Synchronization
 import Testing
-import DevnetClient
-import DevnetProtocol
 import ZeroMQ
 
 @Suite("EventSubscriber")
@@ -42,7 +42,9 @@ struct EventSubscriberTests {
             let event = PublishedEvent(seq: seq, topic: seq % 2 == 0 ? "block" : "receipt", payload: "{\"n\":\(seq)}")
             history.withLock { $0.append(event) }
             if live {
-                loop.send(try WireCodec.event(topic: event.topic, seq: seq, payload: Data(event.payload.utf8)), on: publisher.id)
+                loop.send(
+                    try WireCodec.event(topic: event.topic, seq: seq, payload: Data(event.payload.utf8)),
+                    on: publisher.id)
             }
         }
     }
@@ -55,7 +57,8 @@ struct EventSubscriberTests {
         let server = Task { await fake.serve() }
         try fake.publish(1, live: true)
         try fake.publish(2, live: true)
-        let subscriber = try await EventSubscriber.connect(events: "inproc://events-\(id)", api: "inproc://api-\(id)", on: loop)
+        let subscriber = try await EventSubscriber.connect(
+            events: "inproc://events-\(id)", api: "inproc://api-\(id)", on: loop)
         var received: [UInt64] = []
         var iterator = subscriber.events.makeAsyncIterator()
         // 1 and 2 come from the first fetch, whatever the subscription saw.
