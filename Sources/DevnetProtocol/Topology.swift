@@ -26,11 +26,14 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
     public var contract: String
     /// `reexec` or `stark`.
     public var proofSystem: String
+    /// The most transactions the node seals into one sub-block; nil for the node's default (256).
+    public var maxSubBlock: Int?
 
-    public init(name: String, contract: String, proofSystem: String) {
+    public init(name: String, contract: String, proofSystem: String, maxSubBlock: Int? = nil) {
         self.name = name
         self.contract = contract
         self.proofSystem = proofSystem
+        self.maxSubBlock = maxSubBlock
     }
 }
 

@@ -162,7 +162,8 @@ extension DevnetConfig {
             var names: Set<String> = []
             for (index, item) in try reader.sequence(node, path: "threads").enumerated() {
                 let path = "threads[\(index)]"
-                let fields = try reader.mapping(item, path: path, allowed: ["name", "contract", "proof_system"])
+                let fields = try reader.mapping(
+                    item, path: path, allowed: ["name", "contract", "proof_system", "max_sub_block"])
                 guard let nameNode = fields["name"] else {
                     throw reader.error(item, path, "missing key 'name'")
                 }
@@ -188,7 +189,12 @@ extension DevnetConfig {
                     proofSystem = try reader.choice(
                         node, path: "\(path).proof_system", from: knownProofSystems, noun: "proof system")
                 }
-                config.threads.append(ThreadSpec(name: name, contract: contract, proofSystem: proofSystem))
+                var maxSubBlock: Int?
+                if let node = fields["max_sub_block"] {
+                    maxSubBlock = try reader.integer(node, path: "\(path).max_sub_block", in: 1...65536)
+                }
+                config.threads.append(
+                    ThreadSpec(name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock))
             }
         }
         return config

@@ -46,7 +46,7 @@ actor NodeEngine {
 
     nonisolated let counters = Mutex<[String: UInt64]>([:])
 
-    /// Sub-blocks of at most this many transactions.
+    /// Sub-blocks of at most this many transactions, unless the thread's `max_sub_block` says otherwise.
     static let maxTransactions = 256
 
     init(context: DaemonContext, thread spec: ThreadSpec) throws {
@@ -104,6 +104,11 @@ actor NodeEngine {
 
     func submit(_ tx: ThreadTransaction) async throws -> TxStatusReply {
         let txHash = tx.txHash
+        // A full open sub-block holds new transactions back, in the order they came, until a seal
+        // makes room. (A re-sync adds every unsettled transaction at once and may exceed the cap.)
+        while !syncing, batcher?.isFull == true, tracked[txHash] == nil {
+            await withCheckedContinuation { roomWaiters.append($0) }
+        }
         if let known = tracked[txHash] { return known.status }
         if batcher != nil, !syncing {
             try await prefetchCrossReads(for: tx)
@@ -284,7 +289,10 @@ actor NodeEngine {
     /// rebases every unsettled transaction onto it, in the order they arrived.
     private func sync(register: Bool) async throws {
         syncing = true
-        defer { syncing = false }
+        defer {
+            syncing = false
+            makeRoom()
+        }
         var state: ThreadStateReply?
         while state == nil {
             do {
@@ -305,7 +313,7 @@ actor NodeEngine {
         early = []
         batcher = SubBlockBatcher(
             thread: thread, program: entry.program, proofSystem: spec.proofSystem, canonical: canonical,
-            sequence: state.summary.sequence, threads: cache, maxTransactions: Self.maxTransactions
+            sequence: state.summary.sequence, threads: cache, maxTransactions: spec.maxSubBlock ?? Self.maxTransactions
         )
         let total = queue.count
         // Transactions that arrive while this runs wait in `early` and join the end of the queue.
@@ -391,7 +399,18 @@ actor NodeEngine {
     /// Seals the open transactions when nothing is in flight.
     private func seal() -> SubBlockSubmission? {
         guard batcher?.sealed.isEmpty == true, (batcher?.openCount ?? 0) > 0 else { return nil }
+        defer { makeRoom() }
         return batcher!.seal()
+    }
+
+    /// Submits waiting for room in a full sub-block, oldest first.
+    private var roomWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// Lets every waiting submit look again, in the order they came.
+    private func makeRoom() {
+        let waiting = roomWaiters
+        roomWaiters = []
+        for waiter in waiting { waiter.resume() }
     }
 
     /// Proves a sealed sub-block, submits it, and settles or rebases on the receipt.

@@ -53,6 +53,26 @@ struct DevnetConfigTests {
             ])
     }
 
+    @Test func maxSubBlockIsOptionalAndChecked() throws {
+        let config = try parse(
+            """
+            threads:
+              - name: counter
+                max_sub_block: 4096
+              - name: token
+            """)
+        #expect(config.threads.map(\.maxSubBlock) == [4096, nil])
+        #expect(config.topology().processes.compactMap(\.thread).map(\.maxSubBlock) == [4096, nil])
+        let error = try failure("threads:\n  - name: counter\n    max_sub_block: 0\n")
+        #expect(error.key == "threads[0].max_sub_block")
+        #expect(error.line == 3)
+        #expect(error.column == 20)
+        #expect(error.message.contains("out of range"))
+        // A topology written before the key existed still reads.
+        let old = Data(#"{"name": "t", "contract": "counter", "proof_system": "reexec"}"#.utf8)
+        #expect(try WireCodec.makeDecoder().decode(ThreadSpec.self, from: old).maxSubBlock == nil)
+    }
+
     @Test func anEmptyFileGivesTheDefaults() throws {
         let config = try parse("")
         #expect(config == DevnetConfig())
