@@ -155,42 +155,53 @@ struct Logs: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the devnet on this machine.",
-        discussion: "Start-up: the time from `devnet up` to every process healthy, over several runs per topology size."
+        discussion: """
+            Each part runs on a fresh devnet in a temporary data directory, through the real processes \
+            and the wire protocol: start-up (devnet up until every process is healthy), settlement \
+            latency (thread tx submitted until settled, p50/p90/p99), throughput (settled tx/s over \
+            1, 2, 4 and 8 counter threads), the manager's CPU time per settled tx at sub-block caps \
+            16, 256 and 4096, and every daemon's peak RSS. --quick runs far fewer transactions.
+            """
     )
 
-    @Option(help: "How many runs per topology size.")
-    var runs = 7
+    @Option(help: "How many start-up runs per topology size (default 7, 1 with --quick).")
+    var runs: Int?
 
-    @Option(parsing: .upToNextOption, help: "Thread-node counts to measure.")
-    var nodes: [Int] = [1, 4, 8]
+    @Option(
+        parsing: .upToNextOption, help: "Thread-node counts to measure start-up for (default 1 4 8, 1 4 with --quick).")
+    var nodes: [Int] = []
+
+    @Option(help: "Transactions of the latency run (default 10000, 200 with --quick).")
+    var transactions: Int?
 
     @Option(help: "First TCP port of the benchmark devnets.")
     var basePort = 41000
+
+    @Flag(help: "Far fewer transactions and runs; what CI runs.")
+    var quick = false
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     func validate() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        if let runs { guard runs >= 1 else { throw ValidationError("--runs must be at least 1") } }
         guard nodes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--nodes takes counts of at least 1") }
+        if let transactions {
+            guard transactions >= 1 else { throw ValidationError("--transactions must be at least 1") }
+        }
     }
 
     func run() async throws {
         try await reportingErrors {
-            let benchmark = StartupBenchmark(nodeCounts: nodes, runs: runs, basePort: basePort)
-            let results = try await benchmark.run { line in
+            let suite = BenchSuite(
+                quick: quick, startupRuns: runs ?? (quick ? 1 : 7),
+                startupNodes: nodes.isEmpty ? (quick ? [1, 4] : [1, 4, 8]) : nodes,
+                latencyTransactions: transactions, basePort: basePort)
+            let report = try await suite.run { line in
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
             }
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-            if json {
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(["startup": results]), as: UTF8.self))
-            } else {
-                print("Start-up: devnet up until every process is healthy (1 sequencer + 1 manager + N thread nodes)")
-                print(StartupBenchmark.table(results))
-            }
+            print(json ? try report.json() : report.table())
         }
     }
 }

@@ -1,0 +1,394 @@
+import DevnetAPI
+import DevnetClient
+import DevnetProtocol
+import Foundation
+import Histogram
+import Synchronization
+import ZKCore
+import ZeroMQ
+
+/// Drives `counter` `increment` transactions through a fresh devnet's thread nodes over the wire
+/// protocol and measures what comes out: settlement latency, settled transactions per second, the
+/// sub-block sizes that resulted, the manager's CPU time and every daemon's peak RSS.
+public struct BenchLoad: Sendable {
+    /// One load run's shape.
+    public struct Shape: Sendable {
+        /// Thread nodes, each running `counter`.
+        public var threads: Int
+        /// Transactions per thread.
+        public var transactionsPerThread: Int
+        /// Accounts sending to each thread at once; each keeps its nonces in order.
+        public var senders: Int
+        /// Transactions an account may have submitted and not yet settled.
+        public var window: Int
+        /// The threads' `max_sub_block`; nil for the node's default.
+        public var maxSubBlock: Int?
+        public var proofSystem: String = "reexec"
+
+        public init(threads: Int, transactionsPerThread: Int, senders: Int, window: Int, maxSubBlock: Int? = nil) {
+            self.threads = threads
+            self.transactionsPerThread = transactionsPerThread
+            self.senders = senders
+            self.window = window
+            self.maxSubBlock = maxSubBlock
+        }
+    }
+
+    /// What one load run measured.
+    public struct Outcome: Sendable {
+        public var submitted = 0
+        public var settled = 0
+        public var failed = 0
+        /// Refused by the node at submit (never accepted, so in neither `settled` nor `failed`).
+        public var refused = 0
+        public var seconds = 0.0
+        /// Submit to `settled`, in microseconds.
+        var latencyMicros = Histogram<UInt64>(highestTrackableValue: 600_000_000)
+        /// Distinct sub-blocks the settled transactions were in, over every thread.
+        public var subBlocks = 0
+        /// Transactions in the largest sub-block.
+        public var largestSubBlock = 0
+        /// The manager's user + system CPU time over the run, in milliseconds.
+        public var managerCPUMs = 0.0
+        public var peakRSS: [BenchReport.PeakRSS] = []
+        /// The first few failure reasons, for the report.
+        public var failureReasons: [String] = []
+    }
+
+    public var basePort: Int
+
+    public init(basePort: Int) {
+        self.basePort = basePort
+    }
+
+    /// Starts a devnet of `shape.threads` counter threads in a temporary directory, runs the load
+    /// and stops the devnet. `progress` gets a line about twice a second.
+    public func run(_ shape: Shape, label: String, progress: @escaping @Sendable (String) -> Void) async throws
+        -> Outcome
+    {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "devnet-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("devnet.yaml")
+        let threads = (1...max(1, shape.threads)).map { index in
+            "  - name: counter-\(index)\n    contract: counter\n    proof_system: \(shape.proofSystem)\n"
+                + (shape.maxSubBlock.map { "    max_sub_block: \($0)\n" } ?? "")
+        }.joined()
+        try "base_port: \(basePort)\nsequencer:\n  block_mode: instant\nthreads:\n\(threads)".write(
+            to: config, atomically: true, encoding: .utf8)
+        let dataDirectory = directory.appendingPathComponent("data")
+        let orchestrator = Orchestrator(dataDirectory: dataDirectory.path) { _ in }
+        let state = try await orchestrator.up(.init(configPath: config.path))
+        do {
+            let outcome = try await drive(
+                shape, state: state, dataDirectory: dataDirectory, label: label, progress: progress)
+            try await orchestrator.down()
+            return outcome
+        } catch {
+            try? await orchestrator.down()
+            throw error
+        }
+    }
+
+    private func drive(
+        _ shape: Shape, state: DevnetState, dataDirectory: URL, label: String,
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws -> Outcome {
+        let topology = try Topology.load(from: dataDirectory.appendingPathComponent(Topology.fileName))
+        let catalog = try TopologyPrograms(topology: topology)
+        let accounts = DevAccounts.derive(seed: topology.seed)
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context, name: "devnet-bench")
+        defer { context.terminate() }
+        let manager = state.processes.first { $0.role == .manager }
+        // One settled transaction per thread first: the node has registered its thread and synced,
+        // and neither counts in the figures.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...shape.threads {
+                guard let entry = catalog.entry(for: "counter-\(index)"),
+                    let node = state.processes.first(where: { $0.name == "node-counter-\(index)" })
+                else { throw OrchestratorError("error: the bench devnet has no thread counter-\(index)") }
+                group.addTask {
+                    let client = try await RequestClient.connect(to: node.endpoints.api, on: loop)
+                    defer { client.close() }
+                    if let problem = await Self.warmUp(entry: entry, signer: accounts.users[0], client: client) {
+                        throw OrchestratorError("error: the warm-up transaction of \(entry.thread.name): \(problem)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let cpuBefore = manager.flatMap { ProcessSampler.cpuSeconds(pid: $0.pid) } ?? 0
+
+        let tally = Tally()
+        let total = shape.threads * shape.transactionsPerThread
+        let started = ContinuousClock.now
+        let reporter = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                let now = tally.snapshot()
+                let elapsed = (ContinuousClock.now - started).seconds
+                progress(
+                    String(
+                        format: "%@: %d/%d submitted, %d settled, %d failed, %.1f s", label, now.submitted, total,
+                        now.settled, now.failed, elapsed))
+            }
+        }
+        defer { reporter.cancel() }
+
+        var clients: [RequestClient] = []
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...shape.threads {
+                guard let entry = catalog.entry(for: "counter-\(index)"),
+                    let node = state.processes.first(where: { $0.name == "node-counter-\(index)" })
+                else { throw OrchestratorError("error: the bench devnet has no thread counter-\(index)") }
+                let client = try await RequestClient.connect(to: node.endpoints.api, on: loop)
+                clients.append(client)
+                let senders = min(shape.senders, DevAccounts.userNames.count)
+                for sender in 0..<senders {
+                    // Split the thread's transactions over its senders.
+                    let count =
+                        shape.transactionsPerThread / senders
+                        + (sender < shape.transactionsPerThread % senders ? 1 : 0)
+                    guard count > 0 else { continue }
+                    let signer = accounts.users[sender]
+                    group.addTask {
+                        try await Self.send(
+                            count: count, window: shape.window, entry: entry, signer: signer, client: client,
+                            tally: tally)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        reporter.cancel()
+        let cpuAfter = manager.flatMap { ProcessSampler.cpuSeconds(pid: $0.pid) } ?? cpuBefore
+        for client in clients { client.close() }
+        await loop.shutdown()
+
+        var outcome = tally.finish()
+        outcome.seconds = seconds
+        outcome.managerCPUMs = (cpuAfter - cpuBefore) * 1000
+        outcome.peakRSS = state.processes.map {
+            BenchReport.PeakRSS(
+                process: $0.name, role: $0.role.rawValue, peakRSSKiB: ProcessSampler.peakRSSKiB(pid: $0.pid))
+        }
+        return outcome
+    }
+
+    /// One account's transactions to one thread: submitted in nonce order, at most `window` not
+    /// yet settled, each followed with `tx_status` and `wait_ms` until it settles or fails.
+    private static func send(
+        count: Int, window: Int, entry: TopologyPrograms.Entry, signer: DevAccount, client: RequestClient, tally: Tally
+    ) async throws {
+        var nonce = try await ask(
+            client,
+            NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self, timeout: .seconds(30)
+        ).nonce
+        await withTaskGroup(of: Void.self) { group in
+            var outstanding = 0
+            for _ in 0..<count {
+                if outstanding >= max(1, window) {
+                    await group.next()
+                    outstanding -= 1
+                }
+                guard let tx = increment(entry: entry, signer: signer, nonce: nonce) else {
+                    tally.refused("cannot encode counter.increment(1)")
+                    continue
+                }
+                let submittedAt = ContinuousClock.now
+                if let refusal = await submit(tx, client: client) {
+                    tally.refused(refusal)
+                    continue
+                }
+                nonce += 1
+                tally.submitted()
+                outstanding += 1
+                group.addTask {
+                    await follow(tx.txHash, from: submittedAt, client: client, tally: tally)
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// Sends one transaction and waits until it settles; returns what went wrong, or nil.
+    private static func warmUp(entry: TopologyPrograms.Entry, signer: DevAccount, client: RequestClient) async
+        -> String?
+    {
+        guard
+            let nonce = try? await ask(
+                client,
+                NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self, timeout: .seconds(30)
+            ).nonce
+        else { return "no answer to nonce" }
+        guard let tx = increment(entry: entry, signer: signer, nonce: nonce) else {
+            return "cannot encode counter.increment(1)"
+        }
+        if let refusal = await submit(tx, client: client) { return "refused: \(refusal)" }
+        let tally = Tally()
+        await follow(tx.txHash, from: .now, client: client, tally: tally)
+        return tally.snapshot().settled == 1 ? nil : tally.finish().failureReasons.joined(separator: "; ")
+    }
+
+    /// A request and its decoded reply. (Kept out of line: the release compiler crashes splitting
+    /// async functions that inline the typed-throwing decode.)
+    @inline(never)
+    private static func ask<Reply: Decodable>(
+        _ client: RequestClient, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type,
+        timeout: Duration
+    ) async throws -> Reply {
+        let raw = try await client.send(type, payload, timeout: timeout)
+        return try decode(raw, as: Reply.self)
+    }
+
+    @inline(never)
+    private static func decode<Reply: Decodable>(_ raw: RawReply, as reply: Reply.Type) throws -> Reply {
+        try raw.decode(Reply.self)
+    }
+
+    @inline(never)
+    private static func increment(entry: TopologyPrograms.Entry, signer: DevAccount, nonce: UInt64)
+        -> ThreadTransaction?
+    {
+        try? ThreadTransaction.make(
+            thread: entry.threadId, contract: entry.program, entrypoint: "increment", arguments: ["1"],
+            signer: signer, nonce: nonce)
+    }
+
+    /// Submits `tx` to its node; returns why the node refused it, or nil when it was accepted.
+    @inline(never)
+    private static func submit(_ tx: ThreadTransaction, client: RequestClient) async -> String? {
+        do {
+            _ = try await ask(
+                client,
+                NodeMessage.submit, NodeSubmitRequest(tx: tx), as: TxStatusReply.self, timeout: .seconds(30))
+            return nil
+        } catch let error as WireError {
+            return "\(error.code): \(error.message)"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Waits for a transaction to settle or fail; a minute without either counts as failed.
+    @inline(never)
+    private static func follow(
+        _ txHash: String, from submittedAt: ContinuousClock.Instant, client: RequestClient, tally: Tally
+    )
+        async
+    {
+        let deadline = submittedAt + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let reply: TxStatusReply
+            do {
+                reply = try await ask(
+                    client,
+                    NodeMessage.status, TxStatusRequest(txHash: txHash, waitMs: 10_000), as: TxStatusReply.self,
+                    timeout: .seconds(15))
+            } catch {
+                continue
+            }
+            switch reply.status {
+            case "settled":
+                tally.settled(after: ContinuousClock.now - submittedAt, subBlock: reply.subBlock, node: client.endpoint)
+                return
+            case "failed":
+                tally.failed(reply.reason ?? "failed")
+                return
+            default:
+                continue
+            }
+        }
+        tally.failed("not settled within 60 s of its submission")
+    }
+}
+
+/// The counts and latencies of a load run, shared by its senders.
+final class Tally: Sendable {
+    private struct State {
+        var outcome = BenchLoad.Outcome()
+        /// Transactions per (node endpoint, sub-block).
+        var subBlocks: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    struct Snapshot {
+        var submitted: Int
+        var settled: Int
+        var failed: Int
+    }
+
+    func snapshot() -> Snapshot {
+        state.withLock {
+            Snapshot(submitted: $0.outcome.submitted, settled: $0.outcome.settled, failed: $0.outcome.failed)
+        }
+    }
+
+    func submitted() { state.withLock { $0.outcome.submitted += 1 } }
+
+    func refused(_ reason: String) {
+        state.withLock {
+            $0.outcome.refused += 1
+            if $0.outcome.failureReasons.count < 5 { $0.outcome.failureReasons.append("refused: \(reason)") }
+        }
+    }
+
+    func failed(_ reason: String) {
+        state.withLock {
+            $0.outcome.failed += 1
+            if $0.outcome.failureReasons.count < 5 { $0.outcome.failureReasons.append(reason) }
+        }
+    }
+
+    func settled(after latency: Duration, subBlock: UInt64?, node: String) {
+        let micros = UInt64(max(1, latency.seconds * 1_000_000))
+        state.withLock {
+            $0.outcome.settled += 1
+            _ = $0.outcome.latencyMicros.record(micros)
+            if let subBlock { $0.subBlocks["\(node)#\(subBlock)", default: 0] += 1 }
+        }
+    }
+
+    func finish() -> BenchLoad.Outcome {
+        state.withLock {
+            var outcome = $0.outcome
+            outcome.subBlocks = $0.subBlocks.count
+            outcome.largestSubBlock = $0.subBlocks.values.max() ?? 0
+            return outcome
+        }
+    }
+}
+
+/// Reads a process's CPU time and peak resident set from `/proc`.
+enum ProcessSampler {
+    /// User + system CPU seconds of `pid`, from `/proc/<pid>/stat` fields 14 and 15.
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name, which may hold spaces: field 3 is the state.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user + system) / (ticks > 0 ? ticks : 100)
+    }
+
+    /// `VmHWM` of `pid` in KiB, from `/proc/<pid>/status`; 0 when it cannot be read.
+    static func peakRSSKiB(pid: Int32) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+        }
+        return 0
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
