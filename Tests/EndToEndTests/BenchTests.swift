@@ -4,12 +4,23 @@ import Testing
 @Suite("devnet bench on real processes")
 struct BenchTests {
     /// `devnet bench --quick --json` runs every part and its counts add up. No speed is asserted.
-    @Test func quickBenchReportsEveryFieldAndItsCountsAddUp() throws {
+    @Test func quickBenchReportsEveryFieldAndItsCountsAddUp() async throws {
         // The largest bench devnet has 4 thread nodes: 6 processes of 3 ports each.
         let (basePort, lock) = try PortBlocks.reserve(count: 6 * 3)
         defer { close(lock) }
         let devnet = binaryDirectory.appendingPathComponent("devnet").path
-        let result = try run(devnet, ["bench", "--quick", "--json", "--base-port", "\(basePort)"])
+        // At the lowest priority, so its load does not slow the tests running beside it, and waited
+        // for on a thread of its own rather than blocking a cooperative one.
+        let result = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        try run(
+                            "/usr/bin/nice",
+                            ["-n", "19", devnet, "bench", "--quick", "--json", "--base-port", "\(basePort)"])
+                    })
+            }.start()
+        }
         try #require(result.status == 0, "devnet bench failed:\n\(result.stderr.suffix(2000))")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         let report = try #require(object as? [String: Any], "not a JSON object:\n\(result.stdout)")
