@@ -55,14 +55,15 @@ struct DaemonKitTests {
         #expect(crashed?.code == .internalError)
     }
 
-    @Test func firstValueKeepsItsDeadlineEvenIfTheOperationNeverEnds() async {
-        let started = ContinuousClock.now
+    // The operation never ends, so returning at all shows the deadline held; the time limit
+    // turns a hang into a failure instead of a stuck run.
+    @Test(.timeLimit(.minutes(1)))
+    func firstValueKeepsItsDeadlineEvenIfTheOperationNeverEnds() async {
         let never = await firstValue(within: .milliseconds(50)) {
             await withCheckedContinuation { (_: CheckedContinuation<Int, Never>) in }
         }
         #expect(never == nil)
-        #expect(ContinuousClock.now - started < .seconds(5))
-        let quick = await firstValue(within: .seconds(5)) { 42 }
+        let quick = await firstValue(within: .seconds(30)) { 42 }
         #expect(quick == 42)
     }
 
