@@ -21,6 +21,13 @@ struct DataDirectory: ParsableArguments {
     var path = ".devnet"
 }
 
+/// Refuses a `--timeout` that is not a positive, finite number of seconds.
+func validateSeconds(_ seconds: Double) throws {
+    guard seconds.isFinite, seconds > 0 else {
+        throw ValidationError("--timeout must be a positive number of seconds")
+    }
+}
+
 /// Runs a command body, turning an ``OrchestratorError`` into its message and exit code.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
@@ -54,9 +61,7 @@ struct Up: AsyncParsableCommand {
     var timeout: Double = 30
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else {
-            throw ValidationError("--timeout must be a positive number of seconds")
-        }
+        try validateSeconds(timeout)
     }
 
     func run() async throws {
@@ -94,9 +99,7 @@ struct Down: AsyncParsableCommand {
     var timeout: Double = 10
 
     func validate() throws {
-        guard timeout.isFinite, timeout > 0 else {
-            throw ValidationError("--timeout must be a positive number of seconds")
-        }
+        try validateSeconds(timeout)
     }
 
     func run() async throws {

@@ -5,19 +5,13 @@ with `cryptography`'s Ed25519 and `hashlib`; nothing comes from the Swift code. 
 and the daemons disagreed, the daemons would refuse these signatures.
 """
 import hashlib
-import json
-import os
-import random
 import struct
-import subprocess
-import tempfile
 
 import pytest
-import zmq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from test_wire_protocol import DEVNET, Client
+from devnet_harness import Client, running_devnet
 
 P = 2**64 - 2**32 + 1
 SEED = 7
@@ -58,22 +52,10 @@ def thread_id(name):
     return int.from_bytes(digest[:8], "big") % P
 
 
-def run(*args, data_dir):
-    return subprocess.run([DEVNET, *args, "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
-
-
 @pytest.fixture(scope="module")
 def devnet():
-    data_dir = tempfile.mkdtemp(prefix="devnet-pytx-")
-    base_port = 21000 + random.randrange(0, 250) * 30
-    config = os.path.join(data_dir, "devnet.yaml")
-    with open(config, "w") as f:
-        f.write(f"seed: {SEED}\nbase_port: {base_port}\nthreads:\n  - name: counter\n")
-    up = run("up", config, data_dir=data_dir)
-    assert up.returncode == 0, up.stderr
-    processes = {p["name"]: p for p in json.loads(run("status", "--json", data_dir=data_dir).stdout)}
-    yield processes
-    assert run("down", data_dir=data_dir).returncode == 0
+    with running_devnet(f"seed: {SEED}\nthreads:\n  - name: counter\n", first_port=21000) as processes:
+        yield processes
 
 
 def test_accounts_match_the_documented_derivation(devnet):

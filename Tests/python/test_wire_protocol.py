@@ -5,68 +5,18 @@ Nothing here knows Swift: it follows docs/wire-protocol.md. The devnet is starte
 """
 import json
 import os
-import random
-import subprocess
-import tempfile
 import time
 
 import pytest
-import zmq
 
-BIN = os.environ.get("DEVNET_BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug"))
-DEVNET = os.path.join(BIN, "devnet")
-TIMEOUT_MS = int(5000 * float(os.environ.get("DEVNET_TEST_TIMEOUT_SCALE", "1")))
-
-
-def devnet(*args, data_dir):
-    return subprocess.run([DEVNET, *args, "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
+from devnet_harness import TIMEOUT_MS, Client
+from devnet_harness import running_devnet as start_devnet
 
 
 @pytest.fixture(scope="module")
 def running_devnet():
-    data_dir = tempfile.mkdtemp(prefix="devnet-pyzmq-")
-    base_port = 13000 + random.randrange(0, 250) * 30
-    config = os.path.join(data_dir, "devnet.yaml")
-    with open(config, "w") as f:
-        f.write(f"base_port: {base_port}\nthreads:\n  - name: token\n  - name: counter\n")
-    up = devnet("up", config, data_dir=data_dir)
-    assert up.returncode == 0, up.stderr
-    status = devnet("status", "--json", data_dir=data_dir)
-    assert status.returncode == 0, status.stderr
-    processes = {p["name"]: p for p in json.loads(status.stdout)}
-    yield processes
-    down = devnet("down", data_dir=data_dir)
-    assert down.returncode == 0, down.stderr
-
-
-class Client:
-    """A DEALER socket that sends [envelope, payload] and reads the reply with the same id."""
-
-    def __init__(self, endpoint):
-        self.context = zmq.Context.instance()
-        self.socket = self.context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
-        self.socket.setsockopt(zmq.RCVTIMEO, TIMEOUT_MS)
-        self.socket.connect(endpoint)
-        self.next_id = 1
-
-    def request(self, msg_type, payload=None, version=1):
-        request_id = self.next_id
-        self.next_id += 1
-        envelope = {"v": version, "type": msg_type, "id": request_id}
-        self.socket.send_multipart([json.dumps(envelope).encode(), json.dumps(payload or {}).encode()])
-        return self.read(request_id)
-
-    def read(self, request_id=None):
-        while True:
-            frames = self.socket.recv_multipart()
-            assert len(frames) == 2, frames
-            envelope, payload = json.loads(frames[0]), json.loads(frames[1])
-            if request_id is None or envelope.get("id") == request_id:
-                return envelope, payload
-
-    def close(self):
-        self.socket.close()
+    with start_devnet("threads:\n  - name: token\n  - name: counter\n", first_port=13000) as processes:
+        yield processes
 
 
 def test_health_on_every_daemon(running_devnet):
