@@ -4,7 +4,6 @@ Nothing here knows Swift: it follows docs/wire-protocol.md. The devnet is starte
 `devnet` executable (DEVNET_BIN_DIR, default .build/debug).
 """
 import json
-import os
 import time
 
 import pytest
