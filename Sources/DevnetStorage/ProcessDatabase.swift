@@ -16,6 +16,12 @@ public final class ProcessDatabase: Sendable {
     public init(path: String, migrations: [Migration] = []) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        // In WAL mode, NORMAL syncs at checkpoints rather than on every commit: a committed
+        // transaction survives the process being killed at any moment (the devnet's promise);
+        // only an operating-system crash or power loss could take the last few back.
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         writer = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator(with: migrations).migrate(writer)
     }
