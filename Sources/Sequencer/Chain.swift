@@ -55,6 +55,11 @@ actor Chain {
     private var height: UInt64 = 0
     private var receipts: [String: Receipt] = [:]
     private var queue: [L2Transaction] = []
+    /// The hashes of `queue` and of the block being produced: admitted and not yet in a receipt.
+    /// A lookup here does not re-encode and re-hash every queued transaction, and a transaction
+    /// sent again while its block is being produced waits for its receipt instead of being
+    /// refused for its (already used) nonce.
+    private var queued: Set<String> = []
     private var waiters: [String: [CheckedContinuation<Receipt, Never>]] = [:]
     private let triggers: AsyncStream<Trigger>
     private let triggerInput: AsyncStream<Trigger>.Continuation
@@ -108,6 +113,7 @@ actor Chain {
         self.receipts = receipts
         self.height = height
         self.queue = queue
+        queued = Set(queue.map(\.txHash))
         restoredHeight = height
         counters.set("height", height)
         counters.set("pending", UInt64(queue.count))
@@ -128,7 +134,7 @@ actor Chain {
         if let receipt = receipts[txHash] {
             return SubmitReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
         }
-        if !queue.contains(where: { $0.txHash == txHash }) {
+        if !queued.contains(txHash) {
             switch ledger.admit(
                 tx,
                 names: { [devAccounts, threads] in
@@ -152,6 +158,7 @@ actor Chain {
                     throw WireError(.internalError, "could not store transaction \(txHash): \(error)")
                 }
                 queue.append(tx)
+                queued.insert(txHash)
                 counters.add("admitted")
                 counters.set("pending", UInt64(queue.count))
                 if blockMode == .instant { triggerInput.yield(.pending) }
@@ -171,7 +178,7 @@ actor Chain {
         if let receipt = receipts[txHash] {
             return ReceiptReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
         }
-        guard queue.contains(where: { $0.txHash == txHash }) else {
+        guard queued.contains(txHash) else {
             return ReceiptReply(txHash: txHash, status: "unknown")
         }
         if waitMs > 0 {
@@ -302,6 +309,7 @@ actor Chain {
             }
         }
         height = number
+        queued.subtract(hashes)
         counters.set("height", height)
         counters.add("blocks")
         counters.set("pending", UInt64(queue.count))
