@@ -110,11 +110,16 @@ public final class DevnetClientSession: Sendable {
         let draft = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: 0, payload: payload)
         let fee = maxFee ?? FeeSchedule.standard.cost(of: draft)
         let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: fee, payload: payload)
+        // Admission first (a rejection comes back at once), then a bounded wait for the block:
+        // with on-demand blocks nothing is included until someone mines.
+        _ = try await call("sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
         let reply = try await call(
-            "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self)
+            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 10_000), as: ReceiptReply.self,
+            timeout: .seconds(20))
         guard let receipt = reply.receipt else {
             throw OrchestratorError(
-                "error: \(tx.txHash) was admitted but has no receipt yet; check it with `devnet receipt \(tx.txHash)`")
+                "error: \(tx.txHash) was admitted but no block has included it after 10 s. With block_mode on_demand, run `devnet mine`; then check it with `devnet receipt \(tx.txHash)`"
+            )
         }
         return receipt
     }
