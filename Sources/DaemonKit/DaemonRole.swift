@@ -18,6 +18,10 @@ public protocol DaemonRole: Sendable {
     /// The message types the API endpoint answers, beyond `health`, `stats` and `events`.
     func apiRoutes() -> Router
 
+    /// Message types the admin endpoint answers beyond `health`, `stats`, `events` and
+    /// `shutdown`: devnet controls such as fault hooks.
+    func adminRoutes() -> Router
+
     /// Role-specific counters for `stats`.
     func counters() -> [String: UInt64]
 
@@ -29,6 +33,7 @@ public protocol DaemonRole: Sendable {
 extension DaemonRole {
     public static var migrations: [Migration] { [] }
     public func apiRoutes() -> Router { Router() }
+    public func adminRoutes() -> Router { Router() }
     public func counters() -> [String: UInt64] { [:] }
     public func run() async throws {}
 }
@@ -46,6 +51,16 @@ public struct DaemonContext: Sendable {
     let publisher: EventPublisher
 
     public var name: String { spec.name }
+
+    /// Refuses a fault hook unless the devnet was started with `fault_hooks: true`.
+    public func requireFaultHooks(_ hook: String) throws {
+        guard topology.faultHooks == true else {
+            throw WireError(
+                .faultHooksDisabled,
+                "\(name) refuses '\(hook)': fault hooks are off. Start the devnet with `fault_hooks: true` in its config (scenario runs turn them on)."
+            )
+        }
+    }
 
     /// Publishes an event on the PUB endpoint with the next sequence number.
     @discardableResult

@@ -53,7 +53,7 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
             context.logger.info("shutdown requested on the admin endpoint")
             return ShutdownReply()
         }
-        let frozenAdmin = adminRouter
+        let frozenAdmin = adminRouter.merging(role.adminRoutes())
         context.logger.info(
             "serving",
             metadata: [

@@ -11,6 +11,94 @@ public enum NodeMessage {
     public static let nonce = "nonce"
     /// `{}` → ``NodeInfo``.
     public static let info = "node_info"
+    /// `{}` → ``SubmissionsReply``: the node's L2 submissions since it started, oldest first.
+    public static let submissions = "submissions"
+}
+
+/// Fault hooks on a thread node's admin endpoint; refused unless the devnet runs with
+/// `fault_hooks: true`.
+public enum NodeAdminMessage {
+    /// `{}` → ``NodeInfo``: the node stops sealing and submitting; it still takes transactions.
+    public static let pause = "pause"
+    /// `{}` → ``NodeInfo``: the node seals and submits again.
+    public static let resume = "resume"
+    /// ``TamperRequest`` → ``TamperReply``: spoil the node's next submission.
+    public static let tamper = "tamper"
+}
+
+/// How to spoil a node's next L2 submission.
+public enum Tamper: String, Codable, Sendable, CaseIterable {
+    /// Flip bytes of the proof: the manager reverts it with `BAD_PROOF`.
+    case badProof = "bad_proof"
+    /// Claim an input value the canonical state does not hold: `STALE_INPUT`.
+    case wrongInputs = "wrong_inputs"
+    /// Claim an OS version the thread is not pinned to: `WRONG_OS_VERSION`.
+    case wrongOSVersion = "wrong_os_version"
+    /// Submit the last accepted sub-block again, before the next real one: `WRONG_SEQUENCE`.
+    case replay
+}
+
+public struct TamperRequest: Codable, Sendable {
+    public var fault: Tamper
+    /// A name for the spoiled submission, to find it later in ``SubmissionsReply``.
+    public var label: String?
+
+    public init(fault: Tamper, label: String? = nil) {
+        self.fault = fault
+        self.label = label
+    }
+}
+
+public struct TamperReply: Codable, Sendable {
+    public var fault: Tamper
+    public var label: String?
+    /// Spoilings queued, this one included; each applies to one submission, in order.
+    public var queued: Int
+
+    public init(fault: Tamper, label: String?, queued: Int) {
+        self.fault = fault
+        self.label = label
+        self.queued = queued
+    }
+}
+
+/// One L2 transaction a node submitted for its thread.
+public struct SubmissionRecord: Codable, Sendable, Equatable {
+    /// The sub-block's sequence number, as submitted.
+    public var sequence: UInt64
+    public var l2TxHash: String
+    /// `accepted` or `reverted`.
+    public var status: String
+    /// The revert code, e.g. `STALE_INPUT`.
+    public var revertCode: String?
+    public var revertMessage: String?
+    public var feeCharged: UInt64
+    public var block: UInt64
+    public var transactions: Int
+    /// The fault applied to this submission, if a fault hook spoiled it.
+    public var tamper: Tamper?
+    public var label: String?
+
+    public init(
+        sequence: UInt64, l2TxHash: String, status: String, revertCode: String?, revertMessage: String?,
+        feeCharged: UInt64, block: UInt64, transactions: Int, tamper: Tamper?, label: String?
+    ) {
+        self.sequence = sequence
+        self.l2TxHash = l2TxHash
+        self.status = status
+        self.revertCode = revertCode
+        self.revertMessage = revertMessage
+        self.feeCharged = feeCharged
+        self.block = block
+        self.transactions = transactions
+        self.tamper = tamper
+        self.label = label
+    }
+}
+
+public struct SubmissionsReply: Codable, Sendable {
+    public var submissions: [SubmissionRecord]
+    public init(submissions: [SubmissionRecord]) { self.submissions = submissions }
 }
 
 public struct NodeSubmitRequest: Codable, Sendable {

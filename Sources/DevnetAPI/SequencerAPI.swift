@@ -80,13 +80,18 @@ public struct AccountInfo: Codable, Sendable {
     public var balance: UInt64
     /// The nonce the account's next transaction must carry (pending ones counted).
     public var nextNonce: UInt64
+    /// Every fee charged to the account since genesis.
+    public var feesPaid: UInt64?
 
-    public init(name: String?, address: Address, publicKey: String?, balance: UInt64, nextNonce: UInt64) {
+    public init(
+        name: String?, address: Address, publicKey: String?, balance: UInt64, nextNonce: UInt64, feesPaid: UInt64? = nil
+    ) {
         self.name = name
         self.address = address
         self.publicKey = publicKey
         self.balance = balance
         self.nextNonce = nextNonce
+        self.feesPaid = feesPaid
     }
 }
 
@@ -131,5 +136,26 @@ public struct BlockEvent: Codable, Sendable {
     public init(number: UInt64, txHashes: [String]) {
         self.number = number
         self.txHashes = txHashes
+    }
+}
+
+/// Devnet controls on the sequencer's admin endpoint.
+public enum SequencerAdminMessage {
+    /// ``FundThreadRequest`` → ``FundThreadReply``: fund the provers of a thread attached at runtime.
+    public static let fundThread = "fund_thread"
+}
+
+public struct FundThreadRequest: Codable, Sendable {
+    public var thread: String
+    public init(thread: String) { self.thread = thread }
+}
+
+public struct FundThreadReply: Codable, Sendable {
+    public var thread: String
+    /// False when the thread's provers were already funded.
+    public var funded: Bool
+    public init(thread: String, funded: Bool) {
+        self.thread = thread
+        self.funded = funded
     }
 }

@@ -15,24 +15,35 @@ public struct TopologyPrograms: Sendable {
     }
 
     public private(set) var entries: [Entry] = []
+    /// Every shipped contract, built with this topology's constants, by hash: a thread attached
+    /// to the running devnet later runs one of these.
+    private var shipped: [ProgramHash: Program] = [:]
 
     /// Builds the catalog; throws the contract's error naming the thread when a contract is unknown.
     public init(topology: Topology) throws {
         let threads = topology.processes.compactMap(\.thread)
+        // Karts reads the first achievements thread of the devnet as it was started.
+        let achievements =
+            threads.first { $0.contract == "achievements" && $0.attached != true }
+            ?? threads.first { $0.contract == "achievements" }
+        func constants(for contract: String) -> [String: Felt] {
+            guard contract == "karts" else { return [:] }
+            return ["ACHIEVEMENTS_THREAD": ThreadId.derive(name: achievements?.name ?? "achievements")]
+        }
         var seen: Set<String> = []
         for thread in threads where seen.insert(thread.name).inserted {
-            var constants: [String: Felt] = [:]
-            if thread.contract == "karts" {
-                let achievements = threads.first { $0.contract == "achievements" }
-                constants["ACHIEVEMENTS_THREAD"] = ThreadId.derive(name: achievements?.name ?? "achievements")
-            }
             let program: Program
             do {
-                program = try Contracts.named(thread.contract, constants: constants)
+                program = try Contracts.named(thread.contract, constants: constants(for: thread.contract))
             } catch {
                 throw WireError(.notFound, "thread '\(thread.name)': \(error)")
             }
             entries.append(Entry(thread: thread, threadId: ThreadId.derive(name: thread.name), program: program))
+        }
+        for name in Contracts.names {
+            if let program = try? Contracts.named(name, constants: constants(for: name)) {
+                shipped[program.hash] = program
+            }
         }
     }
 
@@ -45,8 +56,9 @@ public struct TopologyPrograms: Sendable {
         entries.first { $0.threadId == id }
     }
 
+    /// The program of a thread of the topology, or a shipped contract, with this hash.
     public func program(hash: ProgramHash) -> Program? {
-        entries.first { $0.program.hash == hash }?.program
+        entries.first { $0.program.hash == hash }?.program ?? shipped[hash]
     }
 
     /// The thread names, for error messages.

@@ -61,6 +61,10 @@ public struct WireErrorCode: RawRepresentable, Codable, Hashable, Sendable, Cust
     public static let internalError = WireErrorCode("INTERNAL")
     /// No reply came in time (client side only).
     public static let timeout = WireErrorCode("TIMEOUT")
+    /// A fault hook was asked of a devnet started without `fault_hooks: true`.
+    public static let faultHooksDisabled = WireErrorCode("FAULT_HOOKS_DISABLED")
+    /// The request is well-formed but cannot be done in the daemon's current state.
+    public static let notPossible = WireErrorCode("NOT_POSSIBLE")
 }
 
 /// The payload of an error reply: a stable code and a sentence a person can act on.

@@ -28,13 +28,31 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
     public var proofSystem: String
     /// The most transactions the node seals into one sub-block; nil for the node's default (256).
     public var maxSubBlock: Int?
+    /// Which of the thread's prover accounts (`prover-<thread>-<n>`) the node pays with; nil for 1.
+    /// A second node of the same thread uses another.
+    public var prover: Int?
+    /// True for a node attached to a running devnet: its thread's provers were funded then, by a
+    /// logged faucet command, rather than at genesis.
+    public var attached: Bool?
 
-    public init(name: String, contract: String, proofSystem: String, maxSubBlock: Int? = nil) {
+    public init(
+        name: String, contract: String, proofSystem: String, maxSubBlock: Int? = nil, prover: Int? = nil,
+        attached: Bool? = nil
+    ) {
         self.name = name
         self.contract = contract
         self.proofSystem = proofSystem
         self.maxSubBlock = maxSubBlock
+        self.prover = prover
+        self.attached = attached
     }
+
+    /// The prover account index the node pays with.
+    public var proverIndex: Int { prover ?? 1 }
+
+    /// The name of the node process that runs this thread with this prover: `node-token`, or
+    /// `node-token-2` for a second prover.
+    public var nodeName: String { proverIndex == 1 ? "node-\(name)" : "node-\(name)-\(proverIndex)" }
 }
 
 /// One process of a resolved topology.
@@ -65,10 +83,22 @@ public struct ProcessSpec: Codable, Sendable, Equatable {
 public struct Topology: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var processes: [ProcessSpec]
+    /// Whether the daemons answer fault hooks (pause, resume, tamper) on their admin endpoints.
+    /// Off unless the configuration turns it on; scenario runs turn it on.
+    public var faultHooks: Bool?
 
-    public init(seed: UInt64, processes: [ProcessSpec]) {
+    public init(seed: UInt64, processes: [ProcessSpec], faultHooks: Bool? = nil) {
         self.seed = seed
         self.processes = processes
+        self.faultHooks = faultHooks
+    }
+
+    /// The names of the threads funded at genesis (those not attached later), each once.
+    public var genesisThreads: [String] {
+        var seen: Set<String> = []
+        return processes.compactMap(\.thread).filter { $0.attached != true }.map(\.name).filter {
+            seen.insert($0).inserted
+        }
     }
 
     public func process(named name: String) -> ProcessSpec? {

@@ -35,30 +35,40 @@ public final class DevnetClientSession: Sendable {
         context.terminate()
     }
 
-    private func endpoint(of name: String) throws -> String {
+    private func endpoint(of name: String, _ kind: Orchestrator.EndpointKind) throws -> String {
         guard let process = state.processes.first(where: { $0.name == name }) else {
             throw OrchestratorError(
                 "error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))"
             )
         }
-        return process.endpoints.api
+        return kind == .api ? process.endpoints.api : process.endpoints.admin
     }
 
-    private func call<Reply: Decodable>(
+    /// One typed request to a process of the devnet, by name; errors name the process.
+    func call<Reply: Decodable>(
         _ process: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type,
-        timeout: Duration = .seconds(30)
+        endpoint kind: Orchestrator.EndpointKind = .api, timeout: Duration = .seconds(30)
     ) async throws -> Reply {
-        let endpoint = try endpoint(of: process)
-        let client = try await RequestClient.connect(to: endpoint, on: loop)
-        defer { client.close() }
         do {
-            return try await client.call(type, payload, as: Reply.self, timeout: timeout)
+            return try await request(process, type, payload, as: Reply.self, endpoint: kind, timeout: timeout)
         } catch let error as WireError where error.code == .timeout {
             throw OrchestratorError(
                 "error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")
         } catch let error as WireError {
             throw OrchestratorError("error: \(process) refused '\(type)': \(error.code): \(error.message)")
         }
+    }
+
+    /// ``call(_:_:_:as:endpoint:timeout:)`` that throws the daemon's ``WireError`` as it is, for
+    /// callers that act on its code.
+    func request<Reply: Decodable>(
+        _ process: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type,
+        endpoint kind: Orchestrator.EndpointKind = .api, timeout: Duration = .seconds(30)
+    ) async throws -> Reply {
+        let endpoint = try endpoint(of: process, kind)
+        let client = try await RequestClient.connect(to: endpoint, on: loop)
+        defer { client.close() }
+        return try await client.call(type, payload, as: Reply.self, timeout: timeout)
     }
 
     private func account(_ name: String) throws -> DevAccount {

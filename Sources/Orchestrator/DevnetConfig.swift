@@ -14,6 +14,8 @@ public struct DevnetConfig: Sendable, Equatable {
     public var blockMode: BlockMode = .instant
     /// One entry per thread; each gets its own thread node.
     public var threads: [ThreadSpec] = []
+    /// Whether the daemons answer fault hooks (pause, resume, tamper) on their admin endpoints.
+    public var faultHooks = false
 
     public init() {}
 
@@ -29,9 +31,11 @@ public struct DevnetConfig: Sendable, Equatable {
     public struct Overrides: Sendable {
         public var seed: UInt64?
         public var basePort: Int?
-        public init(seed: UInt64? = nil, basePort: Int? = nil) {
+        public var faultHooks: Bool?
+        public init(seed: UInt64? = nil, basePort: Int? = nil, faultHooks: Bool? = nil) {
             self.seed = seed
             self.basePort = basePort
+            self.faultHooks = faultHooks
         }
     }
 
@@ -42,6 +46,7 @@ public struct DevnetConfig: Sendable, Equatable {
         var merged = self
         if let seed = overrides.seed { merged.seed = seed }
         if let basePort = overrides.basePort { merged.basePort = basePort }
+        if let faultHooks = overrides.faultHooks { merged.faultHooks = faultHooks }
         let last = merged.basePort + (2 + merged.threads.count) * Self.portsPerProcess - 1
         guard merged.basePort >= 1024, last <= 65535 else {
             throw ConfigError(
@@ -68,11 +73,11 @@ public struct DevnetConfig: Sendable, Equatable {
         for (index, thread) in threads.enumerated() {
             processes.append(
                 ProcessSpec(
-                    name: "node-\(thread.name)", role: .threadNode, endpoints: endpoints(slot: 2 + index),
+                    name: thread.nodeName, role: .threadNode, endpoints: endpoints(slot: 2 + index),
                     thread: thread)
             )
         }
-        return Topology(seed: seed, processes: processes)
+        return Topology(seed: seed, processes: processes, faultHooks: faultHooks ? true : nil)
     }
 }
 
@@ -118,32 +123,47 @@ extension DevnetConfig {
         }
         var config = DevnetConfig()
         guard let root else { return config }
-        let reader = ConfigReader(file: file)
-        let top = try reader.mapping(root, path: "", allowed: ["seed", "host", "base_port", "sequencer", "threads"])
+        try config.apply(root, reader: ConfigReader(file: file), path: "")
+        return config
+    }
+
+    /// The keys of a configuration file.
+    static let keys = ["seed", "host", "base_port", "fault_hooks", "sequencer", "threads"]
+
+    /// Applies the keys of a configuration mapping on top of this configuration; `path` prefixes
+    /// the keys named in errors (e.g. `topology` inside a scenario file).
+    mutating func apply(_ root: Node, reader: ConfigReader, path prefix: String) throws {
+        func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+        var config = self
+        defer { self = config }
+        let top = try reader.mapping(root, path: prefix, allowed: Self.keys)
         if let node = top["seed"] {
-            config.seed = UInt64(try reader.integer(node, path: "seed", in: 0...Int.max))
+            config.seed = UInt64(try reader.integer(node, path: key("seed"), in: 0...Int.max))
         }
         if let node = top["host"] {
-            let host = try reader.string(node, path: "host")
+            let host = try reader.string(node, path: key("host"))
             var address = in_addr()
             guard host == "localhost" || inet_pton(AF_INET, host, &address) == 1 else {
-                throw reader.error(node, "host", "'\(host)' is not an IPv4 address such as 127.0.0.1")
+                throw reader.error(node, key("host"), "'\(host)' is not an IPv4 address such as 127.0.0.1")
             }
             config.host = host == "localhost" ? "127.0.0.1" : host
         }
+        if let node = top["fault_hooks"] {
+            config.faultHooks = try reader.boolean(node, path: key("fault_hooks"))
+        }
         if let node = top["base_port"] {
-            config.basePort = try reader.integer(node, path: "base_port", in: 1024...65000)
+            config.basePort = try reader.integer(node, path: key("base_port"), in: 1024...65000)
         }
         if let node = top["sequencer"] {
-            let sequencer = try reader.mapping(node, path: "sequencer", allowed: ["block_mode", "block_interval_ms"])
+            let sequencer = try reader.mapping(node, path: key("sequencer"), allowed: ["block_mode", "block_interval_ms"])
             var mode = "instant"
             if let node = sequencer["block_mode"] {
                 mode = try reader.choice(
-                    node, path: "sequencer.block_mode", from: ["instant", "interval", "on_demand"])
+                    node, path: key("sequencer.block_mode"), from: ["instant", "interval", "on_demand"])
             }
             var interval: Int?
             if let node = sequencer["block_interval_ms"] {
-                interval = try reader.integer(node, path: "sequencer.block_interval_ms", in: 1...3_600_000)
+                interval = try reader.integer(node, path: key("sequencer.block_interval_ms"), in: 1...3_600_000)
             }
             switch mode {
             case "interval":
@@ -155,13 +175,14 @@ extension DevnetConfig {
             }
             if interval != nil, mode != "interval", let node = sequencer["block_interval_ms"] {
                 throw reader.error(
-                    node, "sequencer.block_interval_ms", "only applies when block_mode is interval (it is \(mode))")
+                    node, key("sequencer.block_interval_ms"), "only applies when block_mode is interval (it is \(mode))")
             }
         }
         if let node = top["threads"] {
             var names: Set<String> = []
-            for (index, item) in try reader.sequence(node, path: "threads").enumerated() {
-                let path = "threads[\(index)]"
+            var threads: [ThreadSpec] = []
+            for (index, item) in try reader.sequence(node, path: key("threads")).enumerated() {
+                let path = key("threads[\(index)]")
                 let fields = try reader.mapping(
                     item, path: path, allowed: ["name", "contract", "proof_system", "max_sub_block"])
                 guard let nameNode = fields["name"] else {
@@ -177,27 +198,27 @@ extension DevnetConfig {
                 // A thread named after a shipped contract runs that contract unless told otherwise.
                 let contract: String
                 if let node = fields["contract"] {
-                    contract = try reader.choice(node, path: "\(path).contract", from: knownContracts, noun: "contract")
-                } else if knownContracts.contains(name) {
+                    contract = try reader.choice(node, path: "\(path).contract", from: Self.knownContracts, noun: "contract")
+                } else if Self.knownContracts.contains(name) {
                     contract = name
                 } else {
                     throw reader.error(
-                        item, path, "missing key 'contract' (one of: \(knownContracts.joined(separator: ", ")))")
+                        item, path, "missing key 'contract' (one of: \(Self.knownContracts.joined(separator: ", ")))")
                 }
                 var proofSystem = "reexec"
                 if let node = fields["proof_system"] {
                     proofSystem = try reader.choice(
-                        node, path: "\(path).proof_system", from: knownProofSystems, noun: "proof system")
+                        node, path: "\(path).proof_system", from: Self.knownProofSystems, noun: "proof system")
                 }
                 var maxSubBlock: Int?
                 if let node = fields["max_sub_block"] {
                     maxSubBlock = try reader.integer(node, path: "\(path).max_sub_block", in: 1...65536)
                 }
-                config.threads.append(
+                threads.append(
                     ThreadSpec(name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock))
             }
+            config.threads = threads
         }
-        return config
     }
 }
 
@@ -253,6 +274,13 @@ struct ConfigReader {
             throw error(node, path, "should be a string")
         }
         return scalar.string
+    }
+
+    func boolean(_ node: Node, path: String) throws -> Bool {
+        guard case .scalar = node, let value = node.bool else {
+            throw error(node, path, "should be true or false, not '\(node.string ?? "a \(Self.kind(node))")'")
+        }
+        return value
     }
 
     func integer(_ node: Node, path: String, in range: ClosedRange<Int>) throws -> Int {

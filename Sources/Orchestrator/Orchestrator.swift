@@ -30,6 +30,8 @@ public struct Orchestrator: Sendable {
         public var overrides: DevnetConfig.Overrides
         /// How long to wait for every process to report healthy.
         public var startupTimeout: Duration
+        /// A configuration already read (a scenario's); when set, `configPath` only labels it.
+        var prepared: DevnetConfig?
 
         public init(
             configPath: String, overrides: DevnetConfig.Overrides = .init(), startupTimeout: Duration = .seconds(30)
@@ -48,7 +50,7 @@ public struct Orchestrator: Sendable {
     public func up(_ options: UpOptions) async throws -> DevnetState {
         let config: DevnetConfig
         do {
-            config = try DevnetConfig.load(path: options.configPath).merging(
+            config = try (options.prepared ?? DevnetConfig.load(path: options.configPath)).merging(
                 options.overrides, file: options.configPath)
         } catch {
             throw OrchestratorError.usage("error: \(error)")

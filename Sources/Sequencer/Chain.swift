@@ -43,7 +43,8 @@ actor Chain {
 
     private let context: DaemonContext
     private let devAccounts: DevAccounts
-    private let threads: [String]
+    /// Threads whose provers are funded: those of genesis, then those attached later.
+    private var threads: [String]
     private let log: CommandLog
     private let blockMode: BlockMode
     private let managerEndpoint: String
@@ -82,7 +83,17 @@ actor Chain {
         var receipts: [String: Receipt] = [:]
         var height: UInt64 = 0
         let decoder = WireCoding.decoder()
-        for entry in try log.entries() where entry.kind == "include" {
+        var threads = threads
+        for entry in try log.entries() {
+            if entry.kind == Self.fundKind {
+                let thread = String(decoding: entry.command, as: UTF8.self)
+                if !threads.contains(thread) {
+                    Self.fund(thread, in: &ledger, accounts: devAccounts)
+                    threads.append(thread)
+                }
+                continue
+            }
+            guard entry.kind == "include" else { continue }
             let command = try decoder.decode(IncludedCommand.self, from: entry.command)
             _ = ledger.admit(command.tx)
             switch ledger.include(
@@ -110,6 +121,7 @@ actor Chain {
             if case .success = ledger.admit(tx) { queue.append(tx) }
         }
         self.ledger = ledger
+        self.threads = threads
         self.receipts = receipts
         self.height = height
         self.queue = queue
@@ -117,11 +129,35 @@ actor Chain {
         restoredHeight = height
         counters.set("height", height)
         counters.set("pending", UInt64(queue.count))
+        // Receipts survive a restart, so their counts do; admission rejections leave no trace.
+        counters.set("accepted", UInt64(receipts.values.filter { $0.status == .accepted }.count))
+        counters.set("reverted", UInt64(receipts.values.filter { $0.status != .accepted }.count))
         if !queue.isEmpty { triggerInput.yield(.pending) }
     }
 
     /// Prover accounts funded at genesis per thread.
     static let proversPerThread = 4
+
+    /// The command-log kind of a faucet grant to the provers of a thread attached at runtime.
+    static let fundKind = "fund"
+
+    private static func fund(_ thread: String, in ledger: inout SequencerLedger, accounts: DevAccounts) {
+        for index in 1...proversPerThread {
+            ledger.faucet(accounts.prover(thread: thread, index: index).address, amount: DevAccounts.genesisBalance)
+        }
+    }
+
+    /// Funds the provers of a thread attached to the running devnet, as genesis funds the others;
+    /// logged, so a restart replays it in order. A thread already funded is left as it is.
+    func fundThread(_ thread: String) throws -> FundThreadReply {
+        if threads.contains(thread) { return FundThreadReply(thread: thread, funded: false) }
+        try log.append(key: "fund-\(thread)", kind: Self.fundKind, command: Data(thread.utf8), outcome: Data())
+        Self.fund(thread, in: &ledger, accounts: devAccounts)
+        threads.append(thread)
+        context.logger.info(
+            "funded provers 1…\(Self.proversPerThread) of thread \(thread) with \(DevAccounts.genesisBalance) each")
+        return FundThreadReply(thread: thread, funded: true)
+    }
 
     private func name(of address: Address) -> String? {
         devAccounts.name(of: address, threads: threads, proversPerThread: Self.proversPerThread)
@@ -219,7 +255,7 @@ actor Chain {
         let publicKey = (devAccounts.users + [devAccounts.sequencer]).first { $0.address == address }?.publicKey.hex
         return AccountInfo(
             name: name(of: address), address: address, publicKey: publicKey, balance: ledger.balance(of: address),
-            nextNonce: ledger.nextAdmissionNonce(of: address)
+            nextNonce: ledger.nextAdmissionNonce(of: address), feesPaid: ledger.fees(paidBy: address)
         )
     }
 

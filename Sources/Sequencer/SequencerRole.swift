@@ -31,7 +31,7 @@ public struct SequencerRole: DaemonRole {
 
     public init(context: DaemonContext) throws {
         blockMode = context.spec.blockMode ?? .instant
-        let threads = context.topology.processes.compactMap(\.thread).map(\.name)
+        let threads = context.topology.genesisThreads
         guard let manager = context.topology.first(.manager) else {
             throw DaemonStartError(
                 code: .badConfiguration,
@@ -61,6 +61,14 @@ public struct SequencerRole: DaemonRole {
         }
         router.on(SequencerMessage.chain, Empty.self) { _ in
             await chain.info()
+        }
+        return router
+    }
+
+    public func adminRoutes() -> Router {
+        var router = Router()
+        router.on(SequencerAdminMessage.fundThread, FundThreadRequest.self) { request in
+            try await chain.fundThread(request.thread)
         }
         return router
     }

@@ -60,7 +60,7 @@ actor NodeEngine {
         self.entry = entry
         thread = ThreadInfo(name: spec.name, id: entry.threadId)
         accounts = DevAccounts.derive(seed: context.topology.seed)
-        prover = accounts.prover(thread: spec.name, index: 1)
+        prover = accounts.prover(thread: spec.name, index: spec.proverIndex)
         threadNames = context.topology.processes.compactMap(\.thread).map(\.name)
         guard let sequencer = context.topology.first(.sequencer), let manager = context.topology.first(.manager) else {
             throw DaemonStartError(code: .badConfiguration, message: "the topology needs a sequencer and a manager")
@@ -193,8 +193,85 @@ actor NodeEngine {
             thread: spec.name, threadId: thread.id, contract: spec.contract, programHash: entry.program.hash,
             prover: prover.address, canonicalSequence: batcher?.settledSequence ?? 0,
             pending: (batcher?.openCount ?? 0) + early.count, inFlight: batcher?.sealed.count ?? 0,
-            settled: counted["settled"] ?? 0, failed: counted["failed"] ?? 0, reverts: reverts, paused: false
+            settled: counted["settled"] ?? 0, failed: counted["failed"] ?? 0, reverts: reverts, paused: paused
         )
+    }
+
+    // MARK: Fault hooks
+
+    /// While paused the node takes transactions but neither seals nor submits.
+    private var paused = false
+    /// Spoilings for the next submissions, in order.
+    private var tampers: [TamperRequest] = []
+    /// The last sub-block the manager accepted from this node, as submitted (for `replay`).
+    private var lastAccepted: SubBlockSubmission?
+    /// Every L2 submission since the node started, oldest first.
+    private var submissions: [SubmissionRecord] = []
+
+    func setPaused(_ paused: Bool) -> NodeInfo {
+        self.paused = paused
+        context.logger.notice(paused ? "submissions paused (fault hook)" : "submissions resumed (fault hook)")
+        if !paused { wakeInput.yield() }
+        return info()
+    }
+
+    func tamper(_ request: TamperRequest) throws -> TamperReply {
+        if request.fault == .replay, lastAccepted == nil,
+            !tampers.contains(where: { $0.fault != .replay })
+        {
+            throw WireError(
+                .notPossible,
+                "\(context.name) has no accepted sub-block to replay yet (it keeps the last one it submitted since it started); let one settle first"
+            )
+        }
+        tampers.append(request)
+        context.logger.notice(
+            "the next submission will be spoiled: \(request.fault.rawValue)\(request.label.map { " (\($0))" } ?? "")")
+        return TamperReply(fault: request.fault, label: request.label, queued: tampers.count)
+    }
+
+    func submissionRecords() -> SubmissionsReply {
+        SubmissionsReply(submissions: submissions)
+    }
+
+    /// `submission` spoiled as `fault` says.
+    private static func spoil(_ submission: SubBlockSubmission, _ fault: Tamper) -> SubBlockSubmission {
+        var spoiled = submission
+        switch fault {
+        case .badProof:
+            if spoiled.proof.isEmpty {
+                spoiled.proof = Data([0xBA, 0xD0])
+            } else {
+                for index in stride(from: spoiled.proof.startIndex, to: spoiled.proof.endIndex, by: 7) {
+                    spoiled.proof[index] ^= 0x5A
+                }
+            }
+        case .wrongInputs:
+            if let first = spoiled.inputs.first {
+                spoiled.inputs[0] = KeyValue(key: first.key, value: first.value + Felt(1))
+            } else {
+                spoiled.inputs = [KeyValue(key: StorageKey(0, 0, 0, 1), value: Felt(1))]
+            }
+        case .wrongOSVersion:
+            spoiled.osVersion &+= 1
+        case .replay:
+            break
+        }
+        return spoiled
+    }
+
+    /// Records a submission's receipt.
+    private func record(
+        _ submission: SubBlockSubmission, _ receipt: Receipt, tamper: TamperRequest?
+    ) {
+        submissions.append(
+            SubmissionRecord(
+                sequence: submission.sequence, l2TxHash: receipt.txHash, status: receipt.status.rawValue,
+                revertCode: receipt.revert?.code.rawValue, revertMessage: receipt.revert?.message,
+                feeCharged: receipt.feeCharged, block: receipt.blockNumber,
+                transactions: submission.transactions.count, tamper: tamper?.fault, label: tamper?.label
+            ))
+        if submissions.count > 10_000 { submissions.removeFirst(submissions.count - 10_000) }
     }
 
     // MARK: Bookkeeping
@@ -249,7 +326,7 @@ actor NodeEngine {
         wakeInput.yield()
         for await _ in wake {
             try Task.checkCancellation()
-            while let submission = seal() {
+            while !paused, let submission = seal() {
                 try await settle(submission)
             }
         }
@@ -426,9 +503,29 @@ actor NodeEngine {
             submission.transactions.map {
                 TxStatusReply(txHash: $0.txHash, status: "sealed", subBlock: submission.sequence)
             })
-        let receipt = try await submitL2(.threadUpdate(bundle: [proved]))
+        var tamper = tampers.isEmpty ? nil : tampers.removeFirst()
+        if let replay = tamper, replay.fault == .replay {
+            tamper = nil
+            if let old = lastAccepted {
+                let receipt = try await submitL2(.threadUpdate(bundle: [old]))
+                bump("sub_blocks_submitted")
+                record(old, receipt, tamper: replay)
+                context.logger.notice(
+                    "replayed sub-block \(old.sequence) (fault hook): \(receipt.status.rawValue) \(receipt.revert?.code.rawValue ?? "")"
+                )
+            }
+        }
+        let sent = tamper.map { Self.spoil(proved, $0.fault) } ?? proved
+        let receipt = try await submitL2(.threadUpdate(bundle: [sent]))
         bump("sub_blocks_submitted")
+        record(sent, receipt, tamper: tamper)
+        if receipt.status == .accepted, tamper != nil {
+            context.logger.error(
+                "sub-block \(submission.sequence) spoiled with \(tamper!.fault.rawValue) was accepted: the manager should have reverted it"
+            )
+        }
         if receipt.status == .accepted {
+            lastAccepted = sent
             batcher?.settled(through: submission.sequence)
             update(
                 submission.transactions.map {

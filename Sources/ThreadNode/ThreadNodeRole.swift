@@ -26,12 +26,14 @@ public struct ThreadNodeRole: DaemonRole {
     ]
 
     private let engine: NodeEngine
+    private let context: DaemonContext
 
     public init(context: DaemonContext) throws {
         guard let thread = context.spec.thread else {
             throw DaemonStartError(
                 code: .badConfiguration, message: "thread node '\(context.name)' has no thread in the topology")
         }
+        self.context = context
         engine = try NodeEngine(context: context, thread: thread)
         context.logger.info(
             "thread '\(thread.name)' runs contract '\(thread.contract)' with proof system '\(thread.proofSystem)'")
@@ -45,6 +47,24 @@ public struct ThreadNodeRole: DaemonRole {
         }
         router.on(NodeMessage.nonce, NonceRequest.self) { await engine.nonce(of: $0.address) }
         router.on(NodeMessage.info, Empty.self) { _ in await engine.info() }
+        router.on(NodeMessage.submissions, Empty.self) { _ in await engine.submissionRecords() }
+        return router
+    }
+
+    public func adminRoutes() -> Router {
+        var router = Router()
+        router.on(NodeAdminMessage.pause, Empty.self) { [context] _ in
+            try context.requireFaultHooks(NodeAdminMessage.pause)
+            return await engine.setPaused(true)
+        }
+        router.on(NodeAdminMessage.resume, Empty.self) { [context] _ in
+            try context.requireFaultHooks(NodeAdminMessage.resume)
+            return await engine.setPaused(false)
+        }
+        router.on(NodeAdminMessage.tamper, TamperRequest.self) { [context] request in
+            try context.requireFaultHooks(NodeAdminMessage.tamper)
+            return try await engine.tamper(request)
+        }
         return router
     }
 

@@ -131,6 +131,7 @@ public struct SequencerLedger: Sendable {
     public let feeAccount: Address
     public var feeSchedule: FeeSchedule
     private var balances: [Address: UInt64]
+    private var feesPaid: [Address: UInt64] = [:]
     private var nonces: [Address: UInt64]
     /// Admitted, not yet included: txHash → (sender, reserved max fee).
     private var pending: [String: (sender: Address, maxFee: UInt64)] = [:]
@@ -173,6 +174,9 @@ public struct SequencerLedger: Sendable {
     }
 
     public func balance(of address: Address) -> UInt64 { balances[address] ?? 0 }
+
+    /// Every fee charged to `address` since genesis, on accepted and reverted transactions alike.
+    public func fees(paidBy address: Address) -> UInt64 { feesPaid[address] ?? 0 }
 
     /// The next nonce an included transaction of `address` must carry.
     public func nonce(of address: Address) -> UInt64 { nonces[address] ?? 0 }
@@ -296,6 +300,7 @@ public struct SequencerLedger: Sendable {
         if let next = pendingNonces[sender], next <= tx.nonce + 1 { pendingNonces[sender] = nil }
         balances[sender] = balance(of: sender) - fee
         balances[feeAccount] = balance(of: feeAccount) + fee
+        feesPaid[sender, default: 0] += fee
 
         var status = TxStatus.accepted
         var revert: RevertReason? = nil

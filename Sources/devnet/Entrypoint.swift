@@ -10,7 +10,7 @@ struct Devnet: AsyncParsableCommand {
         subcommands: [
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
-            Receipt.self, Thread.self, Mine.self, Restart.self, Request.self, Bench.self,
+            Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Bench.self,
         ]
     )
 }
@@ -57,6 +57,9 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Stay in the foreground; Ctrl-C stops the devnet.")
     var foreground = false
 
+    @Flag(help: "Let the daemons answer fault hooks (pause, resume, tamper), as fault_hooks: true does.")
+    var faultHooks = false
+
     @Option(help: "Seconds to wait for every process to become healthy.")
     var timeout: Double = 30
 
@@ -69,7 +72,8 @@ struct Up: AsyncParsableCommand {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
             let state = try await orchestrator.upStoppingOnSignal(
                 .init(
-                    configPath: config, overrides: .init(seed: seed, basePort: basePort),
+                    configPath: config,
+                    overrides: .init(seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil),
                     startupTimeout: .seconds(timeout))
             )
             print(Orchestrator.table(try await orchestrator.status()))
@@ -384,6 +388,37 @@ struct Restart: AsyncParsableCommand {
         try await reportingErrors {
             let pid = try await Orchestrator(dataDirectory: dataDirectory.path).restart(name)
             print("restarted \(name) (pid \(pid))")
+        }
+    }
+}
+
+struct Attach: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add a thread node to the running devnet: a new thread, or another prover for a thread it has.",
+        discussion: """
+            devnet attach dice --contract counter      a new thread 'dice' running the counter contract
+            devnet attach token                        a second node (prover-token-2) for thread token
+            """
+    )
+    @Argument(help: "The thread: a new name, or a thread the devnet has.") var thread: String
+    @Option(help: "The contract of a new thread (token, achievements, karts, counter).") var contract: String?
+    @Option(help: "The proof system of a new thread (reexec or stark).") var proofSystem: String?
+    @Option(help: "The most transactions per sub-block.") var maxSubBlock: Int?
+    @Option(help: "Which prover account pays (prover-<thread>-N, N in 1…4); default: the first one free.")
+    var prover: Int?
+    @Option(help: "The node's first port (api; admin and events follow); default: the next free slot.")
+    var port: Int?
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await reportingErrors {
+            let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
+            let name = try await orchestrator.attach(
+                .init(
+                    thread: thread, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock,
+                    prover: prover, port: port))
+            print(Orchestrator.table(try await orchestrator.status()))
+            print("attached \(name); see it with `devnet status`, its log with `devnet logs \(name)`")
         }
     }
 }
