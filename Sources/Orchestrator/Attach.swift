@@ -1,4 +1,4 @@
-public import DevnetProtocol
+import DevnetProtocol
 import DevnetAPI
 import Foundation
 import ZKCore

@@ -1,7 +1,7 @@
 public import DevnetAPI
 import DevnetClient
 import DevnetProtocol
-public import Foundation
+import Foundation
 import ThreadVM
 public import ZKCore
 import ZeroMQ
@@ -9,10 +9,10 @@ import ZeroMQ
 /// The client side of the devnet: accounts, transfers, thread transactions, views and receipts,
 /// signed with the devnet's seeded accounts and sent over the wire protocol.
 public final class DevnetClientSession: Sendable {
-    private let state: DevnetState
-    private let topology: Topology
-    private let accounts: DevAccounts
-    private let catalog: TopologyPrograms
+    let state: DevnetState
+    let topology: Topology
+    let accounts: DevAccounts
+    let catalog: TopologyPrograms
     private let context = ZMQContext()
     private let loop: SocketLoop
 

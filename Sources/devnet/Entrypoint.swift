@@ -10,7 +10,7 @@ struct Devnet: AsyncParsableCommand {
         subcommands: [
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
-            Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Bench.self,
+            Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
         ]
     )
 }
@@ -419,6 +419,76 @@ struct Attach: AsyncParsableCommand {
                     prover: prover, port: port))
             print(Orchestrator.table(try await orchestrator.status()))
             print("attached \(name); see it with `devnet status`, its log with `devnet logs \(name)`")
+        }
+    }
+}
+
+struct Scenario: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run scenario files: each on a fresh devnet, with faults, expectations and reports.",
+        subcommands: [ScenarioRun.self, ScenarioCheck.self]
+    )
+}
+
+/// Options shared by `scenario run` and `scenario check`.
+struct ScenarioFiles: ParsableArguments {
+    @Argument(help: "Scenario files or directories of them (docs/scenarios.md has the format).")
+    var paths: [String]
+
+    @Option(help: "The configuration scenarios build on when they name none (default: the shipped four threads).")
+    var config: String?
+}
+
+struct ScenarioRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run scenarios; the exit code is non-zero when any fails.")
+
+    @OptionGroup var files: ScenarioFiles
+    @Option(help: "Write a JUnit XML report here.") var junit: String?
+    @Option(help: "Write the results, with every thread's final state root, as JSON here.") var json: String?
+    @Option(help: "Where each scenario's data directory is made (default: $TMPDIR/zkthreads-scenarios).")
+    var workDir: String?
+    @Option(help: "The first TCP port to try; scenarios take free ports from here up.") var basePort = 41000
+    @Option(help: "Seconds a step may take when it sets no timeout.") var stepTimeout: Double = 30
+    @Flag(help: "Keep the data directory of passing scenarios too.") var keep = false
+
+    func validate() throws {
+        guard stepTimeout.isFinite, stepTimeout > 0 else {
+            throw ValidationError("--step-timeout must be a positive number of seconds")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let runner = ScenarioRunner(
+                options: .init(
+                    workDirectory: workDir, baseConfig: files.config, basePort: basePort,
+                    stepTimeout: .milliseconds(Int64(stepTimeout * 1000)), junitPath: junit, jsonPath: json, keep: keep)
+            )
+            let scenarios = try runner.load(files.paths)
+            let results = try await runner.run(scenarios)
+            if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
+        }
+    }
+}
+
+struct ScenarioCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check scenario files without running them: every thread, node, account, entrypoint and name.")
+
+    @OptionGroup var files: ScenarioFiles
+
+    func run() throws {
+        let runner = ScenarioRunner(options: .init(baseConfig: files.config))
+        do {
+            for scenario in try runner.load(files.paths) {
+                print("\(scenario.file): \(scenario.name), \(scenario.steps.count) steps: ok")
+            }
+        } catch let error as OrchestratorError {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            throw ExitCode(error.exitCode)
         }
     }
 }

@@ -1,0 +1,112 @@
+public import DevnetAPI
+import Foundation
+
+/// A scenario file, read and checked: the devnet to start and the steps to run on it.
+///
+/// The format is documented in `docs/scenarios.md`.
+public struct Scenario: Sendable {
+    /// The file it came from.
+    public var file: String
+    public var name: String
+    public var description: String?
+    /// The devnet to start: the base configuration with the scenario's seed and topology on top.
+    public var config: DevnetConfig
+    /// Whether the scenario set `base_port` itself (otherwise the runner picks free ports).
+    public var fixedPorts: Bool
+    public var steps: [Step]
+
+    /// One step, with where it is in the file.
+    public struct Step: Sendable {
+        public var line: Int
+        public var action: Action
+        /// How long the step may take; nil for the runner's default.
+        public var timeout: Duration?
+        /// What the step does, in a few words, for progress lines and reports.
+        public var summary: String
+    }
+
+    public enum Action: Sendable {
+        case send(Send)
+        case transfer(Transfer)
+        case waitSettled([String], allowFailed: Bool)
+        case waitSequence(thread: String, sequence: UInt64)
+        case mine(Int)
+        case sleep(Duration)
+        case attach(Orchestrator.AttachOptions, node: String)
+        case kill(String)
+        case restart(String)
+        case pause(String)
+        case resume(String)
+        case tamper(node: String, fault: Tamper, label: String)
+        case mark(String)
+        case expect(Expectation, eventually: Bool)
+    }
+
+    /// A thread transaction, signed by `from`.
+    public struct Send: Sendable {
+        public var thread: String
+        public var node: String
+        public var from: String
+        public var entrypoint: String
+        public var arguments: [String]
+        public var label: String?
+        /// When set, the node must refuse the transaction with this code.
+        public var refused: String?
+    }
+
+    /// A fee-token transfer on L2.
+    public struct Transfer: Sendable {
+        public var from: String
+        public var to: String
+        public var amount: UInt64
+        public var maxFee: UInt64?
+        public var label: String?
+        /// When set, the sequencer must reject the transaction at admission with this code.
+        public var rejected: String?
+        /// Wait for the receipt (not with on-demand blocks, unless someone mines).
+        public var wait: Bool
+    }
+
+    public enum Expectation: Sendable {
+        /// The L2 receipt of a named transfer, thread transaction (the sub-block that carried it)
+        /// or spoiled submission.
+        case receipt(name: String, status: String?, reason: String?)
+        /// Where a named thread transaction is: pending, sealed, settled or failed.
+        case txStatus(name: String, status: String, reason: String?)
+        case balance(account: String, check: AmountCheck)
+        case feesPaid(account: String, since: String?, check: NumberCheck)
+        case call(thread: String, entrypoint: String, arguments: [String], caller: String?, equals: [String])
+        case thread(name: String, sequence: NumberCheck?, root: String?)
+        case counts(since: String?, accepted: UInt64?, reverted: UInt64?, rejected: UInt64?)
+    }
+
+    /// A balance, or its change since a mark.
+    public enum AmountCheck: Sendable {
+        case equals(UInt64)
+        case change(since: String, by: Int64)
+        /// The balance fell by exactly the fees the account paid since the mark.
+        case changeByMinusFees(since: String)
+    }
+
+    public enum NumberCheck: Sendable, CustomStringConvertible {
+        case equals(UInt64)
+        case atLeast(UInt64)
+        case atMost(UInt64)
+
+        func holds(_ value: UInt64) -> Bool {
+            switch self {
+            case let .equals(n): value == n
+            case let .atLeast(n): value >= n
+            case let .atMost(n): value <= n
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .equals(n): "\(n)"
+            case let .atLeast(n): "at least \(n)"
+            case let .atMost(n): "at most \(n)"
+            }
+        }
+    }
+}

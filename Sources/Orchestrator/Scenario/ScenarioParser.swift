@@ -1,0 +1,567 @@
+import DevnetAPI
+import DevnetProtocol
+import Foundation
+import ThreadVM
+import Yams
+import ZKCore
+
+extension Scenario {
+    /// Reads and checks a scenario file: every thread, node, account, entrypoint, name and mark it
+    /// refers to must exist at that point of the scenario.
+    ///
+    /// - Parameter base: the configuration the scenario's `topology` applies to, unless the file
+    ///   names its own with `config`.
+    /// - Throws: ``ConfigError`` naming the file, line, column and key at fault.
+    public static func load(path: String, base: DevnetConfig) throws -> Scenario {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(
+                file: path, line: 0, column: 0, key: "", message: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path, base: base)
+    }
+
+    public static func parse(_ text: String, file: String, base: DevnetConfig) throws -> Scenario {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigReader.syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
+        }
+        guard let root else {
+            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "the file is empty; a scenario needs steps")
+        }
+        var parser = ScenarioParser(reader: ConfigReader(file: file))
+        return try parser.scenario(root, file: file, base: base)
+    }
+}
+
+/// Walks a scenario's YAML, keeping what is known so far (threads, nodes, names, marks) to check
+/// each step against what the steps before it set up.
+struct ScenarioParser {
+    let reader: ConfigReader
+
+    enum Label {
+        case threadTx(node: String)
+        case l2
+        case submission(node: String)
+    }
+
+    private var topology = Topology(seed: 0, processes: [])
+    private var programs: TopologyPrograms?
+    private var accounts = DevAccounts.derive(seed: 0)
+    private var labels: [String: Label] = [:]
+    private var marks: Set<String> = []
+
+    init(reader: ConfigReader) {
+        self.reader = reader
+    }
+
+    static let topKeys = ["name", "description", "seed", "config", "topology", "steps"]
+    static let actions = [
+        "send", "transfer", "wait", "mine", "sleep", "attach", "kill", "restart", "pause", "resume", "tamper", "mark",
+        "expect",
+    ]
+
+    mutating func scenario(_ root: Node, file: String, base: DevnetConfig) throws -> Scenario {
+        let top = try reader.mapping(root, path: "", allowed: Self.topKeys)
+        var config = base
+        if let node = top["config"] {
+            let relative = try reader.string(node, path: "config")
+            let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+            let path = relative.hasPrefix("/") ? relative : directory.appendingPathComponent(relative).path
+            config = try DevnetConfig.load(path: path)
+        }
+        var fixedPorts = false
+        if let node = top["topology"] {
+            try config.apply(node, reader: reader, path: "topology")
+            if case let .mapping(mapping) = node, mapping["base_port"] != nil { fixedPorts = true }
+        }
+        if let node = top["seed"] {
+            config.seed = UInt64(try reader.integer(node, path: "seed", in: 0...Int.max))
+        }
+        config.faultHooks = true
+        guard !config.threads.isEmpty else {
+            throw reader.error(top["topology"] ?? root, "topology.threads", "the devnet needs at least one thread")
+        }
+        topology = config.topology()
+        accounts = DevAccounts.derive(seed: config.seed)
+        programs = try TopologyPrograms(topology: topology)
+
+        let name =
+            try top["name"].map { try reader.string($0, path: "name") }
+            ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let description = try top["description"].map { try reader.string($0, path: "description") }
+        guard let stepsNode = top["steps"] else {
+            throw reader.error(root, "steps", "missing key 'steps' (the list of what the scenario does)")
+        }
+        var steps: [Scenario.Step] = []
+        for (index, node) in try reader.sequence(stepsNode, path: "steps").enumerated() {
+            steps.append(try step(node, path: "steps[\(index)]"))
+        }
+        guard !steps.isEmpty else {
+            throw reader.error(stepsNode, "steps", "the list is empty; a scenario needs at least one step")
+        }
+        return Scenario(
+            file: file, name: name, description: description, config: config, fixedPorts: fixedPorts, steps: steps)
+    }
+
+    // MARK: Steps
+
+    private mutating func step(_ node: Node, path: String) throws -> Scenario.Step {
+        let fields = try reader.mapping(node, path: path, allowed: Self.actions + ["timeout"])
+        let present = Self.actions.filter { fields[$0] != nil }
+        guard present.count == 1, let kind = present.first, let body = fields[kind] else {
+            throw reader.error(
+                node, path,
+                present.isEmpty
+                    ? "a step needs one action (one of: \(Self.actions.joined(separator: ", ")))"
+                    : "a step does one thing; this one has \(present.joined(separator: " and ")). Split it into steps"
+            )
+        }
+        let timeout = try fields["timeout"].map { try duration($0, path: "\(path).timeout") }
+        let at = "\(path).\(kind)"
+        let (action, summary) = try self.action(kind, body, path: at)
+        return Scenario.Step(line: node.mark?.line ?? 0, action: action, timeout: timeout, summary: summary)
+    }
+
+    private mutating func action(_ kind: String, _ node: Node, path: String) throws -> (Scenario.Action, String) {
+        switch kind {
+        case "send":
+            let send = try self.send(node, path: path)
+            let args = send.arguments.joined(separator: " ")
+            return (
+                .send(send),
+                "send \(send.thread) \(send.entrypoint)\(args.isEmpty ? "" : " " + args) from \(send.from)"
+                    + (send.node == "node-\(send.thread)" ? "" : " via \(send.node)")
+                    + (send.label.map { " as \($0)" } ?? "")
+            )
+        case "transfer":
+            let transfer = try self.transfer(node, path: path)
+            return (
+                .transfer(transfer),
+                "transfer \(transfer.amount) from \(transfer.from) to \(transfer.to)"
+                    + (transfer.maxFee.map { " max fee \($0)" } ?? "") + (transfer.label.map { " as \($0)" } ?? "")
+            )
+        case "wait":
+            let fields = try reader.mapping(node, path: path, allowed: ["settled", "final", "thread", "sequence"])
+            if let names = fields["settled"] ?? fields["final"] {
+                let key = fields["settled"] != nil ? "settled" : "final"
+                let list = try self.names(names, path: "\(path).\(key)")
+                for (index, name) in list.enumerated() { try requireLabel(name, names, path: "\(path).\(key)[\(index)]") }
+                return (
+                    .waitSettled(list, allowFailed: key == "final"), "wait until \(list.joined(separator: ", ")) \(key)"
+                )
+            }
+            guard let threadNode = fields["thread"], let sequenceNode = fields["sequence"] else {
+                throw reader.error(node, path, "say what to wait for: settled: [names], final: [names], or thread + sequence")
+            }
+            let thread = try self.thread(threadNode, path: "\(path).thread")
+            let sequence = UInt64(try reader.integer(sequenceNode, path: "\(path).sequence", in: 0...Int.max))
+            return (.waitSequence(thread: thread, sequence: sequence), "wait until thread \(thread) reaches sequence \(sequence)")
+        case "mine":
+            var blocks = 1
+            if case .scalar = node, node.string != "" { blocks = try reader.integer(node, path: path, in: 1...10_000) }
+            return (.mine(blocks), blocks == 1 ? "mine a block" : "mine \(blocks) blocks")
+        case "sleep":
+            let length = try duration(node, path: path)
+            return (.sleep(length), "sleep \(length)")
+        case "attach":
+            return try attach(node, path: path)
+        case "kill", "restart":
+            let name = try process(node, path: path)
+            return (kind == "kill" ? .kill(name) : .restart(name), "\(kind == "kill" ? "kill -9" : "restart") \(name)")
+        case "pause", "resume":
+            let name = try self.node(node, path: path)
+            return (kind == "pause" ? .pause(name) : .resume(name), "\(kind) \(name)'s submissions")
+        case "tamper":
+            let fields = try reader.mapping(node, path: path, allowed: ["node", "fault", "as"])
+            guard let nodeNode = fields["node"], let faultNode = fields["fault"] else {
+                throw reader.error(node, path, "needs node and fault")
+            }
+            let name = try self.node(nodeNode, path: "\(path).node")
+            let faultName = try reader.choice(
+                faultNode, path: "\(path).fault", from: Tamper.allCases.map(\.rawValue), noun: "fault")
+            let fault = Tamper(rawValue: faultName)!
+            let label = try fields["as"].map { try newLabel($0, path: "\(path).as", .submission(node: name)) }
+            let name2 = label ?? "\(name)-\(faultName)-\(labels.count)"
+            if label == nil { labels[name2] = .submission(node: name) }
+            return (
+                .tamper(node: name, fault: fault, label: name2),
+                "tamper with \(name)'s next submission: \(faultName)" + (label.map { " as \($0)" } ?? "")
+            )
+        case "mark":
+            let name = try reader.string(node, path: path)
+            guard marks.insert(name).inserted else {
+                throw reader.error(node, path, "mark '\(name)' is set twice; give each mark its own name")
+            }
+            return (.mark(name), "mark \(name)")
+        default:
+            return try expect(node, path: path)
+        }
+    }
+
+    private mutating func send(_ node: Node, path: String) throws -> Scenario.Send {
+        let fields = try reader.mapping(
+            node, path: path, allowed: ["thread", "entrypoint", "args", "from", "node", "as", "refused"])
+        guard let threadNode = fields["thread"], let entryNode = fields["entrypoint"], let fromNode = fields["from"] else {
+            throw reader.error(node, path, "needs thread, entrypoint and from (and args, if the entrypoint takes any)")
+        }
+        let thread = try self.thread(threadNode, path: "\(path).thread")
+        let from = try account(fromNode, path: "\(path).from")
+        let entrypoint = try reader.string(entryNode, path: "\(path).entrypoint")
+        let arguments = try self.arguments(fields["args"], path: "\(path).args")
+        try checkCall(thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: path, view: false)
+        let target = try fields["node"].map { try self.node($0, path: "\(path).node") } ?? "node-\(thread)"
+        if let spec = topology.process(named: target)?.thread, spec.name != thread {
+            throw reader.error(fields["node"] ?? node, "\(path).node", "\(target) runs thread \(spec.name), not \(thread)")
+        }
+        let refused = try fields["refused"].map { try reader.string($0, path: "\(path).refused") }
+        let label = try fields["as"].map { try newLabel($0, path: "\(path).as", .threadTx(node: target)) }
+        return Scenario.Send(
+            thread: thread, node: target, from: from, entrypoint: entrypoint, arguments: arguments, label: label,
+            refused: refused)
+    }
+
+    private mutating func transfer(_ node: Node, path: String) throws -> Scenario.Transfer {
+        let fields = try reader.mapping(
+            node, path: path, allowed: ["from", "to", "amount", "max_fee", "as", "rejected", "wait"])
+        guard let fromNode = fields["from"], let toNode = fields["to"], let amountNode = fields["amount"] else {
+            throw reader.error(node, path, "needs from, to and amount")
+        }
+        let from = try account(fromNode, path: "\(path).from")
+        let to = try account(toNode, path: "\(path).to")
+        let amount = UInt64(try reader.integer(amountNode, path: "\(path).amount", in: 0...Int.max))
+        let maxFee = try fields["max_fee"].map { UInt64(try reader.integer($0, path: "\(path).max_fee", in: 0...Int.max)) }
+        let rejected = try fields["rejected"].map { try reader.string($0, path: "\(path).rejected") }
+        let wait = try fields["wait"].map { try reader.boolean($0, path: "\(path).wait") } ?? true
+        let label = try fields["as"].map { try newLabel($0, path: "\(path).as", .l2) }
+        return Scenario.Transfer(
+            from: from, to: to, amount: amount, maxFee: maxFee, label: label, rejected: rejected, wait: wait)
+    }
+
+    private mutating func attach(_ node: Node, path: String) throws -> (Scenario.Action, String) {
+        let fields = try reader.mapping(
+            node, path: path, allowed: ["thread", "contract", "proof_system", "max_sub_block", "prover"])
+        guard let threadNode = fields["thread"] else {
+            throw reader.error(node, path, "needs thread: a new thread's name, or one the devnet has (a second prover)")
+        }
+        let options = Orchestrator.AttachOptions(
+            thread: try reader.string(threadNode, path: "\(path).thread"),
+            contract: try fields["contract"].map {
+                try reader.choice($0, path: "\(path).contract", from: DevnetConfig.knownContracts, noun: "contract")
+            },
+            proofSystem: try fields["proof_system"].map {
+                try reader.choice(
+                    $0, path: "\(path).proof_system", from: DevnetConfig.knownProofSystems, noun: "proof system")
+            },
+            maxSubBlock: try fields["max_sub_block"].map {
+                try reader.integer($0, path: "\(path).max_sub_block", in: 1...65536)
+            },
+            prover: try fields["prover"].map {
+                try reader.integer($0, path: "\(path).prover", in: 1...Orchestrator.proversPerThread)
+            }
+        )
+        let spec: ThreadSpec
+        do {
+            spec = try Orchestrator.plannedNode(options, topology: topology)
+        } catch let error as OrchestratorError {
+            throw reader.error(
+                node, path, error.message.hasPrefix("error: ") ? String(error.message.dropFirst(7)) : error.message)
+        }
+        let endpoints = Endpoints(api: "", admin: "", events: "")
+        topology.processes.append(ProcessSpec(name: spec.nodeName, role: .threadNode, endpoints: endpoints, thread: spec))
+        programs = try TopologyPrograms(topology: topology)
+        let what =
+            topology.processes.filter({ $0.thread?.name == spec.name }).count > 1
+            ? "prover \(spec.proverIndex) for thread \(spec.name)" : "new thread \(spec.name) (\(spec.contract))"
+        return (.attach(options, node: spec.nodeName), "attach \(spec.nodeName): \(what)")
+    }
+
+    // MARK: Expectations
+
+    private static let expectations = ["receipt", "tx", "balance", "fees_paid", "call", "thread", "counts"]
+
+    private func expect(_ node: Node, path: String) throws -> (Scenario.Action, String) {
+        let allowed =
+            Self.expectations + [
+                "status", "reason", "equals", "since", "change", "at_least", "at_most", "sequence", "root",
+                "accepted", "reverted", "rejected", "eventually",
+            ]
+        let fields = try reader.mapping(node, path: path, allowed: allowed)
+        let present = Self.expectations.filter { fields[$0] != nil }
+        guard present.count == 1, let kind = present.first, let subject = fields[kind] else {
+            throw reader.error(
+                node, path,
+                present.isEmpty
+                    ? "say what to check (one of: \(Self.expectations.joined(separator: ", ")))"
+                    : "an expectation checks one thing; this one has \(present.joined(separator: " and "))")
+        }
+        func only(_ keys: [String]) throws {
+            for (key, value) in fields where !keys.contains(key) && key != kind && key != "eventually" {
+                throw reader.error(value, "\(path).\(key)", "does not apply to a \(kind) expectation (use: \(keys.joined(separator: ", ")))")
+            }
+        }
+        let eventually = try fields["eventually"].map { try reader.boolean($0, path: "\(path).eventually") } ?? false
+        let at = "\(path).\(kind)"
+        let string = { (key: String) in try fields[key].map { try reader.string($0, path: "\(path).\(key)") } }
+        let expectation: Scenario.Expectation
+        var summary: String
+        switch kind {
+        case "receipt":
+            try only(["status", "reason"])
+            let name = try reader.string(subject, path: at)
+            try requireLabel(name, subject, path: at)
+            let status = try fields["status"].map {
+                try reader.choice($0, path: "\(path).status", from: ["accepted", "reverted"], noun: "status")
+            }
+            expectation = .receipt(name: name, status: status, reason: try string("reason"))
+            summary = "receipt of \(name) is \(status ?? "final")" + ((try string("reason")).map { " (\($0))" } ?? "")
+        case "tx":
+            try only(["status", "reason"])
+            let name = try reader.string(subject, path: at)
+            try requireLabel(name, subject, path: at)
+            guard case .threadTx = labels[name] else {
+                throw reader.error(subject, at, "'\(name)' is not a thread transaction; use receipt: \(name)")
+            }
+            guard let statusNode = fields["status"] else { throw reader.error(node, path, "needs status") }
+            let status = try reader.choice(
+                statusNode, path: "\(path).status", from: ["pending", "sealed", "settled", "failed"], noun: "status")
+            expectation = .txStatus(name: name, status: status, reason: try string("reason"))
+            summary = "\(name) is \(status)"
+        case "balance":
+            try only(["equals", "since", "change"])
+            let account = try self.account(subject, path: at)
+            if let equals = fields["equals"] {
+                expectation = .balance(
+                    account: account,
+                    check: .equals(UInt64(try reader.integer(equals, path: "\(path).equals", in: 0...Int.max))))
+                summary = "balance of \(account) is \(try reader.string(equals, path: "\(path).equals"))"
+            } else if let since = fields["since"], let change = fields["change"] {
+                let mark = try self.mark(since, path: "\(path).since")
+                if change.string == "-fees_paid" {
+                    expectation = .balance(account: account, check: .changeByMinusFees(since: mark))
+                } else {
+                    expectation = .balance(
+                        account: account,
+                        check: .change(since: mark, by: Int64(try reader.integer(change, path: "\(path).change", in: Int.min...Int.max))))
+                }
+                summary = "balance of \(account) changed by \(change.string ?? "") since \(mark)"
+            } else {
+                throw reader.error(node, path, "needs equals: N, or since: MARK with change: N (or change: -fees_paid)")
+            }
+        case "fees_paid":
+            try only(["since", "equals", "at_least", "at_most"])
+            let account = try self.account(subject, path: at)
+            let since = try fields["since"].map { try mark($0, path: "\(path).since") }
+            let check = try number(fields, node: node, path: path)
+            expectation = .feesPaid(account: account, since: since, check: check)
+            summary = "\(account) paid \(check) in fees" + (since.map { " since \($0)" } ?? "")
+        case "call":
+            try only(["equals"])
+            let call = try reader.mapping(subject, path: at, allowed: ["thread", "entrypoint", "args", "caller"])
+            guard let threadNode = call["thread"], let entryNode = call["entrypoint"] else {
+                throw reader.error(subject, at, "needs thread and entrypoint")
+            }
+            let thread = try self.thread(threadNode, path: "\(at).thread")
+            let entrypoint = try reader.string(entryNode, path: "\(at).entrypoint")
+            let arguments = try self.arguments(call["args"], path: "\(at).args")
+            try checkCall(thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: at, view: true)
+            let caller = try call["caller"].map { try account($0, path: "\(at).caller") }
+            guard let equalsNode = fields["equals"] else { throw reader.error(node, path, "needs equals") }
+            let equals: [String]
+            if case .sequence = equalsNode {
+                equals = try reader.sequence(equalsNode, path: "\(path).equals").enumerated().map {
+                    try reader.string($0.element, path: "\(path).equals[\($0.offset)]")
+                }
+            } else {
+                equals = [try reader.string(equalsNode, path: "\(path).equals")]
+            }
+            expectation = .call(thread: thread, entrypoint: entrypoint, arguments: arguments, caller: caller, equals: equals)
+            summary = "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) = \(equals.joined(separator: ", "))"
+        case "thread":
+            try only(["sequence", "at_least", "root"])
+            let thread = try self.thread(subject, path: at)
+            var sequence: Scenario.NumberCheck?
+            if let node = fields["sequence"] {
+                sequence = .equals(UInt64(try reader.integer(node, path: "\(path).sequence", in: 0...Int.max)))
+            } else if let node = fields["at_least"] {
+                sequence = .atLeast(UInt64(try reader.integer(node, path: "\(path).at_least", in: 0...Int.max)))
+            }
+            let root = try string("root")
+            guard sequence != nil || root != nil else {
+                throw reader.error(node, path, "needs sequence (or at_least) and/or root")
+            }
+            expectation = .thread(name: thread, sequence: sequence, root: root)
+            summary = "thread \(thread)" + (sequence.map { " at sequence \($0)" } ?? "") + (root.map { " root \($0.prefix(12))" } ?? "")
+        default:
+            try only(["since", "accepted", "reverted", "rejected"])
+            if case .mapping = subject {
+                throw reader.error(subject, at, "write counts: true and the numbers beside it (accepted: 2, reverted: 1)")
+            }
+            let since = try fields["since"].map { try mark($0, path: "\(path).since") }
+            let count = { (key: String) in
+                try fields[key].map { UInt64(try reader.integer($0, path: "\(path).\(key)", in: 0...Int.max)) }
+            }
+            let accepted = try count("accepted"), reverted = try count("reverted"), rejected = try count("rejected")
+            guard accepted != nil || reverted != nil || rejected != nil else {
+                throw reader.error(node, path, "needs at least one of accepted, reverted, rejected")
+            }
+            expectation = .counts(since: since, accepted: accepted, reverted: reverted, rejected: rejected)
+            summary =
+                "L2 counts"
+                + [("accepted", accepted), ("reverted", reverted), ("rejected", rejected)].compactMap { key, value in
+                    value.map { " \(key) \($0)" }
+                }.joined(separator: ",") + (since.map { " since \($0)" } ?? "")
+        }
+        if eventually { summary = "eventually " + summary }
+        return (.expect(expectation, eventually: eventually), "expect " + summary)
+    }
+
+    private func number(_ fields: [String: Node], node: Node, path: String) throws -> Scenario.NumberCheck {
+        if let node = fields["equals"] {
+            return .equals(UInt64(try reader.integer(node, path: "\(path).equals", in: 0...Int.max)))
+        }
+        if let node = fields["at_least"] {
+            return .atLeast(UInt64(try reader.integer(node, path: "\(path).at_least", in: 0...Int.max)))
+        }
+        if let node = fields["at_most"] {
+            return .atMost(UInt64(try reader.integer(node, path: "\(path).at_most", in: 0...Int.max)))
+        }
+        throw reader.error(node, path, "needs equals, at_least or at_most")
+    }
+
+    // MARK: Names
+
+    private func thread(_ node: Node, path: String) throws -> String {
+        let name = try reader.string(node, path: path)
+        let known = programs?.names ?? []
+        guard known.contains(name) else {
+            let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
+            throw reader.error(node, path, "unknown thread '\(name)' (threads: \(known.joined(separator: ", "))).\(hint)")
+        }
+        return name
+    }
+
+    private func node(_ node: Node, path: String) throws -> String {
+        let name = try reader.string(node, path: path)
+        let known = topology.processes.filter { $0.role == .threadNode }.map(\.name)
+        guard known.contains(name) else {
+            let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
+            throw reader.error(node, path, "unknown node '\(name)' (nodes: \(known.joined(separator: ", "))).\(hint)")
+        }
+        return name
+    }
+
+    private func process(_ node: Node, path: String) throws -> String {
+        let name = try reader.string(node, path: path)
+        let known = topology.processes.map(\.name)
+        guard known.contains(name) else {
+            let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
+            throw reader.error(node, path, "unknown process '\(name)' (processes: \(known.joined(separator: ", "))).\(hint)")
+        }
+        return name
+    }
+
+    /// The account names this scenario can use: the users, the fee account and the provers of its threads.
+    private var accountNames: [String] {
+        DevAccounts.userNames + [DevAccounts.sequencerName]
+            + (programs?.names ?? []).flatMap { thread in
+                (1...Orchestrator.proversPerThread).map { "prover-\(thread)-\($0)" }
+            }
+    }
+
+    private func account(_ node: Node, path: String) throws -> String {
+        let name = try reader.string(node, path: path)
+        guard accountNames.contains(name) else {
+            let hint = ConfigReader.closest(to: name, in: accountNames).map { " Did you mean '\($0)'?" } ?? ""
+            throw reader.error(
+                node, path,
+                "unknown account '\(name)' (accounts: \(DevAccounts.userNames.joined(separator: ", ")), sequencer, prover-<thread>-<1…\(Orchestrator.proversPerThread)>).\(hint)"
+            )
+        }
+        return name
+    }
+
+    private func mark(_ node: Node, path: String) throws -> String {
+        let name = try reader.string(node, path: path)
+        guard marks.contains(name) else {
+            throw reader.error(
+                node, path,
+                "no mark '\(name)' before this step"
+                    + (marks.isEmpty ? "; set one with a `mark: \(name)` step" : " (marks: \(marks.sorted().joined(separator: ", ")))"))
+        }
+        return name
+    }
+
+    private mutating func newLabel(_ node: Node, path: String, _ kind: Label) throws -> String {
+        let name = try reader.string(node, path: path)
+        guard !name.isEmpty, labels[name] == nil else {
+            throw reader.error(node, path, "the name '\(name)' is already taken by an earlier step")
+        }
+        labels[name] = kind
+        return name
+    }
+
+    private func requireLabel(_ name: String, _ node: Node, path: String) throws {
+        guard labels[name] == nil else { return }
+        let known = labels.keys.sorted()
+        throw reader.error(
+            node, path,
+            "no earlier step is named '\(name)'"
+                + (known.isEmpty ? "; name a step with `as: \(name)`" : " (named so far: \(known.joined(separator: ", ")))")
+        )
+    }
+
+    private func names(_ node: Node, path: String) throws -> [String] {
+        if case .scalar = node { return [try reader.string(node, path: path)] }
+        return try reader.sequence(node, path: path).enumerated().map {
+            try reader.string($0.element, path: "\(path)[\($0.offset)]")
+        }
+    }
+
+    private func arguments(_ node: Node?, path: String) throws -> [String] {
+        guard let node else { return [] }
+        if case .scalar = node { return [try reader.string(node, path: path)] }
+        return try reader.sequence(node, path: path).enumerated().map {
+            try reader.string($0.element, path: "\(path)[\($0.offset)]")
+        }
+    }
+
+    /// Checks an entrypoint and its arguments against the thread's ABI (account names stand for
+    /// their addresses).
+    private func checkCall(
+        thread: String, entrypoint: String, arguments: [String], node: Node, path: String, view: Bool
+    ) throws {
+        guard let program = programs?.entry(for: thread)?.program else { return }
+        let resolved = arguments.map { argument in
+            (try? accounts.account(named: argument))?.address.hex ?? argument
+        }
+        do {
+            let entry = try program.abi.entrypoint(named: entrypoint)
+            if view, !entry.isView {
+                throw reader.error(node, "\(path).entrypoint", "\(thread).\(entrypoint) is not a view; send it instead")
+            }
+            _ = try program.abi.encodeCalldata(entrypoint: entrypoint, arguments: resolved)
+        } catch let error as CalldataError {
+            throw reader.error(node, "\(path).entrypoint", "thread \(thread): \(error.message)")
+        }
+    }
+
+    /// `500ms`, `2s`, `1.5s`, `1m`, or a number of seconds.
+    private func duration(_ node: Node, path: String) throws -> Duration {
+        let text = try reader.string(node, path: path).trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite {
+                return .milliseconds(Int64(value * scale * 1000))
+            }
+        }
+        if let value = Double(text), value >= 0, value.isFinite { return .milliseconds(Int64(value * 1000)) }
+        throw reader.error(node, path, "'\(text)' is not a duration (write 500ms, 2s or 1m)")
+    }
+}

@@ -1,0 +1,366 @@
+import DevnetAPI
+import DevnetProtocol
+import Foundation
+import ThreadVM
+import ZKCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A step that did not do what it should; the message says what it saw.
+struct StepFailure: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// One scenario's steps against its running devnet: what the steps named, and the marks they set.
+actor ScenarioRun {
+    private enum Named {
+        case threadTx(node: String, hash: String)
+        case l2(hash: String)
+        case submission(node: String, label: String)
+    }
+
+    private struct Snapshot {
+        var accounts: [String: AccountInfo]
+        var chain: ChainInfo
+    }
+
+    let orchestrator: Orchestrator
+    private var session: DevnetClientSession
+    private var named: [String: Named] = [:]
+    private var marks: [String: Snapshot] = [:]
+
+    init(orchestrator: Orchestrator) throws {
+        self.orchestrator = orchestrator
+        session = try DevnetClientSession(orchestrator)
+    }
+
+    func close() async {
+        await session.close()
+    }
+
+    /// The state root of every registered thread, by name.
+    func roots() async throws -> [String: String] {
+        let reply = try await session.call("manager", ManagerMessage.threads, Empty(), as: ThreadsReply.self)
+        return Dictionary(reply.threads.map { ($0.name, $0.stateRoot) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    // MARK: Steps
+
+    func perform(_ action: Scenario.Action, until deadline: ContinuousClock.Instant) async throws {
+        switch action {
+        case let .send(send):
+            try await self.send(send)
+        case let .transfer(transfer):
+            try await self.transfer(transfer, until: deadline)
+        case let .waitSettled(names, allowFailed):
+            for name in names { try await waitFinal(name, allowFailed: allowFailed, until: deadline) }
+        case let .waitSequence(thread, sequence):
+            var seen: UInt64 = 0
+            while true {
+                seen = try await session.call(
+                    "manager", ManagerMessage.thread, ThreadRequest(thread: thread), as: ThreadSummary.self
+                ).sequence
+                if seen >= sequence { return }
+                guard ContinuousClock.now < deadline else {
+                    throw StepFailure(
+                        "timed out waiting for thread \(thread) to reach sequence \(sequence); it is at \(seen)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        case let .mine(blocks):
+            for _ in 0..<blocks { _ = try await session.mine() }
+        case let .sleep(length):
+            try await Task.sleep(for: length)
+        case let .attach(options, _):
+            try await orchestrator.attach(options)
+            await session.close()
+            session = try DevnetClientSession(orchestrator)
+        case let .kill(name):
+            try await kill(name)
+        case let .restart(name):
+            try await orchestrator.restart(name)
+        case let .pause(node):
+            _ = try await admin(node, NodeAdminMessage.pause, Empty(), as: NodeInfo.self)
+        case let .resume(node):
+            _ = try await admin(node, NodeAdminMessage.resume, Empty(), as: NodeInfo.self)
+        case let .tamper(node, fault, label):
+            _ = try await admin(node, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: label), as: TamperReply.self)
+            named[label] = .submission(node: node, label: label)
+        case let .mark(name):
+            marks[name] = try await snapshot()
+        case let .expect(expectation, eventually):
+            while true {
+                let problem: String?
+                do {
+                    problem = try await check(expectation)
+                } catch let failure as StepFailure {
+                    problem = failure.message
+                }
+                guard let problem else { return }
+                guard eventually, ContinuousClock.now < deadline else {
+                    throw StepFailure(eventually ? "still not so when the step timed out: \(problem)" : problem)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private func admin<Reply: Decodable>(
+        _ node: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type
+    ) async throws -> Reply {
+        do {
+            return try await session.request(node, type, payload, as: Reply.self, endpoint: .admin, timeout: .seconds(10))
+        } catch let error as WireError {
+            throw StepFailure("\(node) refused '\(type)': \(error.code): \(error.message)")
+        }
+    }
+
+    private func send(_ send: Scenario.Send) async throws {
+        guard let entry = session.catalog.entry(for: send.thread) else {
+            throw StepFailure("this devnet has no thread \(send.thread)")
+        }
+        let signer = try session.accounts.account(named: send.from)
+        let nonce = try await session.call(
+            send.node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self
+        ).nonce
+        let tx = try ThreadTransaction.make(
+            thread: entry.threadId, contract: entry.program, entrypoint: send.entrypoint,
+            arguments: try session.resolveArguments(send.arguments), signer: signer, nonce: nonce)
+        do {
+            _ = try await session.request(send.node, NodeMessage.submit, NodeSubmitRequest(tx: tx), as: TxStatusReply.self)
+        } catch let error as WireError where error.code != .timeout {
+            guard let expected = send.refused else {
+                throw StepFailure("\(send.node) refused the transaction: \(error.code): \(error.message)")
+            }
+            guard error.code.rawValue == expected else {
+                throw StepFailure("\(send.node) refused it with \(error.code), not \(expected): \(error.message)")
+            }
+            return
+        }
+        if let expected = send.refused {
+            throw StepFailure("\(send.node) took the transaction \(tx.txHash); it should have refused it with \(expected)")
+        }
+        if let label = send.label { named[label] = .threadTx(node: send.node, hash: tx.txHash) }
+    }
+
+    private func transfer(_ transfer: Scenario.Transfer, until deadline: ContinuousClock.Instant) async throws {
+        let signer = try session.accounts.account(named: transfer.from)
+        let to = try session.accounts.account(named: transfer.to).address
+        let info = try await session.call(
+            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
+        let payload = L2Payload.transfer(to: to, amount: transfer.amount)
+        let draft = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: 0, payload: payload)
+        let fee = transfer.maxFee ?? FeeSchedule.standard.cost(of: draft)
+        let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: fee, payload: payload)
+        do {
+            _ = try await session.request(
+                "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
+        } catch let error as WireError where error.code != .timeout {
+            guard let expected = transfer.rejected else {
+                throw StepFailure("the sequencer rejected the transfer: \(error.code): \(error.message)")
+            }
+            guard error.code.rawValue == expected else {
+                throw StepFailure("the sequencer rejected it with \(error.code), not \(expected): \(error.message)")
+            }
+            return
+        }
+        if let expected = transfer.rejected {
+            throw StepFailure("the sequencer admitted \(tx.txHash); it should have rejected it with \(expected)")
+        }
+        let label = transfer.label ?? "transfer \(tx.txHash.prefix(12))"
+        named[label] = .l2(hash: tx.txHash)
+        if transfer.wait { try await waitFinal(label, allowFailed: true, until: deadline) }
+    }
+
+    private func kill(_ name: String) async throws {
+        guard let state = DevnetState.load(from: orchestrator.dataDirectory),
+            let process = state.processes.first(where: { $0.name == name })
+        else {
+            throw StepFailure("this devnet has no process \(name)")
+        }
+        guard ProcessControl.isAlive(pid: process.pid, startTime: process.startTime) else {
+            throw StepFailure("\(name) (pid \(process.pid)) is not running; nothing to kill")
+        }
+        Glibc.kill(process.pid, SIGKILL)
+        for _ in 0..<500 {
+            _ = ProcessControl.reapIfExited(process.pid)
+            if !ProcessControl.isAlive(pid: process.pid, startTime: process.startTime) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw StepFailure("\(name) (pid \(process.pid)) still runs 5 s after SIGKILL")
+    }
+
+    // MARK: Waiting
+
+    private func waitFinal(_ name: String, allowFailed: Bool, until deadline: ContinuousClock.Instant) async throws {
+        guard let target = named[name] else { throw StepFailure("no step named \(name) has run") }
+        while true {
+            let left = deadline - ContinuousClock.now
+            let waitMs = max(0, min(2000, Int(left.components.seconds * 1000)))
+            let seen: String
+            switch target {
+            case let .threadTx(node, hash):
+                let status = try await session.call(
+                    node, NodeMessage.status, TxStatusRequest(txHash: hash, waitMs: waitMs), as: TxStatusReply.self,
+                    timeout: .milliseconds(waitMs + 5000))
+                if status.status == "settled" { return }
+                if status.status == "failed" {
+                    if allowFailed { return }
+                    throw StepFailure("\(name) failed instead of settling: \(status.reason ?? "no reason given")")
+                }
+                seen = status.status + (status.subBlock.map { " in sub-block \($0)" } ?? "")
+            case let .l2(hash):
+                let reply = try await session.call(
+                    "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: hash, waitMs: waitMs),
+                    as: ReceiptReply.self, timeout: .milliseconds(waitMs + 5000))
+                if let receipt = reply.receipt {
+                    if receipt.status == .accepted || allowFailed { return }
+                    throw StepFailure(
+                        "\(name) was \(receipt.status.rawValue) in block \(receipt.blockNumber): \(receipt.revert?.description ?? "")")
+                }
+                seen = reply.status
+            case let .submission(node, label):
+                if let record = try await submission(node: node, label: label) {
+                    if record.status == "accepted" || allowFailed { return }
+                    throw StepFailure("\(name) was \(record.status): \(record.revertCode ?? "")")
+                }
+                seen = "not submitted yet"
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            guard ContinuousClock.now < deadline else {
+                throw StepFailure("timed out waiting for \(name) to \(allowFailed ? "finish" : "settle"); it is \(seen)")
+            }
+        }
+    }
+
+    private func submission(node: String, label: String) async throws -> SubmissionRecord? {
+        try await session.call(node, NodeMessage.submissions, Empty(), as: SubmissionsReply.self)
+            .submissions.last { $0.label == label }
+    }
+
+    // MARK: Expectations
+
+    private func snapshot() async throws -> Snapshot {
+        let accounts = try await session.call("sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self)
+        let chain = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self)
+        var byName: [String: AccountInfo] = [:]
+        for account in accounts.accounts { if let name = account.name { byName[name] = account } }
+        return Snapshot(accounts: byName, chain: chain)
+    }
+
+    private func account(_ name: String) async throws -> AccountInfo {
+        try await session.call("sequencer", SequencerMessage.account, AccountRequest(account: name), as: AccountInfo.self)
+    }
+
+    private func marked(_ mark: String, _ account: String) throws -> AccountInfo {
+        guard let snapshot = marks[mark] else { throw StepFailure("mark \(mark) was not set") }
+        guard let info = snapshot.accounts[account] else {
+            throw StepFailure("account \(account) was not listed by the sequencer at mark \(mark)")
+        }
+        return info
+    }
+
+    /// Nil when the expectation holds; otherwise what was seen instead.
+    private func check(_ expectation: Scenario.Expectation) async throws -> String? {
+        switch expectation {
+        case let .receipt(name, status, reason):
+            guard let hash = try await l2Hash(of: name) else {
+                return "\(name) has no L2 receipt yet"
+            }
+            let reply = try await session.call(
+                "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: hash), as: ReceiptReply.self)
+            guard let receipt = reply.receipt else { return "\(name) (\(hash.prefix(12))) is \(reply.status), not in a block yet" }
+            let code = receipt.revert?.code.rawValue
+            if let status, receipt.status.rawValue != status {
+                return "the receipt of \(name) is \(receipt.status.rawValue)\(code.map { " (\($0): \(receipt.revert?.message ?? ""))" } ?? ""), not \(status)"
+            }
+            if let reason, code != reason {
+                return "the receipt of \(name) has revert reason \(code ?? "none"), not \(reason)"
+            }
+            return nil
+        case let .txStatus(name, status, reason):
+            guard case let .threadTx(node, hash) = named[name] else { return "no thread transaction named \(name) was sent" }
+            let reply = try await session.call(node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
+            if reply.status != status {
+                return "\(name) is \(reply.status)\(reply.reason.map { " (\($0))" } ?? ""), not \(status)"
+            }
+            if let reason, !(reply.reason ?? "").contains(reason) {
+                return "\(name) is \(status) but its reason is '\(reply.reason ?? "")', which does not mention '\(reason)'"
+            }
+            return nil
+        case let .balance(account, check):
+            let now = try await self.account(account)
+            switch check {
+            case let .equals(expected):
+                return now.balance == expected ? nil : "the balance of \(account) is \(now.balance), not \(expected)"
+            case let .change(mark, by):
+                let before = try marked(mark, account)
+                let change = Int64(now.balance) - Int64(before.balance)
+                return change == by
+                    ? nil : "the balance of \(account) changed by \(change) since \(mark) (\(before.balance) → \(now.balance)), not \(by)"
+            case let .changeByMinusFees(mark):
+                let before = try marked(mark, account)
+                let change = Int64(now.balance) - Int64(before.balance)
+                let fees = Int64((now.feesPaid ?? 0) - (before.feesPaid ?? 0))
+                return change == -fees
+                    ? nil : "the balance of \(account) changed by \(change) since \(mark), but it paid \(fees) in fees"
+            }
+        case let .feesPaid(account, mark, check):
+            let now = try await self.account(account).feesPaid ?? 0
+            let before = try mark.map { try marked($0, account).feesPaid ?? 0 } ?? 0
+            let paid = now - before
+            return check.holds(paid) ? nil : "\(account) paid \(paid) in fees\(mark.map { " since \($0)" } ?? ""), not \(check)"
+        case let .call(thread, entrypoint, arguments, caller, equals):
+            let reply = try await session.view(
+                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), caller: caller)
+            let values = reply.values.map { "\($0)" }
+            if values == equals || reply.formatted == equals.joined(separator: ", ") { return nil }
+            return "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) returned \(reply.formatted), not \(equals.joined(separator: ", "))"
+        case let .thread(name, sequence, root):
+            let summary = try await session.call(
+                "manager", ManagerMessage.thread, ThreadRequest(thread: name), as: ThreadSummary.self)
+            if let sequence, !sequence.holds(summary.sequence) {
+                return "thread \(name) is at sequence \(summary.sequence), not \(sequence)"
+            }
+            if let root, summary.stateRoot != root {
+                return "thread \(name) has state root \(summary.stateRoot), not \(root)"
+            }
+            return nil
+        case let .counts(mark, accepted, reverted, rejected):
+            let now = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self)
+            let before = try mark.map { mark -> ChainInfo in
+                guard let snapshot = marks[mark] else { throw StepFailure("mark \(mark) was not set") }
+                return snapshot.chain
+            }
+            let seen = (
+                accepted: now.accepted - (before?.accepted ?? 0), reverted: now.reverted - (before?.reverted ?? 0),
+                rejected: now.rejected - (before?.rejected ?? 0)
+            )
+            var wrong: [String] = []
+            if let accepted, seen.accepted != accepted { wrong.append("accepted \(seen.accepted), not \(accepted)") }
+            if let reverted, seen.reverted != reverted { wrong.append("reverted \(seen.reverted), not \(reverted)") }
+            if let rejected, seen.rejected != rejected { wrong.append("rejected \(seen.rejected), not \(rejected)") }
+            return wrong.isEmpty
+                ? nil : "L2 transactions\(mark.map { " since \($0)" } ?? ""): \(wrong.joined(separator: "; "))"
+        }
+    }
+
+    /// The L2 transaction that carries what `name` names, once there is one.
+    private func l2Hash(of name: String) async throws -> String? {
+        switch named[name] {
+        case let .l2(hash):
+            return hash
+        case let .threadTx(node, hash):
+            return try await session.call(node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
+                .l2TxHash
+        case let .submission(node, label):
+            return try await submission(node: node, label: label)?.l2TxHash
+        case nil:
+            throw StepFailure("no step named \(name) has run")
+        }
+    }
+}
