@@ -78,6 +78,8 @@ public struct Scenario: Sendable {
         case call(thread: String, entrypoint: String, arguments: [String], caller: String?, equals: [String])
         case thread(name: String, sequence: NumberCheck?, root: String?)
         case counts(since: String?, accepted: UInt64?, reverted: UInt64?, rejected: UInt64?)
+        /// How many of a node's submissions reverted (with this reason, if given).
+        case reverts(node: String, reason: String?, check: NumberCheck)
     }
 
     /// A balance, or its change since a mark.

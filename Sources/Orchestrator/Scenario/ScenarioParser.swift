@@ -284,7 +284,9 @@ struct ScenarioParser {
 
     // MARK: Expectations
 
-    private static let expectations = ["receipt", "tx", "balance", "fees_paid", "call", "thread", "counts"]
+    private static let expectations = [
+        "receipt", "tx", "balance", "fees_paid", "call", "thread", "counts", "reverts",
+    ]
 
     private func expect(_ node: Node, path: String) throws -> (Scenario.Action, String) {
         let allowed =
@@ -383,6 +385,13 @@ struct ScenarioParser {
             }
             expectation = .call(thread: thread, entrypoint: entrypoint, arguments: arguments, caller: caller, equals: equals)
             summary = "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) = \(equals.joined(separator: ", "))"
+        case "reverts":
+            try only(["reason", "equals", "at_least", "at_most"])
+            let name = try self.node(subject, path: at)
+            let check = try number(fields, node: node, path: path)
+            let reason = try string("reason")
+            expectation = .reverts(node: name, reason: reason, check: check)
+            summary = "\(check) of \(name)'s submissions reverted" + (reason.map { " with \($0)" } ?? "")
         case "thread":
             try only(["sequence", "at_least", "root"])
             let thread = try self.thread(subject, path: at)

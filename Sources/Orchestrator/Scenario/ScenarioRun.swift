@@ -109,7 +109,7 @@ actor ScenarioRun {
         }
     }
 
-    private func admin<Reply: Decodable>(
+    private func admin<Reply: Decodable & Sendable>(
         _ node: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type
     ) async throws -> Reply {
         do {
@@ -330,6 +330,15 @@ actor ScenarioRun {
                 return "thread \(name) has state root \(summary.stateRoot), not \(root)"
             }
             return nil
+        case let .reverts(node, reason, check):
+            let records = try await session.call(node, NodeMessage.submissions, Empty(), as: SubmissionsReply.self)
+                .submissions
+            let reverted = records.filter { $0.status == "reverted" }
+            let matching = reverted.filter { reason == nil || $0.revertCode == reason }
+            if check.holds(UInt64(matching.count)) { return nil }
+            let codes = reverted.map { $0.revertCode ?? "?" }
+            return "\(matching.count) of \(node)'s \(records.count) submissions reverted\(reason.map { " with \($0)" } ?? ""), not \(check)"
+                + (codes.isEmpty ? "" : " (reverts seen: \(codes.joined(separator: ", ")))")
         case let .counts(mark, accepted, reverted, rejected):
             let now = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self)
             let before = try mark.map { mark -> ChainInfo in
