@@ -557,7 +557,15 @@ struct ScenarioParser {
             }
             _ = try program.abi.encodeCalldata(entrypoint: entrypoint, arguments: resolved)
         } catch let error as CalldataError {
-            throw reader.error(node, "\(path).entrypoint", "thread \(thread): \(error.message)")
+            // A word where an address or number belongs is most likely a misspelt account.
+            let word = arguments.first {
+                $0.first?.isLetter == true && (try? accounts.account(named: $0)) == nil && $0 != "true" && $0 != "false"
+            }
+            let hint = word.map { word in
+                " ('\(word)' is not an account name"
+                    + (ConfigReader.closest(to: word, in: accountNames).map { "; did you mean '\($0)'?" } ?? "") + ")"
+            }
+            throw reader.error(node, "\(path).entrypoint", "thread \(thread): \(error.message)\(hint ?? "")")
         }
     }
 

@@ -156,7 +156,7 @@ public struct ScenarioRunner: Sendable {
     /// The first base port from `options.basePort` up with room for the scenario's processes and
     /// some attached later.
     private func freeBasePort(for scenario: Scenario) -> Int? {
-        let slots = 2 + scenario.config.threads.count + 8
+        let slots = 2 + scenario.config.threads.count + 4
         let width = slots * DevnetConfig.portsPerProcess
         var base = options.basePort
         while base + width <= 65000 {

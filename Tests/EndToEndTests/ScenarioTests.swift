@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// `devnet scenario run` and `devnet attach` on real processes.
+@Suite("scenarios, end to end")
+struct ScenarioTests {
+    private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../..").standardizedFileURL
+    private var devnet: String { binaryDirectory.appendingPathComponent("devnet").path }
+
+    /// Runs `devnet scenario run` with its own work directory and a reserved block of ports.
+    private func runScenario(_ arguments: [String], workDirectory: URL) throws -> CommandResult {
+        let (base, lock) = try PortBlocks.reserve(count: 30)
+        defer { close(lock) }
+        return try run(
+            devnet,
+            ["scenario", "run"] + arguments + ["--work-dir", workDirectory.path, "--base-port", "\(base)"])
+    }
+
+    private func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func theSameSeedAndStepsGiveTheSameCanonicalRoots() throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let scenario = repository.appendingPathComponent("Scenarios/happy-path.yaml").path
+        var roots: [[String: String]] = []
+        for attempt in 1...2 {
+            let report = work.appendingPathComponent("run-\(attempt).json")
+            let result = try runScenario([scenario, "--json", report.path], workDirectory: work)
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            let results = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [[String: Any]])
+            #expect(results.first?["passed"] as? Bool == true)
+            roots.append(try #require(results.first?["roots"] as? [String: String]))
+        }
+        #expect(Set(roots[0].keys) == ["token", "counter"])
+        #expect(roots[0] == roots[1])
+        // A passing scenario leaves nothing behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).allSatisfy { $0.hasSuffix(".json") })
+    }
+
+    @Test func aFailingScenarioExitsNonZeroKeepsItsDataAndNamesWhatItWaitedFor() throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = work.appendingPathComponent("stuck.yaml")
+        try """
+        name: stuck
+        topology:
+          threads: [{name: token}]
+        steps:
+          - pause: node-token
+          - send: {thread: token, entrypoint: mint, args: [alice, 1], from: alice, as: held}
+          - wait: {settled: [held]}
+            timeout: 1s
+          - mine: 1
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let junit = work.appendingPathComponent("report.xml")
+        let result = try runScenario([file.path, "--junit", junit.path], workDirectory: work)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("timed out waiting for held to settle; it is pending"))
+        let row = result.stdout.split(separator: "\n").first { $0.hasPrefix("stuck ") }
+        #expect(row?.contains("2/4") == true && row?.contains("FAILED") == true, "\(result.stdout)")
+        let kept = try #require(
+            result.stdout.split(separator: "\n").first { $0.contains("data and logs kept in") }
+        )
+        let directory = String(kept.split(separator: " ").first { $0.hasPrefix("/") } ?? "")
+        #expect(FileManager.default.fileExists(atPath: directory + "/logs/node-token.log"))
+        let xml = try String(contentsOf: junit, encoding: .utf8)
+        #expect(xml.contains("<failure message=\"timed out waiting for held to settle"))
+        #expect(xml.contains("skipped=\"1\""))
+        // Its devnet was stopped all the same.
+        let state = try? Data(contentsOf: URL(fileURLWithPath: directory + "/devnet.json"))
+        #expect(state == nil)
+    }
+
+    @Test func aScenarioWithAnUnknownAccountFailsBeforeAnythingStarts() throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = work.appendingPathComponent("typo.yaml")
+        try """
+        steps:
+          - transfer: {from: alice, to: mallory, amount: 1}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let result = try runScenario([file.path], workDirectory: work)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("typo.yaml:2:"))
+        #expect(result.stderr.contains("steps[0].transfer.to: unknown account 'mallory'"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path) == ["typo.yaml"])
+    }
+
+    @Test func attachAddsANodeThatSettlesAndStatusShows() async throws {
+        let devnet = try TestDevnet(threads: ["token"])
+        defer { devnet.tearDown() }
+        try #require(try devnet.up().status == 0)
+        let port = devnet.basePort + 9
+        let refused = try devnet.command("attach", "dice")
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("say which contract it runs with --contract"))
+
+        let attached = try devnet.command("attach", "dice", "--contract", "counter", "--port", "\(port)")
+        #expect(attached.status == 0, "\(attached.stderr)")
+        let rows = try devnet.status()
+        let row = try #require(rows.first { $0["name"] as? String == "node-dice" })
+        #expect(row["status"] as? String == "healthy")
+        let sent = try devnet.json("send", "dice", "increment", "6", "--from", "alice")
+        #expect(sent["status"] as? String == "settled")
+        #expect(try devnet.command("call", "dice", "get").stdout.contains("6"))
+        // The new thread's prover was funded, and a restarted sequencer funds it the same way.
+        _ = try devnet.command("restart", "sequencer")
+        let accounts = try devnet.command("accounts").stdout
+        let line = try #require(accounts.split(separator: "\n").first { $0.hasPrefix("prover-dice-1 ") })
+        let balance = try #require(line.split(separator: " ").dropFirst(2).first.flatMap { UInt64($0) })
+        #expect(balance > 0 && balance < 1_000_000_000_000)
+    }
+
+    @Test func faultHooksAreRefusedUnlessTheDevnetTurnsThemOn() throws {
+        let devnet = try TestDevnet(threads: ["counter"])
+        defer { devnet.tearDown() }
+        try #require(try devnet.up().status == 0)
+        let result = try devnet.command("request", "node-counter", "pause", "--admin")
+        #expect(result.status != 0)
+        #expect((result.stdout + result.stderr).contains("FAULT_HOOKS_DISABLED"))
+        let info = try devnet.json("request", "node-counter", "node_info")
+        #expect(info["paused"] as? Bool == false)
+    }
+}
