@@ -128,3 +128,46 @@ struct ScenarioTests {
         #expect(info["paused"] as? Bool == false)
     }
 }
+
+extension ScenarioTests {
+    @Test func ctrlCStopsTheRunningScenariosDevnet() async throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = work.appendingPathComponent("sleepy.yaml")
+        try """
+        topology:
+          threads: [{name: counter}]
+        steps:
+          - sleep: 60s
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let (base, lock) = try PortBlocks.reserve(count: 24)
+        defer { close(lock) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: devnet)
+        process.arguments = [
+            "scenario", "run", file.path, "--work-dir", work.appendingPathComponent("runs").path, "--base-port", "\(base)",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until its devnet is up: the data directory has a devnet.json.
+        var state: URL?
+        let deadline = ContinuousClock.now + TestTimeouts.seconds(30)
+        while state == nil, ContinuousClock.now < deadline {
+            let runs = work.appendingPathComponent("runs")
+            state = (try? FileManager.default.contentsOfDirectory(atPath: runs.path))?.lazy
+                .map { runs.appendingPathComponent($0).appendingPathComponent("devnet.json") }
+                .first { FileManager.default.fileExists(atPath: $0.path) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let devnetJSON = try #require(state)
+        let recorded = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: devnetJSON)) as? [String: Any])
+        let pids = (recorded["processes"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int32 }
+        #expect(pids.count == 3)
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(pids.allSatisfy { !processIsRunning($0) })
+    }
+}
