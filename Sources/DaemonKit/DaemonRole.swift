@@ -57,7 +57,7 @@ public struct DaemonContext: Sendable {
         guard topology.faultHooks == true else {
             throw WireError(
                 .faultHooksDisabled,
-                "\(name) refuses '\(hook)': fault hooks are off. Start the devnet with `fault_hooks: true` in its config (scenario runs turn them on)."
+                "\(name) refuses '\(hook)': fault hooks are off. Start the devnet with `fault_hooks: true` in its config or `devnet up --fault-hooks` (scenario runs turn them on)."
             )
         }
     }

@@ -216,9 +216,7 @@ actor NodeEngine {
     }
 
     func tamper(_ request: TamperRequest) throws -> TamperReply {
-        if request.fault == .replay, lastAccepted == nil,
-            !tampers.contains(where: { $0.fault != .replay })
-        {
+        if request.fault == .replay, lastAccepted == nil {
             throw WireError(
                 .notPossible,
                 "\(context.name) has no accepted sub-block to replay yet (it keeps the last one it submitted since it started); let one settle first"
@@ -510,6 +508,10 @@ actor NodeEngine {
                 let receipt = try await submitL2(.threadUpdate(bundle: [old]))
                 bump("sub_blocks_submitted")
                 record(old, receipt, tamper: replay)
+                if receipt.status != .accepted {
+                    reverts += 1
+                    bump("reverts")
+                }
                 context.logger.notice(
                     "replayed sub-block \(old.sequence) (fault hook): \(receipt.status.rawValue) \(receipt.revert?.code.rawValue ?? "")"
                 )

@@ -222,6 +222,7 @@ struct ScenarioParserTests {
         result.steps = [
             StepResult(index: 1, line: 2, summary: "mark x", passed: true, durationMs: 1, failure: nil),
             StepResult(index: 2, line: 3, summary: "expect \"y\"", passed: false, durationMs: 2, failure: "saw 1 & 2"),
+            StepResult(index: 3, line: 4, summary: "mine", passed: false, durationMs: 0, failure: nil, skipped: true),
         ]
         result.failure = "step 2: saw 1 & 2"
         let xml = ScenarioReport.junit([result])
@@ -230,6 +231,8 @@ struct ScenarioParserTests {
         #expect(xml.contains("skipped=\"1\""))
         #expect(xml.contains("<failure message=\"saw 1 &amp; 2\">"))
         #expect(xml.contains("expect &quot;y&quot;"))
+        #expect(xml.contains("tests=\"3\""))
+        #expect(xml.contains("<skipped message="))
     }
 }
 
@@ -241,5 +244,38 @@ extension ScenarioParserTests {
               - send: {thread: token, entrypoint: transfer, args: [bobb, 3], from: alice}
             """)
         #expect(error.message.contains("'bobb' is not an account name; did you mean 'bob'?"))
+    }
+}
+
+extension ScenarioParserTests {
+    @Test func contradictoryOrUselessKeysAreRefused() throws {
+        let rejectedName = try failure(
+            """
+            steps:
+              - transfer: {from: alice, to: bob, amount: 1, max_fee: 1, rejected: FEE_TOO_LOW, as: t}
+            """)
+        #expect(rejectedName.key == "steps[0].transfer.as")
+        let twoChecks = try failure(
+            """
+            steps:
+              - expect: {fees_paid: alice, equals: 1, at_least: 1}
+            """)
+        #expect(twoChecks.message.contains("give one of equals, at_least, at_most"))
+        let bothWaits = try failure(
+            """
+            steps:
+              - send: {thread: token, entrypoint: mint, args: [bob, 1], from: bob, as: m}
+              - wait: {settled: [m], final: [m]}
+            """)
+        #expect(bothWaits.message.contains("not both"))
+    }
+
+    @Test func namedArgumentsMayUseAccountNames() throws {
+        let scenario = try parse(
+            """
+            steps:
+              - send: {thread: token, entrypoint: transfer, args: [to=bob, amount=3], from: alice}
+            """)
+        #expect(scenario.steps.count == 1)
     }
 }

@@ -50,8 +50,6 @@ public struct Scenario: Sendable {
         public var entrypoint: String
         public var arguments: [String]
         public var label: String?
-        /// When set, the node must refuse the transaction with this code.
-        public var refused: String?
     }
 
     /// A fee-token transfer on L2.

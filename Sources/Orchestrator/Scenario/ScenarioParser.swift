@@ -149,6 +149,9 @@ struct ScenarioParser {
             )
         case "wait":
             let fields = try reader.mapping(node, path: path, allowed: ["settled", "final", "thread", "sequence"])
+            if fields["settled"] != nil, let final = fields["final"] {
+                throw reader.error(final, "\(path).final", "give settled or final, not both; use two wait steps")
+            }
             if let names = fields["settled"] ?? fields["final"] {
                 let key = fields["settled"] != nil ? "settled" : "final"
                 let list = try self.names(names, path: "\(path).\(key)")
@@ -207,7 +210,7 @@ struct ScenarioParser {
 
     private mutating func send(_ node: Node, path: String) throws -> Scenario.Send {
         let fields = try reader.mapping(
-            node, path: path, allowed: ["thread", "entrypoint", "args", "from", "node", "as", "refused"])
+            node, path: path, allowed: ["thread", "entrypoint", "args", "from", "node", "as"])
         guard let threadNode = fields["thread"], let entryNode = fields["entrypoint"], let fromNode = fields["from"] else {
             throw reader.error(node, path, "needs thread, entrypoint and from (and args, if the entrypoint takes any)")
         }
@@ -220,11 +223,9 @@ struct ScenarioParser {
         if let spec = topology.process(named: target)?.thread, spec.name != thread {
             throw reader.error(fields["node"] ?? node, "\(path).node", "\(target) runs thread \(spec.name), not \(thread)")
         }
-        let refused = try fields["refused"].map { try reader.string($0, path: "\(path).refused") }
         let label = try fields["as"].map { try newLabel($0, path: "\(path).as", .threadTx(node: target)) }
         return Scenario.Send(
-            thread: thread, node: target, from: from, entrypoint: entrypoint, arguments: arguments, label: label,
-            refused: refused)
+            thread: thread, node: target, from: from, entrypoint: entrypoint, arguments: arguments, label: label)
     }
 
     private mutating func transfer(_ node: Node, path: String) throws -> Scenario.Transfer {
@@ -239,6 +240,9 @@ struct ScenarioParser {
         let maxFee = try fields["max_fee"].map { UInt64(try reader.integer($0, path: "\(path).max_fee", in: 0...Int.max)) }
         let rejected = try fields["rejected"].map { try reader.string($0, path: "\(path).rejected") }
         let wait = try fields["wait"].map { try reader.boolean($0, path: "\(path).wait") } ?? true
+        if rejected != nil, let name = fields["as"] {
+            throw reader.error(name, "\(path).as", "a transfer rejected at admission has no receipt to name; drop 'as'")
+        }
         let label = try fields["as"].map { try newLabel($0, path: "\(path).as", .l2) }
         return Scenario.Transfer(
             from: from, to: to, amount: amount, maxFee: maxFee, label: label, rejected: rejected, wait: wait)
@@ -396,6 +400,9 @@ struct ScenarioParser {
             try only(["sequence", "at_least", "root"])
             let thread = try self.thread(subject, path: at)
             var sequence: Scenario.NumberCheck?
+            if fields["sequence"] != nil, let extra = fields["at_least"] {
+                throw reader.error(extra, "\(path).at_least", "give sequence or at_least, not both")
+            }
             if let node = fields["sequence"] {
                 sequence = .equals(UInt64(try reader.integer(node, path: "\(path).sequence", in: 0...Int.max)))
             } else if let node = fields["at_least"] {
@@ -432,6 +439,10 @@ struct ScenarioParser {
     }
 
     private func number(_ fields: [String: Node], node: Node, path: String) throws -> Scenario.NumberCheck {
+        let given = ["equals", "at_least", "at_most"].filter { fields[$0] != nil }
+        if given.count > 1, let extra = fields[given[1]] {
+            throw reader.error(extra, "\(path).\(given[1])", "give one of equals, at_least, at_most (\(given.joined(separator: " and ")) given)")
+        }
         if let node = fields["equals"] {
             return .equals(UInt64(try reader.integer(node, path: "\(path).equals", in: 0...Int.max)))
         }
@@ -548,7 +559,11 @@ struct ScenarioParser {
     ) throws {
         guard let program = programs?.entry(for: thread)?.program else { return }
         let resolved = arguments.map { argument in
-            (try? accounts.account(named: argument))?.address.hex ?? argument
+            let (prefix, value) =
+                argument.firstIndex(of: "=").map {
+                    (String(argument[...$0]), String(argument[argument.index(after: $0)...]))
+                } ?? ("", argument)
+            return (try? accounts.account(named: value)).map { prefix + $0.address.hex } ?? argument
         }
         do {
             let entry = try program.abi.entrypoint(named: entrypoint)

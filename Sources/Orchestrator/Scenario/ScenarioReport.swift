@@ -9,6 +9,8 @@ public struct StepResult: Codable, Sendable {
     public var passed: Bool
     public var durationMs: Int
     public var failure: String?
+    /// Not run, because an earlier step failed.
+    public var skipped = false
 }
 
 /// How one scenario went.
@@ -51,13 +53,18 @@ public enum ScenarioReport {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         let failures = results.filter { !$0.passed }.count
         let time = Double(results.map(\.durationMs).reduce(0, +)) / 1000
+        // One testcase per step, plus one for a devnet that did not start.
+        func cases(_ result: ScenarioResult) -> Int {
+            result.steps.count + (result.steps.allSatisfy(\.skipped) && result.failure != nil ? 1 : 0)
+        }
         xml +=
-            "<testsuites name=\"zkthreads-devnet scenarios\" tests=\"\(results.map(\.totalSteps).reduce(0, +))\" failures=\"\(failures)\" time=\"\(time)\">\n"
+            "<testsuites name=\"zkthreads-devnet scenarios\" tests=\"\(results.map(cases).reduce(0, +))\" failures=\"\(failures)\" time=\"\(time)\">\n"
         for result in results {
-            let failed = result.steps.filter { !$0.passed }.count
-            let skipped = result.totalSteps - result.steps.count
+            let failed = result.steps.filter { !$0.passed && !$0.skipped }.count
+            let skipped = result.steps.filter(\.skipped).count
+            let errors = cases(result) - result.steps.count
             xml +=
-                "  <testsuite name=\"\(escape(result.name))\" file=\"\(escape(result.file))\" tests=\"\(result.totalSteps)\" failures=\"\(failed)\" errors=\"\(result.passed || failed > 0 ? 0 : 1)\" skipped=\"\(skipped)\" time=\"\(Double(result.durationMs) / 1000)\">\n"
+                "  <testsuite name=\"\(escape(result.name))\" file=\"\(escape(result.file))\" tests=\"\(cases(result))\" failures=\"\(failed)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(Double(result.durationMs) / 1000)\">\n"
             if !result.roots.isEmpty || result.dataDirectory != nil {
                 xml += "    <properties>\n"
                 for (thread, root) in result.roots.sorted(by: { $0.key < $1.key }) {
@@ -68,7 +75,7 @@ public enum ScenarioReport {
                 }
                 xml += "    </properties>\n"
             }
-            if result.steps.isEmpty, let failure = result.failure {
+            if errors > 0, let failure = result.failure {
                 xml += "    <testcase name=\"start the devnet\" classname=\"\(escape(result.name))\">\n"
                 xml += "      <error message=\"\(escape(failure))\"/>\n    </testcase>\n"
             }
@@ -76,15 +83,13 @@ public enum ScenarioReport {
                 let name = "\(step.index): \(step.summary)"
                 xml +=
                     "    <testcase name=\"\(escape(name))\" classname=\"\(escape(result.name))\" file=\"\(escape(result.file))\" line=\"\(step.line)\" time=\"\(Double(step.durationMs) / 1000)\""
-                if let failure = step.failure {
+                if step.skipped {
+                    xml += "><skipped message=\"not run after an earlier failure\"/></testcase>\n"
+                } else if let failure = step.failure {
                     xml += ">\n      <failure message=\"\(escape(failure))\">\(escape(result.failure ?? failure))</failure>\n    </testcase>\n"
                 } else {
                     xml += "/>\n"
                 }
-            }
-            if skipped > 0 {
-                xml +=
-                    "    <testcase name=\"\(skipped) later step(s)\" classname=\"\(escape(result.name))\"><skipped message=\"not run after the failure\"/></testcase>\n"
             }
             xml += "  </testsuite>\n"
         }

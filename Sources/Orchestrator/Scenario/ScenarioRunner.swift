@@ -172,6 +172,12 @@ public struct ScenarioRunner: Sendable {
         let started = ContinuousClock.now
         var result = ScenarioResult(file: scenario.file, name: scenario.name, totalSteps: scenario.steps.count)
         func finish(_ failure: String?) -> ScenarioResult {
+            for (index, step) in scenario.steps.enumerated().dropFirst(result.steps.count) {
+                result.steps.append(
+                    StepResult(
+                        index: index + 1, line: step.line, summary: step.summary, passed: false, durationMs: 0,
+                        failure: nil, skipped: true))
+            }
             result.failure = failure
             result.passed = failure == nil
             result.durationMs = milliseconds(ContinuousClock.now - started)
@@ -210,11 +216,12 @@ public struct ScenarioRunner: Sendable {
         var failure: String?
         let run: ScenarioRun
         do {
-            run = try ScenarioRun(orchestrator: orchestrator)
+            run = try ScenarioRun(orchestrator: orchestrator, onDemandBlocks: config.blockMode == .onDemand)
+            try await run.waitUntilRegistered(config.threads.map(\.name), until: .now + .seconds(30))
         } catch {
             await stop(orchestrator)
             result.dataDirectory = directory
-            return finish("cannot connect to the devnet: \(error)")
+            return finish("the devnet did not get ready: \(error)")
         }
         for (index, step) in scenario.steps.enumerated() {
             if Task.isCancelled { break }
