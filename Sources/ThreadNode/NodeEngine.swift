@@ -69,6 +69,7 @@ actor NodeEngine {
         managerEndpoint = manager.endpoints.api
         loop = SocketLoop(context: zmq, name: "\(context.name)-client")
         (wake, wakeInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (follow, followInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
         // Every transaction not final when the node stopped comes back, in the order it arrived.
         let decoder = WireCoding.decoder()
@@ -319,17 +320,72 @@ actor NodeEngine {
 
     // MARK: The submission loop
 
+    /// At most this many sub-blocks of the node are on their way through L2 at once: the next one
+    /// is sealed and proved while the manager checks the one before.
+    static let maxInFlight = 2
+
+    /// A submission whose receipt the node has not yet handled.
+    private struct InFlight {
+        var submission: SubBlockSubmission
+        /// What was sent: `submission` proved, and spoiled if a fault hook said so.
+        var sent: SubBlockSubmission
+        var l2TxHash: String
+        var tamper: TamperRequest?
+        /// A replay of an old sub-block (a fault hook), not a sub-block of its own.
+        var isReplay = false
+    }
+
+    private var inFlight: [InFlight] = []
+    /// True while a sub-block is being proved and admitted; a re-sync waits for it.
+    private var dispatching = false
+    /// True from a revert until the re-sync after it: nothing new is sealed meanwhile.
+    private var draining = false
+    private let follow: AsyncStream<Void>
+    private let followInput: AsyncStream<Void>.Continuation
+    private var dispatchIdle: [CheckedContinuation<Void, Never>] = []
+
     func run() async throws {
+        // Receipts of submissions made before an error restarted this work come first.
+        try await drainInFlight()
         try await sync(register: true)
         wakeInput.yield()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.dispatchLoop() }
+            group.addTask { try await self.followLoop() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Seals, proves and submits sub-blocks while there is room in the pipeline.
+    private func dispatchLoop() async throws {
         for await _ in wake {
             try Task.checkCancellation()
-            while !paused, let submission = seal() {
-                try await settle(submission)
+            while !paused, !draining, let submission = seal() {
+                dispatching = true
+                defer {
+                    dispatching = false
+                    for waiter in dispatchIdle { waiter.resume() }
+                    dispatchIdle = []
+                }
+                try await dispatch(submission)
+                followInput.yield()
             }
         }
     }
 
+    /// Handles receipts in submission order.
+    private func followLoop() async throws {
+        for await _ in follow {
+            try Task.checkCancellation()
+            while let head = inFlight.first {
+                let receipt = try await receipt(of: head.l2TxHash)
+                inFlight.removeFirst()
+                try await handle(head, receipt)
+                wakeInput.yield()
+            }
+        }
+    }
     private func client(_ endpoint: String, _ existing: RequestClient?) async throws -> RequestClient {
         if let existing { return existing }
         return try await RequestClient.connect(to: endpoint, on: loop)
@@ -441,39 +497,14 @@ actor NodeEngine {
 
     /// Signs an L2 transaction with the prover account, submits it, and waits for its receipt.
     private func submitL2(_ payload: L2Payload) async throws -> Receipt {
-        while true {
-            if proverNonce == nil {
-                proverNonce = try await call(
-                    toSequencer: true, SequencerMessage.account, AccountRequest(account: prover.name),
-                    as: AccountInfo.self
-                ).nextNonce
-            }
-            let nonce = proverNonce ?? 0
-            let draft = L2Transaction.make(signer: prover, nonce: nonce, maxFee: 0, payload: payload)
-            let fee = FeeSchedule.standard.cost(of: draft)
-            let tx = L2Transaction.make(signer: prover, nonce: nonce, maxFee: fee, payload: payload)
-            do {
-                let reply = try await call(
-                    toSequencer: true, SequencerMessage.submit, SubmitRequest(tx: tx, wait: true), as: SubmitReply.self,
-                    timeout: .seconds(60))
-                proverNonce = nonce + 1
-                if let receipt = reply.receipt { return receipt }
-                let receipt = try await call(
-                    toSequencer: true, SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 30_000),
-                    as: ReceiptReply.self,
-                    timeout: .seconds(40)
-                )
-                if let final = receipt.receipt { return final }
-            } catch let error as WireError where error.code.rawValue == "WRONG_NONCE" {
-                context.logger.warning("prover nonce out of step (\(error.message)); asking the sequencer")
-                proverNonce = nil
-            }
-        }
+        try await receipt(of: admitL2(payload))
     }
 
-    /// Seals the open transactions when nothing is in flight.
+    /// Seals the open transactions when the pipeline has room.
     private func seal() -> SubBlockSubmission? {
-        guard batcher?.sealed.isEmpty == true, (batcher?.openCount ?? 0) > 0 else { return nil }
+        // Optional chaining reads in place; binding the batcher would copy it before the seal mutates it.
+        guard !syncing, (batcher?.sealed.count ?? Self.maxInFlight) < Self.maxInFlight, (batcher?.openCount ?? 0) > 0
+        else { return nil }
         defer { makeRoom() }
         return batcher!.seal()
     }
@@ -488,8 +519,8 @@ actor NodeEngine {
         for waiter in waiting { waiter.resume() }
     }
 
-    /// Proves a sealed sub-block, submits it, and settles or rebases on the receipt.
-    private func settle(_ submission: SubBlockSubmission) async throws {
+    /// Proves a sealed sub-block and submits it (admission only; the receipt is followed apart).
+    private func dispatch(_ submission: SubBlockSubmission) async throws {
         let proved: SubBlockSubmission
         do {
             proved = try submission.proved(by: ReexecProofSystem(), program: entry.program)
@@ -505,29 +536,37 @@ actor NodeEngine {
         if let replay = tamper, replay.fault == .replay {
             tamper = nil
             if let old = lastAccepted {
-                let receipt = try await submitL2(.threadUpdate(bundle: [old]))
-                bump("sub_blocks_submitted")
-                record(old, receipt, tamper: replay)
-                if receipt.status != .accepted {
-                    reverts += 1
-                    bump("reverts")
-                }
-                context.logger.notice(
-                    "replayed sub-block \(old.sequence) (fault hook): \(receipt.status.rawValue) \(receipt.revert?.code.rawValue ?? "")"
-                )
+                let hash = try await admitL2(.threadUpdate(bundle: [old]))
+                inFlight.append(InFlight(submission: old, sent: old, l2TxHash: hash, tamper: replay, isReplay: true))
             }
         }
         let sent = tamper.map { Self.spoil(proved, $0.fault) } ?? proved
-        let receipt = try await submitL2(.threadUpdate(bundle: [sent]))
+        let hash = try await admitL2(.threadUpdate(bundle: [sent]))
+        inFlight.append(InFlight(submission: submission, sent: sent, l2TxHash: hash, tamper: tamper))
         bump("sub_blocks_submitted")
-        record(sent, receipt, tamper: tamper)
-        if receipt.status == .accepted, tamper != nil {
+    }
+
+    /// Settles an accepted sub-block's transactions, or re-syncs and rebases after a revert.
+    private func handle(_ flight: InFlight, _ receipt: Receipt) async throws {
+        let submission = flight.submission
+        record(flight.sent, receipt, tamper: flight.tamper)
+        if flight.isReplay {
+            if receipt.status != .accepted {
+                reverts += 1
+                bump("reverts")
+            }
+            context.logger.notice(
+                "replayed sub-block \(submission.sequence) (fault hook): \(receipt.status.rawValue) \(receipt.revert?.code.rawValue ?? "")"
+            )
+            return
+        }
+        if receipt.status == .accepted, let tamper = flight.tamper {
             context.logger.error(
-                "sub-block \(submission.sequence) spoiled with \(tamper!.fault.rawValue) was accepted: the manager should have reverted it"
+                "sub-block \(submission.sequence) spoiled with \(tamper.fault.rawValue) was accepted: the manager should have reverted it"
             )
         }
         if receipt.status == .accepted {
-            lastAccepted = sent
+            lastAccepted = flight.sent
             batcher?.settled(through: submission.sequence)
             update(
                 submission.transactions.map {
@@ -546,7 +585,71 @@ actor NodeEngine {
             context.logger.warning(
                 "sub-block \(submission.sequence) of \(spec.name) reverted in block \(receipt.blockNumber): \(receipt.revert?.description ?? "no reason"); re-syncing and rebasing"
             )
+            draining = true
+            defer { draining = false }
+            // The sub-blocks submitted after it build on it: they revert too. Take their receipts
+            // before rebasing, so nothing is settled twice.
+            while dispatching { await withCheckedContinuation { dispatchIdle.append($0) } }
+            try await drainInFlight()
             try await sync(register: false)
+        }
+    }
+
+    /// Takes the receipts of every submission still in flight, recording them; accepted ones
+    /// settle. Used before a re-sync.
+    private func drainInFlight() async throws {
+        while let head = inFlight.first {
+            let receipt = try await receipt(of: head.l2TxHash)
+            inFlight.removeFirst()
+            record(head.sent, receipt, tamper: head.tamper)
+            if receipt.status != .accepted {
+                reverts += 1
+                bump("reverts")
+            } else if !head.isReplay {
+                lastAccepted = head.sent
+                batcher?.settled(through: head.submission.sequence)
+            }
+        }
+    }
+
+    /// Signs an L2 transaction with the prover account and submits it; returns its hash once
+    /// the sequencer admitted it.
+    private func admitL2(_ payload: L2Payload) async throws -> String {
+        while true {
+            if proverNonce == nil {
+                proverNonce = try await call(
+                    toSequencer: true, SequencerMessage.account, AccountRequest(account: prover.name),
+                    as: AccountInfo.self
+                ).nextNonce
+            }
+            let nonce = proverNonce ?? 0
+            let draft = L2Transaction.make(signer: prover, nonce: nonce, maxFee: 0, payload: payload)
+            let fee = FeeSchedule.standard.cost(of: draft)
+            let tx = L2Transaction.make(signer: prover, nonce: nonce, maxFee: fee, payload: payload)
+            do {
+                _ = try await call(
+                    toSequencer: true, SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self,
+                    timeout: .seconds(60))
+                proverNonce = nonce + 1
+                return tx.txHash
+            } catch let error as WireError where error.code.rawValue == "WRONG_NONCE" {
+                context.logger.warning("prover nonce out of step (\(error.message)); asking the sequencer")
+                proverNonce = nil
+            }
+        }
+    }
+
+    /// Waits for an admitted L2 transaction's receipt.
+    private func receipt(of txHash: String) async throws -> Receipt {
+        while true {
+            let reply = try await call(
+                toSequencer: true, SequencerMessage.receipt, ReceiptRequest(txHash: txHash, waitMs: 30_000),
+                as: ReceiptReply.self, timeout: .seconds(40))
+            if let receipt = reply.receipt { return receipt }
+            if reply.status == "unknown" {
+                context.logger.warning("the sequencer does not know \(txHash.prefix(12)) yet; asking again")
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
     }
 }
