@@ -113,16 +113,8 @@ extension DevnetConfig {
 
     /// Parses and validates configuration text; `file` is only used in errors.
     public static func parse(_ text: String, file: String) throws -> DevnetConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigReader.syntaxError(error, file: file)
-        } catch {
-            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
-        }
         var config = DevnetConfig()
-        guard let root else { return config }
+        guard let root = try ConfigReader.compose(text, file: file) else { return config }
         try config.apply(root, reader: ConfigReader(file: file), path: "")
         return config
     }
@@ -228,6 +220,18 @@ struct ConfigReader {
 
     func error(_ node: Node, _ key: String, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, key: key, message: message)
+    }
+
+    /// The node tree of YAML text (nil when it is empty), or a ``ConfigError`` with the line and
+    /// column of a syntax error.
+    static func compose(_ text: String, file: String) throws -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
+        }
     }
 
     static func syntaxError(_ error: YamlError, file: String) -> ConfigError {

@@ -24,15 +24,7 @@ extension Scenario {
     }
 
     public static func parse(_ text: String, file: String, base: DevnetConfig) throws -> Scenario {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigReader.syntaxError(error, file: file)
-        } catch {
-            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "not valid YAML: \(error)")
-        }
-        guard let root else {
+        guard let root = try ConfigReader.compose(text, file: file) else {
             throw ConfigError(file: file, line: 0, column: 0, key: "", message: "the file is empty; a scenario needs steps")
         }
         var parser = ScenarioParser(reader: ConfigReader(file: file))
@@ -457,34 +449,27 @@ struct ScenarioParser {
 
     // MARK: Names
 
-    private func thread(_ node: Node, path: String) throws -> String {
+    /// The name at `node`, which must be one of `known`; the error lists them and suggests one.
+    private func name(_ node: Node, path: String, in known: [String], noun: String) throws -> String {
         let name = try reader.string(node, path: path)
-        let known = programs?.names ?? []
         guard known.contains(name) else {
             let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
-            throw reader.error(node, path, "unknown thread '\(name)' (threads: \(known.joined(separator: ", "))).\(hint)")
+            let plural = noun.hasSuffix("s") ? noun + "es" : noun + "s"
+            throw reader.error(node, path, "unknown \(noun) '\(name)' (\(plural): \(known.joined(separator: ", "))).\(hint)")
         }
         return name
+    }
+
+    private func thread(_ node: Node, path: String) throws -> String {
+        try name(node, path: path, in: programs?.names ?? [], noun: "thread")
     }
 
     private func node(_ node: Node, path: String) throws -> String {
-        let name = try reader.string(node, path: path)
-        let known = topology.processes.filter { $0.role == .threadNode }.map(\.name)
-        guard known.contains(name) else {
-            let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
-            throw reader.error(node, path, "unknown node '\(name)' (nodes: \(known.joined(separator: ", "))).\(hint)")
-        }
-        return name
+        try name(node, path: path, in: topology.processes.filter { $0.role == .threadNode }.map(\.name), noun: "node")
     }
 
     private func process(_ node: Node, path: String) throws -> String {
-        let name = try reader.string(node, path: path)
-        let known = topology.processes.map(\.name)
-        guard known.contains(name) else {
-            let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
-            throw reader.error(node, path, "unknown process '\(name)' (processes: \(known.joined(separator: ", "))).\(hint)")
-        }
-        return name
+        try name(node, path: path, in: topology.processes.map(\.name), noun: "process")
     }
 
     /// The account names this scenario can use: the users, the fee account and the provers of its threads.
