@@ -3,9 +3,6 @@ import DevnetAPI
 import Foundation
 import ZKCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension Orchestrator {
     /// What `devnet attach` adds to a running devnet.
@@ -33,9 +30,6 @@ extension Orchestrator {
             self.port = port
         }
     }
-
-    /// The most prover accounts a thread has (each funded like a genesis prover).
-    static let proversPerThread = 4
 
     /// The node `attach` would start, checked against the devnet's topology.
     ///
@@ -65,15 +59,15 @@ extension Orchestrator {
                     )
                 }
                 index = wanted
-            } else if let free = (1...proversPerThread).first(where: { !used.contains($0) }) {
+            } else if let free = (1...DevAccounts.proversPerThread).first(where: { !used.contains($0) }) {
                 index = free
             } else {
                 throw OrchestratorError.usage(
-                    "error: thread '\(name)' already has a node for each of its \(proversPerThread) prover accounts")
+                    "error: thread '\(name)' already has a node for each of its \(DevAccounts.proversPerThread) prover accounts")
             }
-            guard (1...proversPerThread).contains(index) else {
+            guard (1...DevAccounts.proversPerThread).contains(index) else {
                 throw OrchestratorError.usage(
-                    "error: --prover \(index) is out of range: a thread has prover accounts 1…\(proversPerThread)")
+                    "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)")
             }
             var spec = existing
             spec.prover = index
@@ -101,9 +95,9 @@ extension Orchestrator {
                 "error: unknown proof system '\(proofSystem)' (one of: \(DevnetConfig.knownProofSystems.joined(separator: ", ")))"
             )
         }
-        if let index = options.prover, !(1...proversPerThread).contains(index) {
+        if let index = options.prover, !(1...DevAccounts.proversPerThread).contains(index) {
             throw OrchestratorError.usage(
-                "error: --prover \(index) is out of range: a thread has prover accounts 1…\(proversPerThread)")
+                "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)")
         }
         return ThreadSpec(
             name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: options.maxSubBlock,
@@ -179,42 +173,9 @@ extension Orchestrator {
         topology.processes.append(process)
         try topology.write(to: topologyURL)
 
-        let log = logPath(of: name)
-        let binaries = ProcessControl.binaryDirectory()
-        let pid: pid_t
-        do {
-            pid = try ProcessControl.spawn(
-                executable: binaries.appendingPathComponent(ProcessRole.threadNode.executable).path,
-                arguments: ["--topology", topologyURL.path, "--name", name, "--data-dir", dataDirectory.path],
-                logPath: log
-            )
-        } catch {
-            throw OrchestratorError("error: cannot start \(name): \(error)")
-        }
-        state.processes.append(
-            .init(
-                name: name, role: .threadNode, pid: pid, startTime: ProcessControl.startTime(of: pid),
-                endpoints: process.endpoints, log: log))
-        try state.write(to: dataDirectory)
-
-        let probe = HealthProbe()
-        let healthy: [String: HealthReport]
-        do {
-            healthy = try await probe.waitUntilHealthy([name: process.endpoints.admin], deadline: .now + timeout) {
-                if let how = ProcessControl.reapIfExited(pid) {
-                    throw OrchestratorError(
-                        "error: \(name) \(how) while starting. Last lines of \(log):\n\(ProcessControl.tail(log, lines: 20))"
-                    )
-                }
-            }
-        } catch {
-            await probe.close()
-            throw error
-        }
-        await probe.close()
-        guard healthy[name] != nil else {
-            throw OrchestratorError("error: \(name) (pid \(pid)) was not healthy within \(timeout); see \(log)")
-        }
+        var record = DevnetState.Process(
+            name: name, role: .threadNode, pid: 0, startTime: nil, endpoints: process.endpoints, log: logPath(of: name))
+        try await launch(&record, in: &state, doing: "starting", timeout: timeout)
         return name
     }
 }

@@ -51,12 +51,18 @@ public final class DevnetClientSession: Sendable {
     ) async throws -> Reply {
         do {
             return try await request(process, type, payload, as: Reply.self, endpoint: kind, timeout: timeout)
-        } catch let error as WireError where error.code == .timeout {
-            throw OrchestratorError(
-                "error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")
         } catch let error as WireError {
-            throw OrchestratorError("error: \(process) refused '\(type)': \(error.code): \(error.message)")
+            throw Self.explain(error, process: process, type: type, timeout: timeout)
         }
+    }
+
+    /// A daemon's error reply, or no reply, as a sentence that names the process.
+    static func explain(_ error: WireError, process: String, type: String, timeout: Duration) -> OrchestratorError {
+        if error.code == .timeout {
+            return OrchestratorError(
+                "error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")
+        }
+        return OrchestratorError("error: \(process) refused '\(type)': \(error.code): \(error.message)")
     }
 
     /// ``call(_:_:_:as:endpoint:timeout:)`` that throws the daemon's ``WireError`` as it is, for
@@ -109,20 +115,14 @@ public final class DevnetClientSession: Sendable {
 
     /// Sends a fee-token transfer and waits for its receipt.
     public func transfer(from: String, to: String, amount: UInt64, maxFee: UInt64?) async throws -> Receipt {
-        let sender = try account(from)
-        let payload = L2Payload.transfer(to: try address(to), amount: amount)
-        return try await submit(payload, signer: sender, maxFee: maxFee)
-    }
-
-    private func submit(_ payload: L2Payload, signer: DevAccount, maxFee: UInt64?) async throws -> Receipt {
-        let info = try await call(
-            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
-        let draft = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: 0, payload: payload)
-        let fee = maxFee ?? FeeSchedule.standard.cost(of: draft)
-        let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: fee, payload: payload)
         // Admission first (a rejection comes back at once), then a bounded wait for the block:
         // with on-demand blocks nothing is included until someone mines.
-        _ = try await call("sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
+        let tx: L2Transaction
+        do {
+            tx = try await admitTransfer(from: from, to: to, amount: amount, maxFee: maxFee)
+        } catch let error as WireError {
+            throw Self.explain(error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
+        }
         let reply = try await call(
             "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 10_000), as: ReceiptReply.self,
             timeout: .seconds(20))
@@ -134,14 +134,29 @@ public final class DevnetClientSession: Sendable {
         return receipt
     }
 
-    /// Signs a thread transaction as `from` and sends it to the thread's node; with `wait`, waits
-    /// until it settles or fails.
+    /// Signs a fee-token transfer (max fee: its exact cost, unless given) and has the sequencer
+    /// admit it. A rejection is thrown as the sequencer's ``WireError``, code and all.
+    func admitTransfer(from: String, to: String, amount: UInt64, maxFee: UInt64?) async throws -> L2Transaction {
+        let signer = try account(from)
+        let payload = L2Payload.transfer(to: try address(to), amount: amount)
+        let info = try await call(
+            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
+        let tx =
+            maxFee.map { L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: $0, payload: payload) }
+            ?? L2Transaction.make(signer: signer, nonce: info.nextNonce, payload: payload, payingExactly: .standard)
+        _ = try await request(
+            "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
+        return tx
+    }
+
+    /// Signs a thread transaction as `from` and sends it to the thread's node (or to `node`, another
+    /// node of the thread); with `wait`, waits until it settles or fails.
     public func send(
-        thread name: String, entrypoint: String, arguments: [String], from: String, wait: Bool
+        thread name: String, entrypoint: String, arguments: [String], from: String, wait: Bool, node: String? = nil
     ) async throws -> TxStatusReply {
         let entry = try thread(name)
         let signer = try account(from)
-        let node = "node-\(entry.thread.name)"
+        let node = node ?? "node-\(entry.thread.name)"
         let nonce = try await call(node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self)
             .nonce
         let tx: ThreadTransaction

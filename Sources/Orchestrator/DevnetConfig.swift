@@ -126,11 +126,9 @@ extension DevnetConfig {
     /// the keys named in errors (e.g. `topology` inside a scenario file).
     mutating func apply(_ root: Node, reader: ConfigReader, path prefix: String) throws {
         func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
-        var config = self
-        defer { self = config }
         let top = try reader.mapping(root, path: prefix, allowed: Self.keys)
         if let node = top["seed"] {
-            config.seed = UInt64(try reader.integer(node, path: key("seed"), in: 0...Int.max))
+            self.seed = UInt64(try reader.integer(node, path: key("seed"), in: 0...Int.max))
         }
         if let node = top["host"] {
             let host = try reader.string(node, path: key("host"))
@@ -138,13 +136,13 @@ extension DevnetConfig {
             guard host == "localhost" || inet_pton(AF_INET, host, &address) == 1 else {
                 throw reader.error(node, key("host"), "'\(host)' is not an IPv4 address such as 127.0.0.1")
             }
-            config.host = host == "localhost" ? "127.0.0.1" : host
+            self.host = host == "localhost" ? "127.0.0.1" : host
         }
         if let node = top["fault_hooks"] {
-            config.faultHooks = try reader.boolean(node, path: key("fault_hooks"))
+            self.faultHooks = try reader.boolean(node, path: key("fault_hooks"))
         }
         if let node = top["base_port"] {
-            config.basePort = try reader.integer(node, path: key("base_port"), in: 1024...65000)
+            self.basePort = try reader.integer(node, path: key("base_port"), in: 1024...65000)
         }
         if let node = top["sequencer"] {
             let sequencer = try reader.mapping(node, path: key("sequencer"), allowed: ["block_mode", "block_interval_ms"])
@@ -159,11 +157,11 @@ extension DevnetConfig {
             }
             switch mode {
             case "interval":
-                config.blockMode = .interval(milliseconds: interval ?? 1000)
+                self.blockMode = .interval(milliseconds: interval ?? 1000)
             case "on_demand":
-                config.blockMode = .onDemand
+                self.blockMode = .onDemand
             default:
-                config.blockMode = .instant
+                self.blockMode = .instant
             }
             if interval != nil, mode != "interval", let node = sequencer["block_interval_ms"] {
                 throw reader.error(
@@ -209,7 +207,7 @@ extension DevnetConfig {
                 threads.append(
                     ThreadSpec(name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock))
             }
-            config.threads = threads
+            self.threads = threads
         }
     }
 }

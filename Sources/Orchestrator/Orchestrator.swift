@@ -136,8 +136,7 @@ public struct Orchestrator: Sendable {
                 "error: not healthy within \(options.startupTimeout): \(names). The devnet was stopped.")
         }
         let elapsed = ContinuousClock.now - started
-        state.startupMs = Int(
-            elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        state.startupMs = milliseconds(elapsed)
         try state.write(to: dataDirectory)
         return state
     }
@@ -293,4 +292,9 @@ public struct Orchestrator: Sendable {
         }
         return path
     }
+}
+
+/// A duration in whole milliseconds, for reports.
+func milliseconds(_ duration: Duration) -> Int {
+    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
 }

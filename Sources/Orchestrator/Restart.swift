@@ -28,33 +28,57 @@ extension Orchestrator {
             one.processes = [old]
             await stopAll(one, timeout: .seconds(10), quiet: true)
         }
-        let binaries = ProcessControl.binaryDirectory()
+        var process = old
+        try await launch(&process, in: &state, doing: "restarting", timeout: timeout)
+        return process.pid
+    }
+
+    /// Starts one daemon of the devnet's topology, records it in the state file (replacing the
+    /// entry of the same name, or adding one) and waits until it is healthy.
+    ///
+    /// - Throws: ``OrchestratorError`` with the tail of its log if it exits, or naming it if it is
+    ///   not healthy within `timeout`.
+    func launch(
+        _ process: inout DevnetState.Process, in state: inout DevnetState, doing activity: String, timeout: Duration
+    ) async throws {
+        let name = process.name
         let topology = dataDirectory.appendingPathComponent(Topology.fileName)
         let pid: pid_t
         do {
             pid = try ProcessControl.spawn(
-                executable: binaries.appendingPathComponent(old.role.executable).path,
+                executable: ProcessControl.binaryDirectory().appendingPathComponent(process.role.executable).path,
                 arguments: ["--topology", topology.path, "--name", name, "--data-dir", dataDirectory.path],
-                logPath: old.log
+                logPath: process.log
             )
         } catch {
-            throw OrchestratorError("error: \(error)")
+            throw OrchestratorError("error: cannot start \(name): \(error)")
         }
-        state.processes[index].pid = pid
-        state.processes[index].startTime = ProcessControl.startTime(of: pid)
+        process.pid = pid
+        process.startTime = ProcessControl.startTime(of: pid)
+        if let index = state.processes.firstIndex(where: { $0.name == name }) {
+            state.processes[index] = process
+        } else {
+            state.processes.append(process)
+        }
         try state.write(to: dataDirectory)
+        let log = process.log
         let probe = HealthProbe()
-        let healthy = try await probe.waitUntilHealthy([name: old.endpoints.admin], deadline: .now + timeout) {
-            if let how = ProcessControl.reapIfExited(pid) {
-                throw OrchestratorError(
-                    "error: \(name) \(how) while restarting. Last lines of \(old.log):\n\(ProcessControl.tail(old.log, lines: 20))"
-                )
+        let healthy: [String: HealthReport]
+        do {
+            healthy = try await probe.waitUntilHealthy([name: process.endpoints.admin], deadline: .now + timeout) {
+                if let how = ProcessControl.reapIfExited(pid) {
+                    throw OrchestratorError(
+                        "error: \(name) \(how) while \(activity). Last lines of \(log):\n\(ProcessControl.tail(log, lines: 20))"
+                    )
+                }
             }
+        } catch {
+            await probe.close()
+            throw error
         }
         await probe.close()
         guard healthy[name] != nil else {
-            throw OrchestratorError("error: \(name) (pid \(pid)) was not healthy within \(timeout); see \(old.log)")
+            throw OrchestratorError("error: \(name) (pid \(pid)) was not healthy within \(timeout); see \(log)")
         }
-        return pid
     }
 }

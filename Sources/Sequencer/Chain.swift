@@ -79,7 +79,7 @@ actor Chain {
         loop = SocketLoop(context: zmq, name: "sequencer-client")
         (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
 
-        var ledger = SequencerLedger(accounts: devAccounts, threads: threads, proversPerThread: Self.proversPerThread)
+        var ledger = SequencerLedger(accounts: devAccounts, threads: threads, proversPerThread: DevAccounts.proversPerThread)
         var receipts: [String: Receipt] = [:]
         var height: UInt64 = 0
         let decoder = WireCoding.decoder()
@@ -135,14 +135,12 @@ actor Chain {
         if !queue.isEmpty { triggerInput.yield(.pending) }
     }
 
-    /// Prover accounts funded at genesis per thread.
-    static let proversPerThread = 4
 
     /// The command-log kind of a faucet grant to the provers of a thread attached at runtime.
     static let fundKind = "fund"
 
     private static func fund(_ thread: String, in ledger: inout SequencerLedger, accounts: DevAccounts) {
-        for index in 1...proversPerThread {
+        for index in 1...DevAccounts.proversPerThread {
             ledger.faucet(accounts.prover(thread: thread, index: index).address, amount: DevAccounts.genesisBalance)
         }
     }
@@ -155,12 +153,12 @@ actor Chain {
         Self.fund(thread, in: &ledger, accounts: devAccounts)
         threads.append(thread)
         context.logger.info(
-            "funded provers 1…\(Self.proversPerThread) of thread \(thread) with \(DevAccounts.genesisBalance) each")
+            "funded provers 1…\(DevAccounts.proversPerThread) of thread \(thread) with \(DevAccounts.genesisBalance) each")
         return FundThreadReply(thread: thread, funded: true)
     }
 
     private func name(of address: Address) -> String? {
-        devAccounts.name(of: address, threads: threads, proversPerThread: Self.proversPerThread)
+        devAccounts.name(of: address, threads: threads, proversPerThread: DevAccounts.proversPerThread)
     }
 
     // MARK: Admission
@@ -174,7 +172,7 @@ actor Chain {
             switch ledger.admit(
                 tx,
                 names: { [devAccounts, threads] in
-                    devAccounts.name(of: $0, threads: threads, proversPerThread: Self.proversPerThread)
+                    devAccounts.name(of: $0, threads: threads, proversPerThread: DevAccounts.proversPerThread)
                 })
             {
             case let .failure(rejection):
@@ -262,7 +260,7 @@ actor Chain {
     func accounts() -> AccountsReply {
         var addresses = devAccounts.users.map(\.address) + [devAccounts.sequencer.address]
         for thread in threads {
-            for index in 1...Self.proversPerThread {
+            for index in 1...DevAccounts.proversPerThread {
                 addresses.append(devAccounts.prover(thread: thread, index: index).address)
             }
         }

@@ -381,11 +381,12 @@ actor NodeEngine {
             while let head = inFlight.first {
                 let receipt = try await receipt(of: head.l2TxHash)
                 inFlight.removeFirst()
-                try await handle(head, receipt)
+                if apply(head, receipt) { try await rebaseAfterRevert() }
                 wakeInput.yield()
             }
         }
     }
+
     private func client(_ endpoint: String, _ existing: RequestClient?) async throws -> RequestClient {
         if let existing { return existing }
         return try await RequestClient.connect(to: endpoint, on: loop)
@@ -546,69 +547,66 @@ actor NodeEngine {
         bump("sub_blocks_submitted")
     }
 
-    /// Settles an accepted sub-block's transactions, or re-syncs and rebases after a revert.
-    private func handle(_ flight: InFlight, _ receipt: Receipt) async throws {
+    /// Records a submission's receipt: an accepted sub-block's transactions settle, a revert is
+    /// counted. Returns true when a sub-block of the node's own (not a replay) reverted, which
+    /// calls for a re-sync.
+    private func apply(_ flight: InFlight, _ receipt: Receipt) -> Bool {
         let submission = flight.submission
         record(flight.sent, receipt, tamper: flight.tamper)
+        if receipt.status != .accepted {
+            reverts += 1
+            bump("reverts")
+        }
         if flight.isReplay {
-            if receipt.status != .accepted {
-                reverts += 1
-                bump("reverts")
-            }
             context.logger.notice(
                 "replayed sub-block \(submission.sequence) (fault hook): \(receipt.status.rawValue) \(receipt.revert?.code.rawValue ?? "")"
             )
-            return
+            return false
         }
-        if receipt.status == .accepted, let tamper = flight.tamper {
+        guard receipt.status == .accepted else {
+            context.logger.warning(
+                "sub-block \(submission.sequence) of \(spec.name) reverted in block \(receipt.blockNumber): \(receipt.revert?.description ?? "no reason")"
+            )
+            return true
+        }
+        if let tamper = flight.tamper {
             context.logger.error(
                 "sub-block \(submission.sequence) spoiled with \(tamper.fault.rawValue) was accepted: the manager should have reverted it"
             )
         }
-        if receipt.status == .accepted {
-            lastAccepted = flight.sent
-            batcher?.settled(through: submission.sequence)
-            update(
-                submission.transactions.map {
-                    let failure = vmFailures.removeValue(forKey: $0.txHash)
-                    return TxStatusReply(
-                        txHash: $0.txHash, status: failure == nil ? "settled" : "failed", subBlock: submission.sequence,
-                        l2TxHash: receipt.txHash, block: receipt.blockNumber,
-                        reason: failure.map { "the contract call failed: \($0)" }
-                    )
-                }
-            )
-            bump("sub_blocks_settled")
-        } else {
-            reverts += 1
-            bump("reverts")
-            context.logger.warning(
-                "sub-block \(submission.sequence) of \(spec.name) reverted in block \(receipt.blockNumber): \(receipt.revert?.description ?? "no reason"); re-syncing and rebasing"
-            )
-            draining = true
-            defer { draining = false }
-            // The sub-blocks submitted after it build on it: they revert too. Take their receipts
-            // before rebasing, so nothing is settled twice.
-            while dispatching { await withCheckedContinuation { dispatchIdle.append($0) } }
-            try await drainInFlight()
-            try await sync(register: false)
-        }
+        lastAccepted = flight.sent
+        batcher?.settled(through: submission.sequence)
+        update(
+            submission.transactions.map {
+                let failure = vmFailures.removeValue(forKey: $0.txHash)
+                return TxStatusReply(
+                    txHash: $0.txHash, status: failure == nil ? "settled" : "failed", subBlock: submission.sequence,
+                    l2TxHash: receipt.txHash, block: receipt.blockNumber,
+                    reason: failure.map { "the contract call failed: \($0)" }
+                )
+            }
+        )
+        bump("sub_blocks_settled")
+        return false
     }
 
-    /// Takes the receipts of every submission still in flight, recording them; accepted ones
-    /// settle. Used before a re-sync.
+    /// After a revert: takes the receipts of the sub-blocks submitted behind it (they build on it
+    /// and revert too), then re-syncs and rebases every unsettled transaction.
+    private func rebaseAfterRevert() async throws {
+        draining = true
+        defer { draining = false }
+        while dispatching { await withCheckedContinuation { dispatchIdle.append($0) } }
+        try await drainInFlight()
+        context.logger.warning("re-syncing thread \(spec.name) and rebasing its unsettled transactions")
+        try await sync(register: false)
+    }
+
+    /// Takes the receipt of every submission still in flight, in order, and records it.
     private func drainInFlight() async throws {
         while let head = inFlight.first {
             let receipt = try await receipt(of: head.l2TxHash)
             inFlight.removeFirst()
-            record(head.sent, receipt, tamper: head.tamper)
-            if receipt.status != .accepted {
-                reverts += 1
-                bump("reverts")
-            } else if !head.isReplay {
-                lastAccepted = head.sent
-                batcher?.settled(through: head.submission.sequence)
-            }
+            _ = apply(head, receipt)
         }
     }
 
@@ -623,9 +621,7 @@ actor NodeEngine {
                 ).nextNonce
             }
             let nonce = proverNonce ?? 0
-            let draft = L2Transaction.make(signer: prover, nonce: nonce, maxFee: 0, payload: payload)
-            let fee = FeeSchedule.standard.cost(of: draft)
-            let tx = L2Transaction.make(signer: prover, nonce: nonce, maxFee: fee, payload: payload)
+            let tx = L2Transaction.make(signer: prover, nonce: nonce, payload: payload, payingExactly: .standard)
             do {
                 _ = try await call(
                     toSequencer: true, SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self,

@@ -48,6 +48,9 @@ public struct DevAccounts: Sendable {
     ]
     /// The fee account's name.
     public static let sequencerName = "sequencer"
+    /// Prover accounts each thread has, `prover-<thread>-1` … `-4`, each funded with
+    /// ``genesisBalance`` (at genesis, or when the thread is attached).
+    public static let proversPerThread = 4
     /// Genesis balance of every user and prover account, in fee units.
     public static let genesisBalance: UInt64 = 1_000_000_000_000
 

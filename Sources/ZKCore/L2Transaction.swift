@@ -152,6 +152,15 @@ public struct L2Transaction: Hashable, Sendable, Codable {
         return tx
     }
 
+    /// Signs a transaction whose max fee is exactly what `schedule` charges for it.
+    public static func make(
+        signer: DevAccount, nonce: UInt64, payload: L2Payload, payingExactly schedule: FeeSchedule
+    ) -> L2Transaction {
+        // The cost counts the encoded size, signature included: price a signed draft.
+        let draft = make(signer: signer, nonce: nonce, maxFee: 0, payload: payload)
+        return make(signer: signer, nonce: nonce, maxFee: schedule.cost(of: draft), payload: payload)
+    }
+
     /// The sender's address (as in the ledger).
     public var sender: Address { Address(publicKeyBytes: senderPublicKey.bytes) }
 

@@ -38,6 +38,7 @@ struct ScenarioTests {
             roots.append(try #require(results.first?["roots"] as? [String: String]))
         }
         #expect(Set(roots[0].keys) == ["token", "counter"])
+        #expect(roots[0].values.allSatisfy { $0.count == 64 && $0.allSatisfy(\.isHexDigit) })
         #expect(roots[0] == roots[1])
         // A passing scenario leaves nothing behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).allSatisfy { $0.hasSuffix(".json") })
@@ -110,11 +111,16 @@ struct ScenarioTests {
         #expect(sent["status"] as? String == "settled")
         #expect(try devnet.command("call", "dice", "get").stdout.contains("6"))
         // The new thread's prover was funded, and a restarted sequencer funds it the same way.
+        func proverBalance() throws -> UInt64? {
+            let accounts = try devnet.command("accounts").stdout
+            let line = accounts.split(separator: "\n").first { $0.hasPrefix("prover-dice-1 ") }
+            return line?.split(separator: " ").dropFirst(2).first.flatMap { UInt64($0) }
+        }
+        let before = try #require(try proverBalance())
         _ = try devnet.command("restart", "sequencer")
-        let accounts = try devnet.command("accounts").stdout
-        let line = try #require(accounts.split(separator: "\n").first { $0.hasPrefix("prover-dice-1 ") })
-        let balance = try #require(line.split(separator: " ").dropFirst(2).first.flatMap { UInt64($0) })
+        let balance = try #require(try proverBalance())
         #expect(balance > 0 && balance < 1_000_000_000_000)
+        #expect(balance == before)
     }
 
     @Test func faultHooksAreRefusedUnlessTheDevnetTurnsThemOn() throws {

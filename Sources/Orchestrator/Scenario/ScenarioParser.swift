@@ -259,7 +259,7 @@ struct ScenarioParser {
                 try reader.integer($0, path: "\(path).max_sub_block", in: 1...65536)
             },
             prover: try fields["prover"].map {
-                try reader.integer($0, path: "\(path).prover", in: 1...Orchestrator.proversPerThread)
+                try reader.integer($0, path: "\(path).prover", in: 1...DevAccounts.proversPerThread)
             }
         )
         let spec: ThreadSpec
@@ -476,7 +476,7 @@ struct ScenarioParser {
     private var accountNames: [String] {
         DevAccounts.userNames + [DevAccounts.sequencerName]
             + (programs?.names ?? []).flatMap { thread in
-                (1...Orchestrator.proversPerThread).map { "prover-\(thread)-\($0)" }
+                (1...DevAccounts.proversPerThread).map { "prover-\(thread)-\($0)" }
             }
     }
 
@@ -486,7 +486,7 @@ struct ScenarioParser {
             let hint = ConfigReader.closest(to: name, in: accountNames).map { " Did you mean '\($0)'?" } ?? ""
             throw reader.error(
                 node, path,
-                "unknown account '\(name)' (accounts: \(DevAccounts.userNames.joined(separator: ", ")), sequencer, prover-<thread>-<1…\(Orchestrator.proversPerThread)>).\(hint)"
+                "unknown account '\(name)' (accounts: \(DevAccounts.userNames.joined(separator: ", ")), sequencer, prover-<thread>-<1…\(DevAccounts.proversPerThread)>).\(hint)"
             )
         }
         return name

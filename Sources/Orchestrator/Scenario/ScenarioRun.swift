@@ -151,36 +151,17 @@ actor ScenarioRun {
     }
 
     private func send(_ send: Scenario.Send) async throws {
-        guard let entry = session.catalog.entry(for: send.thread) else {
-            throw StepFailure("this devnet has no thread \(send.thread)")
-        }
-        let signer = try session.accounts.account(named: send.from)
-        let nonce = try await session.call(
-            send.node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self
-        ).nonce
-        let tx = try ThreadTransaction.make(
-            thread: entry.threadId, contract: entry.program, entrypoint: send.entrypoint,
-            arguments: try session.resolveArguments(send.arguments), signer: signer, nonce: nonce)
-        do {
-            _ = try await session.request(send.node, NodeMessage.submit, NodeSubmitRequest(tx: tx), as: TxStatusReply.self)
-        } catch let error as WireError where error.code != .timeout {
-            throw StepFailure("\(send.node) refused the transaction: \(error.code): \(error.message)")
-        }
-        if let label = send.label { named[label] = .threadTx(node: send.node, hash: tx.txHash) }
+        let status = try await session.send(
+            thread: send.thread, entrypoint: send.entrypoint, arguments: try session.resolveArguments(send.arguments),
+            from: send.from, wait: false, node: send.node)
+        if let label = send.label { named[label] = .threadTx(node: send.node, hash: status.txHash) }
     }
 
     private func transfer(_ transfer: Scenario.Transfer, until deadline: ContinuousClock.Instant) async throws {
-        let signer = try session.accounts.account(named: transfer.from)
-        let to = try session.accounts.account(named: transfer.to).address
-        let info = try await session.call(
-            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
-        let payload = L2Payload.transfer(to: to, amount: transfer.amount)
-        let draft = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: 0, payload: payload)
-        let fee = transfer.maxFee ?? FeeSchedule.standard.cost(of: draft)
-        let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: fee, payload: payload)
+        let tx: L2Transaction
         do {
-            _ = try await session.request(
-                "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
+            tx = try await session.admitTransfer(
+                from: transfer.from, to: transfer.to, amount: transfer.amount, maxFee: transfer.maxFee)
         } catch let error as WireError where error.code != .timeout {
             guard let expected = transfer.rejected else {
                 throw StepFailure("the sequencer rejected the transfer: \(error.code): \(error.message)")
@@ -189,6 +170,8 @@ actor ScenarioRun {
                 throw StepFailure("the sequencer rejected it with \(error.code), not \(expected): \(error.message)")
             }
             return
+        } catch let error as WireError {
+            throw DevnetClientSession.explain(error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
         }
         if let expected = transfer.rejected {
             throw StepFailure("the sequencer admitted \(tx.txHash); it should have rejected it with \(expected)")
