@@ -73,8 +73,16 @@ public final class DevnetClientSession: Sendable {
     ) async throws -> Reply {
         let endpoint = try endpoint(of: process, kind)
         let client = try await RequestClient.connect(to: endpoint, on: loop)
-        defer { client.close() }
-        return try await client.call(type, payload, as: Reply.self, timeout: timeout)
+        // No `defer` around the await: Swift 6.3.1 crashes (signal 11) splitting that coroutine
+        // in release builds once it is inlined into a caller.
+        do {
+            let reply = try await client.call(type, payload, as: Reply.self, timeout: timeout)
+            client.close()
+            return reply
+        } catch {
+            client.close()
+            throw error
+        }
     }
 
     private func account(_ name: String) throws -> DevAccount {
@@ -141,9 +149,12 @@ public final class DevnetClientSession: Sendable {
         let payload = L2Payload.transfer(to: try address(to), amount: amount)
         let info = try await call(
             "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
-        let tx =
-            maxFee.map { L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: $0, payload: payload) }
-            ?? L2Transaction.make(signer: signer, nonce: info.nextNonce, payload: payload, payingExactly: .standard)
+        let tx: L2Transaction
+        if let maxFee {
+            tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, maxFee: maxFee, payload: payload)
+        } else {
+            tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, payload: payload, payingExactly: .standard)
+        }
         _ = try await request(
             "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
         return tx
