@@ -17,7 +17,7 @@ public struct StartupBenchmark: Sendable {
     public var runs: Int
     public var basePort: Int
 
-    public init(nodeCounts: [Int] = [1, 4, 8], runs: Int = 7, basePort: Int = 41000) {
+    public init(nodeCounts: [Int] = [1, 4, 8], runs: Int = 7, basePort: Int = 32000) {
         self.nodeCounts = nodeCounts
         self.runs = runs
         self.basePort = basePort

@@ -181,8 +181,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Transactions of the latency run (default 10000, 200 with --quick).")
     var transactions: Int?
 
-    @Option(help: "First TCP port of the benchmark devnets.")
-    var basePort = 41000
+    // Below Linux's ephemeral range (32768 and up), where client connections could hold a port.
+    @Option(help: "First TCP port of the benchmark devnets (they take the next 60 or so).")
+    var basePort = 32000
 
     @Flag(help: "Far fewer transactions and runs; what CI runs.")
     var quick = false
@@ -449,7 +450,8 @@ struct ScenarioRun: AsyncParsableCommand {
     @Option(help: "Write the results, with every thread's final state root, as JSON here.") var json: String?
     @Option(help: "Where each scenario's data directory is made (default: $TMPDIR/zkthreads-scenarios).")
     var workDir: String?
-    @Option(help: "The first TCP port to try; scenarios take free ports from here up.") var basePort = 41000
+    // Below Linux's ephemeral range (32768 and up), where client connections could hold a port.
+    @Option(help: "The first TCP port to try; scenarios take free ports from here up.") var basePort = 31300
     @Option(help: "Seconds a step may take when it sets no timeout.") var stepTimeout: Double = 30
     @Flag(help: "Keep the data directory of passing scenarios too.") var keep = false
 

@@ -23,7 +23,7 @@ public struct ScenarioRunner: Sendable {
         public var keep: Bool
 
         public init(
-            workDirectory: String? = nil, baseConfig: String? = nil, basePort: Int = 41000,
+            workDirectory: String? = nil, baseConfig: String? = nil, basePort: Int = 31300,
             stepTimeout: Duration = .seconds(30), junitPath: String? = nil, jsonPath: String? = nil, keep: Bool = false
         ) {
             self.workDirectory =
