@@ -13,13 +13,17 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers a handler for `type` whose request body is `Request`.
+    ///
+    /// The payload must be a JSON object that decodes as `Request`; a `Request` that is a
+    /// ``ValidatedPayload`` must also pass its `validate()`. Otherwise the reply is `BAD_PAYLOAD`
+    /// (or the error `validate()` threw) and the handler does not run.
     public mutating func on<Request: Decodable & Sendable, Reply: Encodable & Sendable>(
         _ type: String,
         _ request: Request.Type,
         handler: @escaping @Sendable (Request) async throws -> Reply
     ) {
         handlers[type] = { envelope, payload in
-            let body = try WireCodec.decode(Request.self, from: payload, messageType: envelope.type)
+            let body = try WireCodec.decodeRequestBody(Request.self, from: payload, messageType: envelope.type)
             return try WireCodec.encode(try await handler(body))
         }
     }

@@ -38,6 +38,33 @@ public struct Envelope: Codable, Sendable, Equatable {
     }
 }
 
+/// Which message an envelope heads; each takes its own keys and no others.
+public enum EnvelopeKind: Sendable, CustomStringConvertible {
+    /// `v`, `type` and `id`, all required.
+    case request
+    /// `v`, `type`, and optionally `id` and `status`.
+    case reply
+    /// `v`, `type` and `seq`, all required.
+    case event
+
+    /// The keys this kind of envelope may have.
+    public var keys: Set<String> {
+        switch self {
+        case .request: ["v", "type", "id"]
+        case .reply: ["v", "type", "id", "status"]
+        case .event: ["v", "type", "seq"]
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .request: "request"
+        case .reply: "reply"
+        case .event: "event"
+        }
+    }
+}
+
 /// A stable error code on the wire.
 public struct WireErrorCode: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: String

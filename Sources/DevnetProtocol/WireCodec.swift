@@ -1,5 +1,22 @@
 public import Foundation
 
+/// A request body with rules beyond its JSON shape: a hash that must be 64 hex digits, a wait
+/// that must not be negative.
+///
+/// A daemon calls ``validate()`` right after decoding the body and before its handler runs, so
+/// handlers see only valid bodies.
+public protocol ValidatedPayload: Decodable {
+    /// Throws when the decoded body breaks a rule. A ``WireError`` is the reply as thrown (use
+    /// `BAD_PAYLOAD` and name the field); any other error becomes `BAD_PAYLOAD` with its
+    /// description.
+    func validate() throws
+}
+
+extension ValidatedPayload {
+    /// No rules beyond the JSON shape.
+    public func validate() throws {}
+}
+
 /// Encodes and decodes the multipart messages of wire protocol v1.
 ///
 /// - Request (DEALER → ROUTER): `[envelope, payload]`
@@ -43,6 +60,36 @@ public enum WireCodec {
         }
     }
 
+    /// Decodes a request's payload frame as a daemon does: the frame must be one JSON object (an
+    /// empty frame reads as `{}`), even for a message that takes no fields, and a body that is a
+    /// ``ValidatedPayload`` must pass its ``ValidatedPayload/validate()``.
+    ///
+    /// - Throws: ``WireError`` with code `BAD_PAYLOAD` naming the message and what was wrong, or
+    ///   whatever ``WireError`` the body's `validate()` threw.
+    public static func decodeRequestBody<T: Decodable>(_ type: T.Type, from payload: Data, messageType: String)
+        throws(WireError) -> T
+    {
+        if !payload.isEmpty {
+            let first = payload.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+            guard first == UInt8(ascii: "{") else {
+                throw WireError(
+                    .badPayload,
+                    "payload of '\(messageType)' is not a JSON object; send an object such as {} (or an empty frame)")
+            }
+        }
+        let body = try decode(T.self, from: payload, messageType: messageType)
+        if let checked = body as? any ValidatedPayload {
+            do {
+                try checked.validate()
+            } catch let error as WireError {
+                throw error
+            } catch {
+                throw WireError(.badPayload, "payload of '\(messageType)' is invalid: \(error)")
+            }
+        }
+        return body
+    }
+
     public static func request(type: String, id: UInt64, payload: some Encodable) throws -> [Data] {
         [try encode(Envelope(type: type, id: id)), try encode(payload)]
     }
@@ -62,12 +109,25 @@ public enum WireCodec {
         [Data(topic.utf8), try encode(Envelope(type: topic, seq: seq)), payload]
     }
 
-    /// Reads a request's or reply's `[envelope, payload]` frames.
+    /// Reads a request's `[envelope, payload]` frames, as a daemon does: the envelope has exactly
+    /// `v`, `type` and `id` (see ``EnvelopeKind/request``).
+    public static func decodeRequest(_ frames: some Collection<Data>) throws(WireError) -> (Envelope, Data) {
+        try decodeFrames(frames, as: .request)
+    }
+
+    /// Reads a reply's (or, leniently, a request's) `[envelope, payload]` frames: the envelope
+    /// may carry `status`, and `id` may be missing (a reply to a request whose envelope was unreadable).
     public static func decodeMessage(_ frames: some Collection<Data>) throws(WireError) -> (Envelope, Data) {
+        try decodeFrames(frames, as: .reply)
+    }
+
+    private static func decodeFrames(_ frames: some Collection<Data>, as kind: EnvelopeKind) throws(WireError) -> (
+        Envelope, Data
+    ) {
         guard frames.count == 2, let envelopeFrame = frames.first else {
             throw WireError(.badEnvelope, "expected 2 frames (envelope, payload), got \(frames.count)")
         }
-        let envelope = try decodeEnvelope(envelopeFrame)
+        let envelope = try decodeEnvelope(envelopeFrame, as: kind)
         return (envelope, frames[frames.index(after: frames.startIndex)])
     }
 
@@ -78,40 +138,112 @@ public enum WireCodec {
         guard frames.count == 3 else {
             throw WireError(.badEnvelope, "expected 3 frames (topic, envelope, payload), got \(frames.count)")
         }
-        let envelope = try decodeEnvelope(frames[1])
-        guard envelope.seq != nil else {
-            throw WireError(.badEnvelope, "event envelope has no 'seq'")
-        }
+        let envelope = try decodeEnvelope(frames[1], as: .event)
         return (String(decoding: frames[0], as: UTF8.self), envelope, frames[2])
     }
 
-    /// The envelope of a message that failed validation, if it can be read at all, so that the
-    /// error reply can still echo the request's id and type.
+    /// The `id` and `type` of a message that failed validation, where they can be read, so that
+    /// the error reply can still echo them. An `id` that is not an unsigned 64-bit integer, or a
+    /// `type` that is not a valid message type, is left out.
     public static func peekEnvelope(_ frames: some Collection<Data>) -> Envelope? {
-        guard let first = frames.first, first.count <= maxEnvelopeBytes else { return nil }
-        return try? makeDecoder().decode(Envelope.self, from: first)
+        guard let first = frames.first, first.count <= maxEnvelopeBytes,
+            let fields = try? EnvelopeReader.read(first)
+        else { return nil }
+        let value = { (key: String) in fields.first { $0.key == key }?.value }
+        var envelope = Envelope(type: "error")
+        if case let .string(type) = value("type"), isValidType(type) { envelope.type = type }
+        envelope.id = value("id")?.unsigned
+        return envelope
     }
 
-    static func decodeEnvelope(_ frame: Data) throws(WireError) -> Envelope {
+    /// The longest message type accepted.
+    public static let maxTypeBytes = 64
+
+    /// Whether `type` can name a message: 1 to 64 bytes of `a`–`z`, `0`–`9` and `_`, starting with
+    /// a letter.
+    public static func isValidType(_ type: String) -> Bool {
+        guard let first = type.utf8.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z"),
+            type.utf8.count <= maxTypeBytes
+        else { return false }
+        return type.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+        }
+    }
+
+    /// Reads an envelope frame strictly; see `docs/wire-protocol.md`, "What a daemon accepts".
+    static func decodeEnvelope(_ frame: Data, as kind: EnvelopeKind) throws(WireError) -> Envelope {
         guard frame.count <= maxEnvelopeBytes else {
             throw WireError(.badEnvelope, "envelope frame is \(frame.count) bytes; the limit is \(maxEnvelopeBytes)")
         }
-        let envelope: Envelope
+        let fields: [(key: String, value: EnvelopeReader.Value)]
         do {
-            envelope = try makeDecoder().decode(Envelope.self, from: frame)
-        } catch let error as DecodingError {
-            throw WireError(.badEnvelope, "envelope is not valid: \(describe(error))")
+            fields = try EnvelopeReader.read(frame)
         } catch {
-            throw WireError(.badEnvelope, "envelope is not valid JSON")
+            throw WireError(
+                .badEnvelope, "\(error.message); an envelope looks like {\"v\": 1, \"type\": \"health\", \"id\": 7}")
         }
-        guard envelope.v == WireProtocol.version else {
+        let value = { (key: String) in fields.first { $0.key == key }?.value }
+        // The version first: a later version may have other keys, and deserves the clearer error.
+        guard let versionField = value("v") else {
+            throw WireError(.badEnvelope, "the envelope has no 'v'; send \"v\": \(WireProtocol.version)")
+        }
+        guard let version = versionField.integer else {
+            throw WireError(
+                .badEnvelope,
+                "the envelope's 'v' is \(versionField.kind); it must be the integer \(WireProtocol.version)")
+        }
+        guard version == WireProtocol.version else {
             throw WireError(
                 .unsupportedVersion,
-                "protocol version \(envelope.v) is not supported; this daemon speaks v\(WireProtocol.version)"
+                "protocol version \(version) is not supported; this daemon speaks v\(WireProtocol.version)"
             )
         }
-        guard !envelope.type.isEmpty else {
-            throw WireError(.badEnvelope, "envelope 'type' is empty")
+        let allowed = kind.keys
+        if let unknown = fields.first(where: { !allowed.contains($0.key) }) {
+            throw WireError(
+                .badEnvelope,
+                "the \(kind) envelope has an unknown key '\(unknown.key)'; it takes only \(allowed.sorted().joined(separator: ", ")) (the body goes in the payload frame)"
+            )
+        }
+        guard case let .string(type) = value("type") else {
+            let sent = value("type").map { "is \($0.kind)" } ?? "is missing"
+            throw WireError(.badEnvelope, "the envelope's 'type' \(sent); it must be a string naming the message")
+        }
+        guard isValidType(type) else {
+            throw WireError(
+                .badEnvelope,
+                "the envelope's 'type' is not a message type: it must be 1 to \(maxTypeBytes) characters of a-z, 0-9 and _, starting with a letter"
+            )
+        }
+        var envelope = Envelope(type: type)
+        if let id = value("id") {
+            guard let number = id.unsigned else {
+                throw WireError(
+                    .badEnvelope,
+                    "the envelope's 'id' is \(id.kind); it must be an unsigned 64-bit integer (digits only, at most 18446744073709551615)"
+                )
+            }
+            envelope.id = number
+        } else if kind == .request {
+            throw WireError(
+                .badEnvelope, "the envelope has no 'id'; send an unsigned 64-bit integer the reply will echo")
+        }
+        if let status = value("status") {
+            guard case let .string(text) = status, let parsed = Envelope.Status(rawValue: text) else {
+                throw WireError(
+                    .badEnvelope, "the envelope's 'status' is \(status.kind); it must be \"ok\" or \"error\"")
+            }
+            envelope.status = parsed
+        }
+        if let seq = value("seq") {
+            guard let number = seq.unsigned else {
+                throw WireError(
+                    .badEnvelope, "the event envelope's 'seq' is \(seq.kind); it must be an unsigned 64-bit integer")
+            }
+            envelope.seq = number
+        } else if kind == .event {
+            throw WireError(.badEnvelope, "event envelope has no 'seq'")
         }
         return envelope
     }

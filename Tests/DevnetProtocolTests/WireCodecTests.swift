@@ -56,6 +56,99 @@ struct WireCodecTests {
         }
     }
 
+    static let requestEnvelopes: [(String, WireErrorCode?)] = [
+        (#"{"v":1,"type":"health","id":7}"#, nil),
+        (#" { "v" : 1 , "type" : "he\u0061lth" , "id" : 0 } "#, nil),
+        (#"{"v":1,"type":"health","id":18446744073709551615}"#, nil),
+        (#"{"v":1,"type":"health"}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":null}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":"7"}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":-1}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1.5}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1.0}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1e3}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":18446744073709551616}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":true}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":{"v":1}}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":[1]}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1,"payload":{}}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1,"extra":2}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1,"status":"ok"}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1,"id":2}"#, .badEnvelope),
+        (#"{"v":1,"type":"health","id":1} {}"#, .badEnvelope),
+        (#"{"v":"1","type":"health","id":1}"#, .badEnvelope),
+        (#"{"v":1.0,"type":"health","id":1}"#, .badEnvelope),
+        (#"{"v":true,"type":"health","id":1}"#, .badEnvelope),
+        (#"{"v":1,"type":7,"id":1}"#, .badEnvelope),
+        (#"{"v":1,"type":null,"id":1}"#, .badEnvelope),
+        (#"{"v":1,"type":"Health","id":1}"#, .badEnvelope),
+        (#"{"v":1,"type":"health\n","id":1}"#, .badEnvelope),
+        (#"[{"v":1,"type":"health","id":1}]"#, .badEnvelope),
+        (#"{"v":3,"type":"health","id":1}"#, .unsupportedVersion),
+    ]
+
+    @Test(arguments: requestEnvelopes)
+    func requestEnvelopesAreReadStrictly(envelope: String, code: WireErrorCode?) {
+        let frames = [Data(envelope.utf8), Data("{}".utf8)]
+        if let code {
+            #expect {
+                _ = try WireCodec.decodeRequest(frames)
+            } throws: { error in
+                (error as? WireError)?.code == code
+            }
+        } else {
+            #expect(throws: Never.self) { _ = try WireCodec.decodeRequest(frames) }
+        }
+    }
+
+    @Test func anIdThatIsNotAnUnsignedIntegerIsNotEchoed() {
+        #expect(WireCodec.peekEnvelope([Data(#"{"v":1,"type":"health","id":"7"}"#.utf8)])?.id == nil)
+        #expect(WireCodec.peekEnvelope([Data(#"{"v":1,"type":"health","id":-7}"#.utf8)])?.id == nil)
+        #expect(WireCodec.peekEnvelope([Data(#"{"v":1,"type":"health","id":7,"x":1}"#.utf8)])?.id == 7)
+    }
+
+    @Test(arguments: ["[]", "5", #""x""#, "null", "true", " [ {} ]", "{} {}"])
+    func aPayloadThatIsNotOneObjectIsRefused(payload: String) {
+        #expect {
+            _ = try WireCodec.decodeRequestBody(Empty.self, from: Data(payload.utf8), messageType: "health")
+        } throws: { error in
+            guard let error = error as? WireError else { return false }
+            return error.code == .badPayload && error.message.contains("'health'")
+        }
+    }
+
+    @Test(arguments: ["", "{}", " {\"unknown\": [1]}\n"])
+    func emptyFramesAndObjectsAreAcceptedPayloads(payload: String) throws {
+        #expect(try WireCodec.decodeRequestBody(Empty.self, from: Data(payload.utf8), messageType: "health") == Empty())
+    }
+
+    struct Wait: ValidatedPayload, Equatable {
+        var waitMs: Int
+        func validate() throws {
+            guard waitMs >= 0 else { throw WireError(.badPayload, "'wait_ms' is \(waitMs); it must be 0 or more") }
+        }
+    }
+
+    @Test func validatedPayloadsAreCheckedAfterDecoding() throws {
+        #expect(
+            try WireCodec.decodeRequestBody(Wait.self, from: Data(#"{"wait_ms":5}"#.utf8), messageType: "w")
+                == Wait(waitMs: 5))
+        #expect(throws: WireError(.badPayload, "'wait_ms' is -1; it must be 0 or more")) {
+            _ = try WireCodec.decodeRequestBody(Wait.self, from: Data(#"{"wait_ms":-1}"#.utf8), messageType: "w")
+        }
+    }
+
+    @Test func eventEnvelopesNeedASeqAndNoId() {
+        #expect(throws: WireError.self) {
+            _ = try WireCodec.decodeEvent([
+                Data("block".utf8), Data(#"{"v":1,"type":"block","seq":1,"id":1}"#.utf8), Data(),
+            ])
+        }
+        #expect(throws: WireError.self) {
+            _ = try WireCodec.decodeEvent([Data("block".utf8), Data(#"{"v":1,"type":"block","seq":-1}"#.utf8), Data()])
+        }
+    }
+
     @Test func payloadErrorsNameTheField() {
         #expect {
             _ = try WireCodec.decode(
