@@ -82,6 +82,11 @@ public struct SocketOptions: Sendable {
     public var subscriptions: [Data] = []
     /// An explicit routing id for a DEALER, or nil for a random one.
     public var routingID: Data? = nil
+    /// Milliseconds a new connection has to complete the ZMTP handshake before it is dropped.
+    /// libzmq's default is 30 000; a peer that connects and says nothing holds a descriptor that long.
+    public var handshakeInterval: Int32 = 30_000
+    /// How many received messages a ``SocketLoop`` buffers before it stops reading the socket.
+    public var inboundLimit = InboundLimit(messages: 1024, bytes: 64 * 1024 * 1024)
 
     public init() {}
 
@@ -127,6 +132,7 @@ public final class Socket {
         try setOption(ZMQ_RCVHWM, options.receiveHighWaterMark, "receive high-water mark")
         try setOption(ZMQ_MAXMSGSIZE, options.maxMessageSize, "max message size")
         try setOption(ZMQ_RECONNECT_IVL, options.reconnectInterval, "reconnect interval")
+        try setOption(ZMQ_HANDSHAKE_IVL, options.handshakeInterval, "handshake interval")
         if type == .router {
             try setOption(ZMQ_ROUTER_MANDATORY, Int32(options.routerMandatory ? 1 : 0), "router mandatory")
         }

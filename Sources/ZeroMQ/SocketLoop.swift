@@ -21,21 +21,25 @@ public struct SocketHandle: Sendable {
     /// The endpoints actually bound, with wildcard ports resolved, in the order requested.
     public let boundEndpoints: [String]
     /// Every multipart message the socket receives, in order. Finishes when the socket closes.
-    public let messages: AsyncStream<[Data]>
+    /// Its buffer is bounded by ``SocketOptions/inboundLimit``: take messages promptly, or the
+    /// socket stops reading and its peers are held back.
+    public let messages: InboundMessages
 }
 
 /// Runs every socket of a process on one dedicated thread with a `zmq_poll` loop.
 ///
 /// libzmq sockets are not thread-safe and their calls block, so they never touch the cooperative
 /// thread pool. Async code talks to the loop through a command queue and a wake-up pipe that sits
-/// in the poll set; inbound messages come back through one `AsyncStream` per socket.
+/// in the poll set; inbound messages come back through one bounded ``InboundMessages`` per socket.
 public final class SocketLoop: Sendable {
     private enum Command {
         case open(
             SocketID, SocketType, SocketOptions, bind: [String], connect: [String],
-            AsyncStream<[Data]>.Continuation, CheckedContinuation<[String], any Error>)
+            InboundQueue, CheckedContinuation<[String], any Error>)
         case send(SocketID, [Data])
         case close(SocketID)
+        /// Nothing to do: a consumer made room, so the loop polls for input again.
+        case wake
         case stop(CheckedContinuation<Void, Never>)
     }
 
@@ -90,17 +94,17 @@ public final class SocketLoop: Sendable {
         bind: [String] = [],
         connect: [String] = []
     ) async throws -> SocketHandle {
-        let (stream, continuation) = AsyncStream.makeStream(of: [Data].self)
+        let queue = InboundQueue(limit: options.inboundLimit) { [weak self] in _ = self?.enqueue(.wake) }
         let id = shared.withLock { state -> SocketID in
             defer { state.nextID += 1 }
             return SocketID(raw: state.nextID)
         }
         let bound = try await withCheckedThrowingContinuation { (result: CheckedContinuation<[String], any Error>) in
-            if !enqueue(.open(id, type, options, bind: bind, connect: connect, continuation, result)) {
+            if !enqueue(.open(id, type, options, bind: bind, connect: connect, queue, result)) {
                 result.resume(throwing: ZMQError(code: ETERM, operation: "open \(type) socket"))
             }
         }
-        return SocketHandle(id: id, type: type, boundEndpoints: bound, messages: stream)
+        return SocketHandle(id: id, type: type, boundEndpoints: bound, messages: InboundMessages(queue: queue))
     }
 
     /// Queues a multipart message for sending. Never blocks; the loop sends it in order.
@@ -162,7 +166,7 @@ public final class SocketLoop: Sendable {
     private final class Engine: @unchecked Sendable {
         struct Entry {
             let socket: Socket
-            let inbound: AsyncStream<[Data]>.Continuation
+            let inbound: InboundQueue
             var outbox: [[Data]] = []
             var outboxStart = 0
         }
@@ -187,7 +191,9 @@ public final class SocketLoop: Sendable {
                 ids.removeAll(keepingCapacity: true)
                 items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
                 for (id, entry) in sockets {
-                    var events = Int16(ZMQ_POLLIN)
+                    // A full inbound buffer: leave the messages in libzmq, whose high-water mark
+                    // then holds the peers back, until the consumer makes room (a `.wake`).
+                    var events: Int16 = entry.inbound.isFull ? 0 : Int16(ZMQ_POLLIN)
                     if entry.outboxStart < entry.outbox.count { events |= Int16(ZMQ_POLLOUT) }
                     items.append(zmq_pollitem_t(socket: entry.socket.handle, fd: 0, events: events, revents: 0))
                     ids.append(id)
@@ -250,6 +256,8 @@ public final class SocketLoop: Sendable {
                 flush(id)
             case let .close(id):
                 closeSocket(id)
+            case .wake:
+                break
             case let .stop(done):
                 stopRequests.append(done)
             }
@@ -261,7 +269,7 @@ public final class SocketLoop: Sendable {
             for _ in 0..<1024 {
                 do {
                     guard let message = try entry.socket.receive(dontWait: true) else { return }
-                    entry.inbound.yield(message)
+                    if !entry.inbound.push(message) { return }
                 } catch {
                     diagnostics("receive on \(id) failed: \(error)")
                     return

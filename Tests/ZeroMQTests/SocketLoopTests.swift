@@ -101,6 +101,60 @@ struct SocketLoopTests {
         context.terminate()
     }
 
+    /// Sends small messages without waiting until libzmq refuses one; returns how many went.
+    private func sendUntilRefused(_ socket: Socket, from first: Int, upTo limit: Int) throws -> Int {
+        var sent = 0
+        while sent < limit, try socket.send([Data("\(first + sent)".utf8)], dontWait: true) { sent += 1 }
+        return sent
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aConsumerThatFallsBehindHoldsTheSenderBack() async throws {
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context)
+        let endpoint = "inproc://backpressure-\(UUID().uuidString)"
+        var options = SocketOptions()
+        options.receiveHighWaterMark = 10
+        options.inboundLimit = InboundLimit(messages: 5, bytes: 1 << 20)
+        let server = try await loop.open(.pair, options: options, bind: [endpoint])
+        var clientOptions = SocketOptions()
+        clientOptions.sendHighWaterMark = 10
+        let client = try Socket(context: context, type: .pair, options: clientOptions)
+        try client.connect(endpoint)
+
+        // Nobody reads the server's messages. The loop takes what its buffer holds and then
+        // leaves the rest in libzmq, so the sender is soon refused instead of filling memory.
+        let attempts = 100_000
+        var sent = try sendUntilRefused(client, from: 0, upTo: attempts)
+        // Keep trying for a while: libzmq lets a refused sender go on as soon as the loop reads.
+        let until = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < until, sent < attempts {
+            try await Task.sleep(for: .milliseconds(2))
+            sent += try sendUntilRefused(client, from: sent, upTo: attempts - sent)
+        }
+        #expect(sent > 0)
+        #expect(sent < 1000, "the sender got \(sent) messages out with nobody reading")
+
+        // Once the consumer reads, the loop reads again: every message arrives, in order.
+        var received: [Int] = []
+        var messages = server.messages.makeAsyncIterator()
+        while received.count < sent, let frames = await messages.next() {
+            received.append(Int(String(decoding: frames[0], as: UTF8.self)) ?? -1)
+        }
+        #expect(received == Array(0..<sent))
+        // And the sender may send again (libzmq tells it so a moment after the reads).
+        var resumed = false
+        for _ in 0..<200 where !resumed {
+            resumed = try client.send([Data("\(sent)".utf8)], dontWait: true)
+            if !resumed { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try #require(resumed)
+        #expect(await messages.next() == [Data("\(sent)".utf8)])
+        client.close()
+        await loop.shutdown()
+        context.terminate()
+    }
+
     @Test func shutdownFinishesMessageStreams() async throws {
         let context = ZMQContext()
         let loop = SocketLoop(context: context)
