@@ -16,6 +16,27 @@ public enum ManagerMessage {
     public static let canonical = "canonical"
     /// ``ViewRequest`` → ``ViewReply``: a view entrypoint run on canonical state.
     public static let view = "view"
+    /// ``SettlementsRequest`` → ``SettlementsReply``: where thread transactions settled, by hash.
+    public static let settlements = "settlements"
+}
+
+public struct SettlementsRequest: Codable, Sendable {
+    /// A thread name or its id in decimal.
+    public var thread: String
+    /// Thread transaction hashes, 64 hex digits each.
+    public var txHashes: [String]
+
+    public init(thread: String, txHashes: [String]) {
+        self.thread = thread
+        self.txHashes = txHashes
+    }
+}
+
+public struct SettlementsReply: Codable, Sendable {
+    /// For each requested hash, in order: the accepted sub-block, L2 transaction and block that
+    /// hold it, or null when no accepted sub-block of the thread does.
+    public var settlements: [Settlement?]
+    public init(settlements: [Settlement?]) { self.settlements = settlements }
 }
 
 public struct ExecuteRequest: Codable, Sendable {

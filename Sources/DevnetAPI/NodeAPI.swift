@@ -117,28 +117,62 @@ public struct TxStatusRequest: Codable, Sendable {
     }
 }
 
+/// The four states of an admitted thread transaction.
+public enum ThreadTxState: String, Codable, Sendable, CaseIterable {
+    /// Executed on the node's fork, not yet in a sub-block the sequencer admitted.
+    case pending
+    /// In sub-block `sub_block`, admitted on L2 as `l2_tx_hash`; its receipt is not in yet.
+    case sealed
+    /// The sub-block was accepted by the manager in L2 transaction `l2_tx_hash` of block `block`.
+    case settled
+    /// It will never take effect; `code` and `reason` say why.
+    case failed
+}
+
 /// Where a thread transaction is.
 public struct TxStatusReply: Codable, Sendable, Equatable {
     public var txHash: String
-    /// `pending` (executed on the node's fork, not yet sealed), `sealed` (in sub-block `sub_block`,
-    /// submitted to L2), `settled` (the sub-block was accepted in L2 block `block`), or `failed`
-    /// (`reason` says why).
-    public var status: String
+    public var status: ThreadTxState
     public var subBlock: UInt64?
     public var l2TxHash: String?
     public var block: UInt64?
+    /// For `failed`: `WRONG_NONCE` (its nonce was used by another transaction, or an earlier nonce
+    /// failed) or `EXECUTION_FAILED` (it settled, using its nonce, but the contract call failed).
+    public var code: String?
     public var reason: String?
+    /// For `pending` and `sealed`: why the node cannot move it on right now (its prover account
+    /// cannot pay, it is paused, or it is re-syncing), when that is so.
+    public var waiting: String?
 
     public init(
-        txHash: String, status: String, subBlock: UInt64? = nil, l2TxHash: String? = nil, block: UInt64? = nil,
-        reason: String? = nil
+        txHash: String, status: ThreadTxState, subBlock: UInt64? = nil, l2TxHash: String? = nil, block: UInt64? = nil,
+        code: String? = nil, reason: String? = nil, waiting: String? = nil
     ) {
         self.txHash = txHash
         self.status = status
         self.subBlock = subBlock
         self.l2TxHash = l2TxHash
         self.block = block
+        self.code = code
         self.reason = reason
+        self.waiting = waiting
+    }
+
+    /// The reply for `status`, with `waiting` when the transaction is not final.
+    public init(txHash: String, _ status: ThreadTxStatus, waiting: String? = nil) {
+        switch status {
+        case .pending:
+            self.init(txHash: txHash, status: .pending, waiting: waiting)
+        case .sealed(let subBlock, let l2TxHash):
+            self.init(txHash: txHash, status: .sealed, subBlock: subBlock, l2TxHash: l2TxHash, waiting: waiting)
+        case .settled(let s):
+            self.init(txHash: txHash, status: .settled, subBlock: s.subBlock, l2TxHash: s.l2TxHash, block: s.block)
+        case .failed(let failure):
+            self.init(
+                txHash: txHash, status: .failed, subBlock: failure.settlement?.subBlock,
+                l2TxHash: failure.settlement?.l2TxHash, block: failure.settlement?.block, code: failure.code.rawValue,
+                reason: failure.message)
+        }
     }
 }
 
@@ -166,12 +200,19 @@ public struct NodeInfo: Codable, Sendable {
     public var failed: UInt64
     public var reverts: UInt64
     public var paused: Bool
+    /// `syncing`, `rebasing`, `running` or `draining` (waiting for receipts before a re-sync).
+    public var phase: String
+    /// Why the node cannot submit right now (its prover account cannot pay, say), or absent.
+    public var waiting: String?
 
     public init(
         thread: String, threadId: Felt, contract: String, programHash: ProgramHash, prover: Address,
         canonicalSequence: UInt64,
-        pending: Int, inFlight: Int, settled: UInt64, failed: UInt64, reverts: UInt64, paused: Bool
+        pending: Int, inFlight: Int, settled: UInt64, failed: UInt64, reverts: UInt64, paused: Bool,
+        phase: String, waiting: String?
     ) {
+        self.phase = phase
+        self.waiting = waiting
         self.thread = thread
         self.threadId = threadId
         self.contract = contract

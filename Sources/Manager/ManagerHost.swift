@@ -52,7 +52,8 @@ actor ManagerHost {
         case let .registerThread(registration):
             return state.register(registration, txHash: request.txHash, programs: catalog.program(hash:))
         case let .threadUpdate(bundle):
-            return state.apply(bundle: bundle, txHash: request.txHash, programs: catalog.program(hash:))
+            return state.apply(
+                bundle: bundle, txHash: request.txHash, block: request.blockNumber, programs: catalog.program(hash:))
         case .transfer:
             return .reverted(
                 request.txHash,
@@ -128,6 +129,14 @@ actor ManagerHost {
 
     func canonical(_ request: CanonicalRequest) -> CanonicalReply {
         CanonicalReply(values: request.reads.map { state.canonicalValue(thread: $0.thread, key: $0.key) })
+    }
+
+    func settlements(_ request: SettlementsRequest) throws -> SettlementsReply {
+        let record = try record(request.thread)
+        return SettlementsReply(
+            settlements: request.txHashes.map { hash in
+                state.settlements[hash].flatMap { $0.thread == record.threadId ? $0.settlement : nil }
+            })
     }
 
     func view(_ request: ViewRequest) throws -> ViewReply {

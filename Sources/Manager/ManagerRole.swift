@@ -27,6 +27,7 @@ public struct ManagerRole: DaemonRole {
         router.on(ManagerMessage.threadState, ThreadRequest.self) { try await host.state(of: $0.thread) }
         router.on(ManagerMessage.canonical, CanonicalRequest.self) { await host.canonical($0) }
         router.on(ManagerMessage.view, ViewRequest.self) { try await host.view($0) }
+        router.on(ManagerMessage.settlements, SettlementsRequest.self) { try await host.settlements($0) }
         return router
     }
 

@@ -292,10 +292,10 @@ public struct BenchLoad: Sendable {
                 continue
             }
             switch reply.status {
-            case "settled":
+            case .settled:
                 tally.settled(after: ContinuousClock.now - submittedAt, subBlock: reply.subBlock, node: client.endpoint)
                 return
-            case "failed":
+            case .failed:
                 tally.failed(reply.reason ?? "failed")
                 return
             default:

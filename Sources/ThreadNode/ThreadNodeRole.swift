@@ -7,23 +7,7 @@ import Foundation
 /// One zkThread node: batcher and prover for one thread.
 public struct ThreadNodeRole: DaemonRole {
     public static let role = ProcessRole.threadNode
-    public static let migrations: [Migration] = [
-        (
-            "v1-thread-txs",
-            { db in
-                try db.create(table: "thread_txs") { table in
-                    table.autoIncrementedPrimaryKey("position")
-                    table.column("tx_hash", .text).notNull().unique()
-                    table.column("tx", .blob).notNull()
-                    table.column("status", .text).notNull()
-                    table.column("sub_block", .integer)
-                    table.column("l2_tx_hash", .text)
-                    table.column("block", .integer)
-                    table.column("reason", .text)
-                }
-            }
-        )
-    ]
+    public static let migrations: [Migration] = NodeStore.migrations
 
     private let engine: NodeEngine
     private let context: DaemonContext
@@ -45,7 +29,7 @@ public struct ThreadNodeRole: DaemonRole {
         router.on(NodeMessage.status, TxStatusRequest.self) {
             try await engine.status($0.txHash, waitMs: $0.waitMs ?? 0)
         }
-        router.on(NodeMessage.nonce, NonceRequest.self) { await engine.nonce(of: $0.address) }
+        router.on(NodeMessage.nonce, NonceRequest.self) { try await engine.nonce(of: $0.address) }
         router.on(NodeMessage.info, Empty.self) { _ in await engine.info() }
         router.on(NodeMessage.submissions, Empty.self) { _ in await engine.submissionRecords() }
         return router

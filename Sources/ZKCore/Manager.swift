@@ -132,6 +132,8 @@ public struct ManagerState: Sendable {
     public private(set) var threads: [Felt: ThreadRecord]
     /// The recorded outcome of every registration or update, by L2 txHash.
     public private(set) var outcomes: [String: ManagerOutcome]
+    /// Where every thread transaction of an accepted sub-block settled, by thread transaction hash.
+    public private(set) var settlements: [String: (thread: Felt, settlement: Settlement)] = [:]
     public let proofSystems: ProofSystems
 
     public init(
@@ -218,9 +220,10 @@ public struct ManagerState: Sendable {
 
     /// Applies a bundle of sub-blocks atomically: each is checked, in order, against the state as
     /// updated by the earlier ones; all are applied or none. Idempotent per `txHash`: a repeated
-    /// hash returns the recorded outcome and changes nothing.
+    /// hash returns the recorded outcome and changes nothing. `block` is the L2 block that holds
+    /// the update; the settlement of each thread transaction records it.
     public mutating func apply(
-        bundle: [SubBlockSubmission], txHash: String, programs: (ProgramHash) -> Program?
+        bundle: [SubBlockSubmission], txHash: String, block: UInt64 = 0, programs: (ProgramHash) -> Program?
     ) -> ManagerOutcome {
         if let recorded = outcomes[txHash] { return recorded }
         let outcome: ManagerOutcome
@@ -231,6 +234,8 @@ public struct ManagerState: Sendable {
             var events: [ProtocolEvent] = []
             for submission in bundle {
                 threads[submission.threadId]!.accept(submission)
+                let settlement = Settlement(subBlock: submission.sequence, l2TxHash: txHash, block: block)
+                for tx in submission.transactions { settlements[tx.txHash] = (submission.threadId, settlement) }
                 let record = threads[submission.threadId]!
                 events.append(
                     ProtocolEvent(

@@ -308,7 +308,7 @@ struct Send: AsyncParsableCommand {
                 wait: !noWait
             )
             print(DevnetClientSession.json(status))
-            if status.status == "failed" { throw ExitCode(1) }
+            if status.status == .failed { throw ExitCode(1) }
         }
     }
 }

@@ -212,12 +212,12 @@ actor ScenarioRun {
                 let status = try await session.call(
                     node, NodeMessage.status, TxStatusRequest(txHash: hash, waitMs: waitMs), as: TxStatusReply.self,
                     timeout: .milliseconds(waitMs + 5000))
-                if status.status == "settled" { return }
-                if status.status == "failed" {
+                if status.status == .settled { return }
+                if status.status == .failed {
                     if allowFailed { return }
                     throw StepFailure("\(name) failed instead of settling: \(status.reason ?? "no reason given")")
                 }
-                seen = status.status + (status.subBlock.map { " in sub-block \($0)" } ?? "")
+                seen = status.status.rawValue + (status.subBlock.map { " in sub-block \($0)" } ?? "")
             case let .l2(hash):
                 let reply = try await session.call(
                     "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: hash, waitMs: waitMs),
@@ -290,8 +290,8 @@ actor ScenarioRun {
         case let .txStatus(name, status, reason):
             guard case let .threadTx(node, hash) = named[name] else { return "no thread transaction named \(name) was sent" }
             let reply = try await session.call(node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
-            if reply.status != status {
-                return "\(name) is \(reply.status)\(reply.reason.map { " (\($0))" } ?? ""), not \(status)"
+            if reply.status.rawValue != status {
+                return "\(name) is \(reply.status.rawValue)\(reply.reason.map { " (\($0))" } ?? ""), not \(status)"
             }
             if let reason, !(reply.reason ?? "").contains(reason) {
                 return "\(name) is \(status) but its reason is '\(reply.reason ?? "")', which does not mention '\(reason)'"

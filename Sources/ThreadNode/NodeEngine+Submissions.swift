@@ -1,0 +1,127 @@
+import DaemonKit
+import DevnetAPI
+import DevnetProtocol
+import Foundation
+import ThreadVM
+import ZKCore
+
+extension NodeEngine {
+    /// Loads the thread's canonical state (registering the thread first if nobody has), asks the
+    /// manager which unsettled transactions the canonical chain holds, and rebases the others.
+    func sync() async throws {
+        let unsettled = pipeline.syncStarted()
+        var state: ThreadStateReply?
+        while state == nil {
+            do {
+                state = try await manager.call(
+                    ManagerMessage.threadState, ThreadRequest(thread: spec.name), as: ThreadStateReply.self)
+            } catch let error as WireError where error.code == .notFound {
+                try await registerThread()
+            }
+        }
+        guard let state else { return }
+        var settled: [String: Settlement] = [:]
+        for start in stride(from: 0, to: unsettled.count, by: 1000) {
+            let chunk = Array(unsettled[start..<min(start + 1000, unsettled.count)])
+            let reply = try await manager.call(
+                ManagerMessage.settlements, SettlementsRequest(thread: spec.name, txHashes: chunk),
+                as: SettlementsReply.self)
+            for (hash, settlement) in zip(chunk, reply.settlements) { settled[hash] = settlement }
+        }
+        var canonical = MemoryState()
+        canonical.apply(state.entries)
+        pipeline.synced(canonical: canonical, sequence: state.summary.sequence, settled: settled)
+        while true {
+            let misses = pipeline.advanceRebase(names: names)
+            if misses.isEmpty { break }
+            try await fetchCrossReads(misses)
+        }
+        try flush()
+        context.logger.info(
+            "synced thread \(spec.name) at sequence \(state.summary.sequence) (root \(state.summary.stateRoot.prefix(12))); \(unsettled.count) unsettled transaction(s): \(settled.count) found settled, \(pipeline.unsettled) to submit"
+        )
+    }
+
+    private func registerThread() async throws {
+        let registration = ThreadRegistration(
+            name: spec.name, contract: spec.contract, programHash: entry.program.hash, osVersion: OSVersion.current,
+            proofSystem: spec.proofSystem, genesisState: [])
+        let receipt = try await account.submit(.registerThread(registration))
+        if let revert = receipt.revert, revert.code != RevertReason.Code.threadExists {
+            context.logger.error("registering thread \(spec.name) reverted: \(revert)")
+            throw WireError(.internalError, "cannot register thread \(spec.name): \(revert)")
+        }
+        context.logger.info("registered thread \(spec.name) (\(entry.threadId)) in block \(receipt.blockNumber)")
+    }
+
+    /// Proves a sub-block and has the sequencer admit it. A refusal (say, the prover cannot pay)
+    /// is reported to the pipeline, logged, and tried again after a pause.
+    func dispatch(_ submission: SubBlockSubmission) async throws {
+        let sequence = submission.sequence
+        do {
+            let proved = try submission.proved(by: proofSystem, program: entry.program)
+            var tamper = faults.next()
+            if let replay = tamper, replay.fault == .replay {
+                tamper = nil
+                if let old = faults.lastAccepted { try await replayOld(old, replay) }
+            }
+            let sent = tamper.map { NodeFaultHooks.spoil(proved, $0.fault) } ?? proved
+            let hash = try await account.admit(.threadUpdate(bundle: [sent]))
+            sentRecords[sequence] = (sent, tamper)
+            let wasStuck = pipeline.stuck != nil
+            pipeline.submitted(sequence: sequence, l2TxHash: hash)
+            if wasStuck { context.logger.notice("submissions of \(spec.name) go through again") }
+            bump("sub_blocks_submitted")
+            try flush()
+        } catch let error as WireError where error.code != .shuttingDown {
+            let reason =
+                "the sequencer refused sub-block \(sequence) from prover \(prover.name): \(error.code.rawValue): \(error.message)"
+                + (error.code.rawValue.contains("BALANCE") || error.code.rawValue.contains("FUNDS")
+                    ? "; fund \(prover.name) (devnet transfer --to \(prover.name)) and the node goes on by itself" : "")
+            if pipeline.stuck != reason { context.logger.error("\(reason)") }
+            pipeline.submissionFailed(sequence: sequence, reason: reason)
+            try flush()
+            try await Task.sleep(for: .seconds(1))
+        } catch let error as ProofError {
+            let reason = "cannot prove sub-block \(sequence) of \(spec.name): \(error.message)"
+            if pipeline.stuck != reason { context.logger.error("\(reason)") }
+            pipeline.submissionFailed(sequence: sequence, reason: reason)
+            try flush()
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Submits an old accepted sub-block again (a fault hook) and records its receipt apart.
+    private func replayOld(_ old: SubBlockSubmission, _ replay: TamperRequest) async throws {
+        let hash = try await account.admit(.threadUpdate(bundle: [old]))
+        Task {
+            guard let receipt = try? await account.receipt(of: hash) else { return }
+            await recordReplay(old, receipt, replay)
+        }
+    }
+
+    private func recordReplay(_ old: SubBlockSubmission, _ receipt: Receipt, _ replay: TamperRequest) {
+        faults.record(old, receipt, tamper: replay)
+        bump("reverts")
+        context.logger.notice(
+            "replayed sub-block \(old.sequence) (fault hook): \(receipt.status.rawValue) \(receipt.revert?.code.rawValue ?? "")"
+        )
+    }
+
+    /// Records a followed receipt for `submissions` and the replay hook.
+    func followed(_ sequence: UInt64, _ receipt: Receipt) {
+        guard let (sent, tamper) = sentRecords.removeValue(forKey: sequence) else { return }
+        faults.record(sent, receipt, tamper: tamper)
+        if receipt.status == .accepted {
+            faults.lastAccepted = sent
+            bump("sub_blocks_settled")
+            if let tamper {
+                context.logger.error(
+                    "sub-block \(sequence) spoiled with \(tamper.fault.rawValue) was accepted: the manager should have reverted it"
+                )
+            }
+        } else {
+            bump("reverts")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import DaemonKit
+import DevnetAPI
+import DevnetProtocol
+import DevnetStorage
+import Foundation
+import GRDB
+import ZKCore
+
+/// A thread node's table of admitted transactions: every one with its latest status, in the
+/// order it arrived. Each batch of status changes is written in one SQLite transaction.
+struct NodeStore {
+    static let migrations: [Migration] = [
+        (
+            "v1-thread-txs",
+            { db in
+                try db.create(table: "thread_txs") { table in
+                    table.autoIncrementedPrimaryKey("position")
+                    table.column("tx_hash", .text).notNull().unique()
+                    table.column("tx", .blob).notNull()
+                    table.column("status", .text).notNull()
+                    table.column("sub_block", .integer)
+                    table.column("l2_tx_hash", .text)
+                    table.column("block", .integer)
+                    table.column("reason", .text)
+                }
+            }
+        ),
+        (
+            "v2-thread-tx-failure-code",
+            { db in
+                try db.alter(table: "thread_txs") { table in table.add(column: "code", .text) }
+            }
+        ),
+    ]
+
+    let database: ProcessDatabase
+
+    /// Every stored transaction with its status, in arrival order.
+    func load() throws -> [(ThreadTransaction, ThreadTxStatus)] {
+        let decoder = WireCoding.decoder()
+        return try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT tx, status, sub_block, l2_tx_hash, block, reason, code FROM thread_txs ORDER BY position"
+            )
+            .map { row in
+                let tx = try decoder.decode(ThreadTransaction.self, from: row["tx"] as Data)
+                return (tx, Self.status(row))
+            }
+        }
+    }
+
+    private static func status(_ row: Row) -> ThreadTxStatus {
+        let subBlock = (row["sub_block"] as Int64?).map(UInt64.init) ?? 0
+        let l2TxHash: String = row["l2_tx_hash"] ?? ""
+        let settlement = Settlement(
+            subBlock: subBlock, l2TxHash: l2TxHash, block: (row["block"] as Int64?).map(UInt64.init) ?? 0)
+        switch row["status"] as String {
+        case "settled":
+            return .settled(settlement)
+        case "failed":
+            let code = (row["code"] as String?).flatMap(ThreadTxFailure.Code.init(rawValue:)) ?? .wrongNonce
+            return .failed(
+                ThreadTxFailure(
+                    code: code, message: row["reason"] ?? "failed",
+                    settlement: code == .executionFailed ? settlement : nil))
+        case "sealed":
+            return .sealed(subBlock: subBlock, l2TxHash: l2TxHash)
+        default:
+            return .pending
+        }
+    }
+
+    /// Writes status changes in one transaction: new transactions are inserted, others updated.
+    func write(_ changes: [NodePipeline.Change]) throws {
+        let encoder = WireCoding.encoder()
+        let rows = try changes.map { change -> (NodePipeline.Change, Data?) in
+            (change, change.isNew ? try encoder.encode(change.transaction) : nil)
+        }
+        try database.write { db in
+            for (change, encoded) in rows {
+                let reply = TxStatusReply(txHash: change.transaction.txHash, change.status)
+                if let encoded {
+                    try db.execute(
+                        sql:
+                            "INSERT INTO thread_txs(tx_hash, tx, status) VALUES (?, ?, ?) ON CONFLICT(tx_hash) DO NOTHING",
+                        arguments: [reply.txHash, encoded, reply.status.rawValue])
+                }
+                try db.execute(
+                    sql:
+                        "UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ?, code = ? WHERE tx_hash = ?",
+                    arguments: [
+                        reply.status.rawValue, reply.subBlock.map(Int64.init), reply.l2TxHash,
+                        reply.block.map(Int64.init), reply.reason, reply.code, reply.txHash,
+                    ])
+            }
+        }
+    }
+}
