@@ -36,6 +36,14 @@ public struct MemoryThreads: CrossThreadReader, Hashable, Sendable {
     public func value(thread: Felt, key: StorageKey) -> Felt? {
         threads[thread]?.value(at: key)
     }
+
+    /// Adds a sub-block's claimed cross reads: each registered thread with the claimed values.
+    /// A thread claimed "not registered", or not claimed at all, reads as unknown.
+    public mutating func add(claims: [CrossRead]) {
+        for read in claims where read.registered {
+            threads[read.thread, default: MemoryState()].values[read.key] = read.value
+        }
+    }
 }
 
 /// A cross-thread reader that knows no threads: every `xload` fails.
@@ -57,19 +65,56 @@ public struct KeyValue: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(key) = \(value)" }
 }
 
-/// A read of another thread's canonical state: `(thread, key, value)`.
+/// A read of another thread's canonical state: `(thread, key, value)`, or the finding that
+/// `thread` is not registered (``registered`` false, ``value`` zero).
+///
+/// Every `xload` a sub-block makes is bound into its statement, including reads of threads that do
+/// not exist: a prover cannot make a transaction fail by leaving a read out, because re-execution
+/// from the claims alone then records a read the claims lack, and the manager checks each claim,
+/// "not registered" included, against its records.
 public struct CrossRead: Hashable, Sendable, Codable, CustomStringConvertible {
     public var thread: Felt
     public var key: StorageKey
     public var value: Felt
+    /// False when the read found no such thread.
+    public var registered: Bool
 
-    public init(thread: Felt, key: StorageKey, value: Felt) {
+    public init(thread: Felt, key: StorageKey, value: Felt, registered: Bool = true) {
         self.thread = thread
         self.key = key
-        self.value = value
+        self.value = registered ? value : .zero
+        self.registered = registered
     }
 
-    public var description: String { "thread \(thread): \(key) = \(value)" }
+    /// A read that found no thread `thread`.
+    public static func unregistered(thread: Felt, key: StorageKey) -> CrossRead {
+        CrossRead(thread: thread, key: key, value: .zero, registered: false)
+    }
+
+    /// The value the VM saw: nil when the thread is not registered.
+    public var observed: Felt? { registered ? value : nil }
+
+    private enum CodingKeys: String, CodingKey { case thread, key, value, registered }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            thread: try c.decode(Felt.self, forKey: .thread), key: try c.decode(StorageKey.self, forKey: .key),
+            value: try c.decode(Felt.self, forKey: .value),
+            registered: try c.decodeIfPresent(Bool.self, forKey: .registered) ?? true)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(thread, forKey: .thread)
+        try c.encode(key, forKey: .key)
+        try c.encode(value, forKey: .value)
+        if !registered { try c.encode(false, forKey: .registered) }
+    }
+
+    public var description: String {
+        registered ? "thread \(thread): \(key) = \(value)" : "thread \(thread): not registered (read of \(key))"
+    }
 }
 
 /// One entry of the ordered storage access log.

@@ -165,8 +165,7 @@ public struct Interpreter: Sendable {
             inputs: run.seen.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key },
             outputs: succeeded
                 ? run.written.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key } : [],
-            crossReads: run.crossReads.map { CrossRead(thread: $0.key.thread, key: $0.key.key, value: $0.value) }
-                .sorted { ($0.thread, $0.key) < ($1.thread, $1.key) }
+            crossReads: run.crossReads.values.sorted { ($0.thread, $0.key) < ($1.thread, $1.key) }
         )
     }
 }
@@ -185,7 +184,7 @@ private struct Run<State: StateReader, Threads: CrossThreadReader> {
     var accessLog: [StorageAccess] = []
     var seen: [StorageKey: Felt] = [:]
     var written: [StorageKey: Felt] = [:]
-    var crossReads: [CrossKey: Felt] = [:]
+    var crossReads: [CrossKey: CrossRead] = [:]
 
     init(program: Program, state: State, threads: Threads) {
         self.program = program
@@ -311,15 +310,18 @@ private struct Run<State: StateReader, Threads: CrossThreadReader> {
             case .xload:
                 let thread = r[reg(ins.b)]
                 let cross = CrossKey(thread: thread, key: quad(ins.c))
-                if let value = crossReads[cross] {
-                    r[reg(ins.a)] = value
+                let read: CrossRead
+                if let seen = crossReads[cross] {
+                    read = seen
+                } else if let value = threads.value(thread: thread, key: cross.key) {
+                    read = CrossRead(thread: thread, key: cross.key, value: value)
                 } else {
-                    guard let value = threads.value(thread: thread, key: cross.key) else {
-                        return .failure(.unknownThread(here(), thread: thread))
-                    }
-                    crossReads[cross] = value
-                    r[reg(ins.a)] = value
+                    read = .unregistered(thread: thread, key: cross.key)
                 }
+                // Recorded either way: "no such thread" is part of the statement too.
+                crossReads[cross] = read
+                guard let value = read.observed else { return .failure(.unknownThread(here(), thread: thread)) }
+                r[reg(ins.a)] = value
             case .hash:
                 let start = reg(ins.b)
                 let digest = KeyDerivation.hash(r[start..<start + Int(ins.c.value)])

@@ -39,7 +39,7 @@ public struct SubBlockBuilder: Sendable {
     public private(set) var fork: LocalFork
     public private(set) var results: [ExecutionResult] = []
     private var inputs: [StorageKey: Felt] = [:]
-    private var crossReads: [CrossKey: Felt] = [:]
+    private var crossReads: [CrossKey: CrossRead] = [:]
 
     public init(
         program: Program,
@@ -63,7 +63,7 @@ public struct SubBlockBuilder: Sendable {
         }
         for read in result.crossReads {
             let cross = CrossKey(thread: read.thread, key: read.key)
-            if crossReads[cross] == nil { crossReads[cross] = read.value }
+            if crossReads[cross] == nil { crossReads[cross] = read }
         }
         if result.succeeded { fork.apply(result.outputs) }
         results.append(result)
@@ -75,8 +75,7 @@ public struct SubBlockBuilder: Sendable {
         SubBlockStatement(
             inputs: inputs.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key },
             outputs: fork.writes.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key },
-            crossReads: crossReads.map { CrossRead(thread: $0.key.thread, key: $0.key.key, value: $0.value) }
-                .sorted { ($0.thread, $0.key) < ($1.thread, $1.key) },
+            crossReads: crossReads.values.sorted { ($0.thread, $0.key) < ($1.thread, $1.key) },
             results: results
         )
     }
@@ -118,7 +117,7 @@ extension SubBlockExecutor {
         var base = MemoryState()
         base.apply(inputs)
         var threads = MemoryThreads()
-        for read in crossReads { threads.threads[read.thread, default: MemoryState()].values[read.key] = read.value }
+        threads.add(claims: crossReads)
         let recomputed = execute(transactions, program: program, base: base, threads: threads, limits: limits)
         if recomputed.inputs != inputs.sorted(by: { $0.key < $1.key }) {
             return StatementMismatch(part: .inputs, claimed: inputs.count, recomputed: recomputed.inputs.count)
@@ -155,10 +154,11 @@ public struct StatementMismatch: Hashable, Sendable, CustomStringConvertible {
 
 /// Other threads as seen by one sub-block: values already read are pinned.
 private struct SnapshotThreads: CrossThreadReader {
-    let seen: [CrossKey: Felt]
+    let seen: [CrossKey: CrossRead]
     let threads: any CrossThreadReader
 
     func value(thread: Felt, key: StorageKey) -> Felt? {
-        seen[CrossKey(thread: thread, key: key)] ?? threads.value(thread: thread, key: key)
+        if let read = seen[CrossKey(thread: thread, key: key)] { return read.observed }
+        return threads.value(thread: thread, key: key)
     }
 }

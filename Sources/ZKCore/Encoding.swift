@@ -141,7 +141,8 @@ struct CanonicalWriter {
         for read in list {
             felt(read.thread)
             quad(read.key.words)
-            felt(read.value)
+            // "Not registered" is 2^64 - 1, which no field element encodes as.
+            if read.registered { felt(read.value) } else { u64(.max) }
         }
     }
 }

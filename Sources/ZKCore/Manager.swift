@@ -315,6 +315,16 @@ public struct ManagerState: Sendable {
                 }
             }
             for read in sub.crossReads {
+                if !read.registered {
+                    if let other = threads[read.thread] {
+                        return .failure(
+                            reason(
+                                .staleCrossRead,
+                                "cross-thread read claims thread \(read.thread) is not registered, but \(other.name) is (key \(read.key))",
+                                key: read.key, expected: "registered", given: "not registered"))
+                    }
+                    continue
+                }
                 guard let now = current(read.thread, read.key) else {
                     return .failure(
                         reason(

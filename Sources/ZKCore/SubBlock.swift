@@ -188,9 +188,7 @@ public struct ReexecProofSystem: ProofSystem {
         var base = MemoryState()
         base.apply(submission.inputs)
         var threads = MemoryThreads()
-        for read in submission.crossReads {
-            threads.threads[read.thread, default: MemoryState()].values[read.key] = read.value
-        }
+        threads.add(claims: submission.crossReads)
         var execution = ThreadExecution(program: program, base: base, threads: threads, limits: limits)
         for (index, tx) in submission.transactions.enumerated() {
             if case .failure(let mismatch) = execution.apply(tx) {

@@ -173,4 +173,56 @@ import ThreadVM
         sub.outputs = []
         #expect(throws: ProofError.self) { try sub.proved(by: ReexecProofSystem(), program: F.tokenProgram) }
     }
+
+    /// A prover that pretends another thread does not exist, to make a user's `xload` fail.
+    /// Leaving the read out of the statement is caught by re-execution; claiming "not registered"
+    /// is caught by the manager.
+    @Test func aCensoredCrossThreadReadIsRejected() {
+        var manager = F.manager()
+        let done = F.tx(F.achievements, F.achievementsProgram, "complete_level", ["3"], by: bob, nonce: 0)
+        _ = manager.apply(
+            bundle: [F.subBlock(manager, F.achievements, [done])], txHash: "level", programs: F.program)
+        let unlock = F.tx(F.karts, F.kartsProgram, "unlock_kart", ["1", "3"], by: bob, nonce: 0)
+
+        // Run as if achievements were unknown: the transaction fails, and the statement says why.
+        let record = manager.record(F.karts.id)!
+        var execution = ThreadExecution(program: F.kartsProgram, base: MemoryState(record.state), threads: NoThreads())
+        _ = try? execution.apply(unlock).get()
+        let statement = execution.statement
+        #expect(statement.crossReads.count == 1)
+        #expect(statement.crossReads.first?.registered == false)
+        #expect(statement.results.first?.failure != nil)
+
+        func submission(crossReads: [CrossRead]) -> SubBlockSubmission {
+            var sub = SubBlockSubmission(
+                threadId: F.karts.id, sequence: record.sequence + 1, osVersion: record.osVersion,
+                programHash: F.kartsProgram.hash, inputs: statement.inputs, crossReads: crossReads,
+                outputs: statement.outputs, txCommitment: SubBlockSubmission.commitment(to: [unlock]),
+                transactions: [unlock], proofSystem: "reexec")
+            sub.proof = ReexecProofSystem.digest(of: sub)
+            return sub
+        }
+        // The read left out: re-execution records it, so the claims do not match.
+        expectBadProof(manager, submission(crossReads: []), mentions: "cross reads")
+        // The read claimed as "not registered": the manager knows achievements.
+        var m = manager
+        let outcome = m.apply(
+            bundle: [submission(crossReads: statement.crossReads)], txHash: "censored", programs: F.program)
+        #expect(outcome.revert?.code == .staleCrossRead)
+        #expect(outcome.revert?.message.contains("not registered") == true, "\(String(describing: outcome.revert))")
+        // The honest sub-block settles the unlock.
+        let honest = F.subBlock(manager, F.karts, [unlock])
+        #expect(m.apply(bundle: [honest], txHash: "honest", programs: F.program).status == .accepted)
+    }
+
+    /// A read of a thread that really is not registered is bound too, and accepted as claimed.
+    @Test func aReadOfAnUnregisteredThreadIsBoundAndAccepted() {
+        var manager = ManagerState()
+        _ = manager.register(
+            F.registration(F.karts, F.kartsProgram, contract: "karts"), txHash: "reg", programs: F.program)
+        let unlock = F.tx(F.karts, F.kartsProgram, "unlock_kart", ["1", "3"], by: bob, nonce: 0)
+        let sub = F.subBlock(manager, F.karts, [unlock])
+        #expect(sub.crossReads == [.unregistered(thread: F.achievements.id, key: sub.crossReads.first!.key)])
+        #expect(manager.apply(bundle: [sub], txHash: "ok", programs: F.program).status == .accepted)
+    }
 }
