@@ -43,6 +43,51 @@ public struct DaemonStartError: Error, CustomStringConvertible {
 
 /// The shared `main` of every daemon.
 public enum DaemonMain {
+    /// The largest request a daemon reads; larger ones get a `BAD_ENVELOPE` reply.
+    public static let maxRequestBytes = 16 * 1024 * 1024
+
+    /// The options of the api and admin ROUTER sockets.
+    static var requestOptions: SocketOptions {
+        var options = SocketOptions()
+        // libzmq drops a connection that sends more than this without a word; the runtime refuses
+        // anything over ``maxRequestBytes`` itself, with a reply and a log line.
+        options.maxMessageSize = 4 * Int64(maxRequestBytes)
+        // Per peer: a client with 1000 requests unread waits (TCP pushes back) until the daemon
+        // catches up; a client that leaves 100 replies unread loses further ones. A reply can be
+        // megabytes (`events`), so this bounds what one peer that does not read can make us hold.
+        options.receiveHighWaterMark = 1000
+        options.sendHighWaterMark = 100
+        // What the runtime has read but not yet started; little, so that when the endpoint is
+        // busy the backlog stays in libzmq, fairly queued across peers, and a new peer's
+        // `health` is among the next requests read.
+        options.inboundLimit = InboundLimit(messages: 64, bytes: 64 * 1024 * 1024)
+        // Every peer is on this machine; one that has not finished its handshake by now never will.
+        options.handshakeInterval = 5000
+        // Let the last replies (the answer to `shutdown`, say) leave before the process exits.
+        options.linger = 200
+        return options
+    }
+
+    /// The largest subscription the events endpoint takes. A subscription is a topic prefix;
+    /// topics are short words like `block`. A peer that sends a larger one is disconnected.
+    public static let maxSubscriptionBytes: Int64 = 256
+
+    /// The options of the events PUB socket.
+    static var eventOptions: SocketOptions {
+        var options = SocketOptions()
+        // What a PUB socket receives are subscriptions, each kept in a tree with a node per byte:
+        // without this limit one subscription of 50 MiB costs gigabytes.
+        options.maxMessageSize = maxSubscriptionBytes
+        options.receiveHighWaterMark = 100
+        // Per subscriber: one that does not read loses events beyond this, and fetches the gap
+        // with an `events` request. The payloads themselves are shared between subscribers.
+        options.sendHighWaterMark = 1000
+        options.handshakeInterval = 5000
+        // Events are never lost for good (gap fetches), so closing need not wait for them.
+        options.linger = 0
+        return options
+    }
+
     /// Starts a daemon of the given role and serves until a graceful shutdown. Exits the process
     /// with a clear message and a non-zero code if it cannot start.
     public static func run<Role: DaemonRole>(_ role: Role.Type, options: DaemonOptions) async -> Never {
@@ -99,19 +144,17 @@ public enum DaemonMain {
         }
 
         let zmq = ZMQContext()
-        let loop = SocketLoop(context: zmq, name: "\(spec.name)-zmq") { [logger] note in
-            logger.warning("\(note)")
-        }
+        // What the loops report comes from peers (dropped replies, say): a flood of it is throttled.
+        let diagnostics = WarningThrottle(logger: logger)
+        let loop = SocketLoop(context: zmq, name: "\(spec.name)-zmq") { note in diagnostics.warning(note) }
+        // The events endpoint has a thread of its own: whatever its subscribers send, requests
+        // are still read and answered.
+        let eventsLoop = SocketLoop(context: zmq, name: "\(spec.name)-events") { note in diagnostics.warning(note) }
         let endpoints = spec.endpoints
-        var server = SocketOptions()
-        // libzmq drops a connection that sends more than this without a word; the runtime refuses
-        // anything over ``DaemonRuntime/maxRequestBytes`` itself, with a reply and a log line.
-        server.maxMessageSize = 4 * Int64(DaemonRuntime<Role>.maxRequestBytes)
-        // Let the last replies (the answer to `shutdown`, say) leave before the process exits.
-        server.linger = 200
         func bind(_ type: SocketType, _ endpoint: String, _ label: String) async throws -> SocketHandle {
+            let (loop, options) = type == .pub ? (eventsLoop, eventOptions) : (loop, requestOptions)
             do {
-                return try await loop.open(type, options: server, bind: [endpoint])
+                return try await loop.open(type, options: options, bind: [endpoint])
             } catch let error as ZMQError {
                 let hint =
                     error.isAddressInUse
@@ -132,6 +175,7 @@ public enum DaemonMain {
             events = try await bind(.pub, endpoints.events, "events")
         } catch {
             await loop.shutdown()
+            await eventsLoop.shutdown()
             zmq.terminate()
             throw error
         }
@@ -144,7 +188,7 @@ public enum DaemonMain {
         }
         let context = DaemonContext(
             spec: spec, topology: topology, directory: directory, database: database, logger: logger,
-            bootCount: bootCount, publisher: EventPublisher(loop: loop, socket: events.id, log: eventLog)
+            bootCount: bootCount, publisher: EventPublisher(loop: eventsLoop, socket: events.id, log: eventLog)
         )
         let runtime = DaemonRuntime(
             context: context, role: try Role(context: context), loop: loop, api: api, admin: admin, eventLog: eventLog
@@ -161,6 +205,7 @@ public enum DaemonMain {
         )
         try await group.run()
         await loop.shutdown()
+        await eventsLoop.shutdown()
         zmq.terminate()
         logger.info("stopped")
     }

@@ -23,7 +23,12 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     }
 
     /// The largest request a daemon reads; larger ones get a `BAD_ENVELOPE` reply.
-    public static var maxRequestBytes: Int { 16 * 1024 * 1024 }
+    public static var maxRequestBytes: Int { DaemonMain.maxRequestBytes }
+
+    /// The most requests one endpoint handles at once. Beyond it the endpoint reads no more until
+    /// one finishes, and libzmq holds back the peers; the other endpoint is not affected, so
+    /// `health` on the admin endpoint answers while the api endpoint is flooded.
+    public static var maxConcurrentRequests: Int { 512 }
 
     private let context: DaemonContext
     private let role: Role
@@ -34,6 +39,9 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     private let startedAt = ContinuousClock.now
     private let state = Mutex(State.serving)
     private let counters = Mutex(Counters())
+    private let apiSlots = RequestSlots(maxConcurrentRequests)
+    private let adminSlots = RequestSlots(maxConcurrentRequests)
+    private let peerWarnings: WarningThrottle
 
     init(
         context: DaemonContext, role: Role, loop: SocketLoop, api: SocketHandle, admin: SocketHandle, eventLog: EventLog
@@ -44,6 +52,7 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         self.api = api
         self.admin = admin
         self.eventLog = eventLog
+        peerWarnings = WarningThrottle(logger: context.logger)
     }
 
     public func run() async throws {
@@ -64,11 +73,11 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: RuntimePart.self) { group in
                 group.addTask {
-                    await self.serve(self.api, router: apiRouter, endpoint: "api")
+                    await self.serve(self.api, router: apiRouter, endpoint: "api", slots: self.apiSlots)
                     return .endpoint
                 }
                 group.addTask {
-                    await self.serve(self.admin, router: frozenAdmin, endpoint: "admin")
+                    await self.serve(self.admin, router: frozenAdmin, endpoint: "admin", slots: self.adminSlots)
                     return .endpoint
                 }
                 group.addTask {
@@ -114,6 +123,9 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
             return state != .stopping
         }
         guard first else { return }
+        // Requests still buffered are not started: the endpoints stop at once, even under a flood.
+        apiSlots.close()
+        adminSlots.close()
         loop.close(api.id)
         loop.close(admin.id)
     }
@@ -152,12 +164,12 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         )
     }
 
-    private func serve(_ socket: SocketHandle, router: Router, endpoint: String) async {
+    private func serve(_ socket: SocketHandle, router: Router, endpoint: String, slots: RequestSlots) async {
         for await frames in socket.messages {
             // A ROUTER prefixes the sender's routing id; what follows is the message.
             guard let peer = frames.first, frames.count >= 2 else {
                 counters.withLock { $0.badMessages += 1 }
-                context.logger.warning("dropped a message without a routing id on the \(endpoint) endpoint")
+                peerWarnings.warning("dropped a message without a routing id on the \(endpoint) endpoint")
                 continue
             }
             let message = frames.dropFirst()
@@ -169,28 +181,30 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
                 }
                 let error = WireError(
                     .badEnvelope, "the message is \(size) bytes; the limit is \(Self.maxRequestBytes)")
-                context.logger.warning("refused an oversized message on the \(endpoint) endpoint: \(error.message)")
+                peerWarnings.warning("refused an oversized message on the \(endpoint) endpoint: \(error.message)")
                 loop.send([peer] + WireCodec.errorReply(to: WireCodec.peekEnvelope(message), error), on: socket.id)
                 continue
             }
             let envelope: Envelope
             let payload: Data
             do {
-                (envelope, payload) = try WireCodec.decodeMessage(message)
+                (envelope, payload) = try WireCodec.decodeRequest(message)
             } catch {
                 counters.withLock {
                     $0.badMessages += 1
                     $0.errorReplies += 1
                 }
-                context.logger.warning("bad message on the \(endpoint) endpoint: \(error.message)")
+                peerWarnings.warning("bad message on the \(endpoint) endpoint: \(error.message)")
                 loop.send([peer] + WireCodec.errorReply(to: WireCodec.peekEnvelope(message), error), on: socket.id)
                 continue
             }
             // Each request runs on its own, so one that waits (a submission waiting for its block,
             // say) holds up no other. Replies may therefore come in any order; clients match ids.
+            guard await slots.acquire() else { break }
             Task {
                 await self.respond(
                     to: envelope, payload: payload, peer: peer, socket: socket.id, router: router, endpoint: endpoint)
+                slots.release()
             }
         }
     }

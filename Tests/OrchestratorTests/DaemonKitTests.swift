@@ -1,6 +1,8 @@
 import DevnetProtocol
 import DevnetStorage
 import Foundation
+import Logging
+import Synchronization
 import Testing
 
 @testable import DaemonKit
@@ -46,6 +48,84 @@ struct DaemonKitTests {
     @Test func badPayloadIsAnErrorReply() async throws {
         let (_, _, error) = try await reply("add", #"{"a":"two"}"#)
         #expect(error?.code == .badPayload)
+    }
+
+    @Test(arguments: ["[]", "5", #""x""#, "null"])
+    func aPayloadThatIsNotAnObjectIsRefusedEvenWithoutFields(payload: String) async throws {
+        let (envelope, _, error) = try await reply("refuse", payload)
+        #expect(envelope.status == .error)
+        #expect(error?.code == .badPayload)
+    }
+
+    struct Positive: ValidatedPayload, Sendable {
+        var n: Int
+        func validate() throws {
+            guard n > 0 else { throw WireError(.badPayload, "'n' is \(n); it must be positive") }
+        }
+    }
+
+    @Test func aValidatedPayloadIsCheckedBeforeItsHandlerRuns() async throws {
+        let ran = Mutex(0)
+        var router = Router()
+        router.on("count", Positive.self) { body in
+            ran.withLock { $0 += 1 }
+            return body.n
+        }
+        let (_, refused) = await router.respond(
+            to: Envelope(type: "count", id: 1), payload: Data(#"{"n":0}"#.utf8), endpoint: "api")
+        #expect(refused == WireError(.badPayload, "'n' is 0; it must be positive"))
+        #expect(ran.withLock { $0 } == 0)
+        let (_, accepted) = await router.respond(
+            to: Envelope(type: "count", id: 2), payload: Data(#"{"n":3}"#.utf8), endpoint: "api")
+        #expect(accepted == nil)
+        #expect(ran.withLock { $0 } == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func requestSlotsBoundWhatRunsAtOnceAndOpenOnClose() async {
+        let slots = RequestSlots(2)
+        #expect(await slots.acquire())
+        #expect(await slots.acquire())
+        let third = Task { await slots.acquire() }
+        try? await Task.sleep(for: .milliseconds(50))
+        slots.release()
+        #expect(await third.value)
+        let waiting = Task { await slots.acquire() }
+        try? await Task.sleep(for: .milliseconds(50))
+        slots.close()
+        // Closing answers the waiter and every later caller with false: take no more requests.
+        #expect(await waiting.value == false)
+        #expect(await slots.acquire() == false)
+    }
+
+    /// Keeps the messages logged through it.
+    struct CapturingLogHandler: LogHandler {
+        let captured: Lines
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { captured.lines.withLock { $0.append("\(event.message)") } }
+    }
+
+    final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    @Test func peerWarningsAreThrottledAndTheRestCounted() async throws {
+        let captured = Lines()
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(captured: captured) }
+        let throttle = WarningThrottle(logger: logger, burst: 3, window: .milliseconds(200))
+        for n in 1...10 { throttle.warning("bad message \(n)") }
+        #expect(captured.lines.withLock { $0 } == ["bad message 1", "bad message 2", "bad message 3"])
+        try await Task.sleep(for: .milliseconds(300))
+        throttle.warning("bad message 11")
+        let later = captured.lines.withLock { Array($0.dropFirst(3)) }
+        #expect(later.count == 2)
+        #expect(later.first?.hasPrefix("7 more warnings") == true)
+        #expect(later.last == "bad message 11")
     }
 
     @Test func thrownErrorsBecomeReplies() async throws {
