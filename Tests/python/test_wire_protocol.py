@@ -4,9 +4,14 @@ Nothing here knows Swift: it follows docs/wire-protocol.md. The devnet is starte
 `devnet` executable (DEVNET_BIN_DIR, default .build/debug).
 """
 import json
+import os
+import random
+import socket
+import struct
 import time
 
 import pytest
+import zmq
 
 from devnet_harness import TIMEOUT_MS, Client
 from devnet_harness import running_devnet as start_devnet
@@ -116,3 +121,145 @@ def test_oversized_requests_get_an_error_reply(running_devnet):
     envelope, health = client.request("health")
     assert health["status"] == "healthy"
     client.close()
+
+
+def test_loose_envelopes_and_payloads_are_refused(running_devnet):
+    client = Client(running_devnet["sequencer"]["endpoints"]["admin"])
+    for envelope in (
+        {"v": 1, "type": "health", "id": None},
+        {"v": 1, "type": "health", "id": "7"},
+        {"v": 1, "type": "health", "id": -7},
+        {"v": 1, "type": "health", "id": 7.5},
+        {"v": 1, "type": "health", "id": 2**64},
+        {"v": 1, "type": "health"},
+        {"v": 1, "type": "health", "id": {"v": 1, "type": "health", "id": 7}},
+        {"v": 1, "type": "health", "id": 7, "payload": {}},
+        {"v": "1", "type": "health", "id": 7},
+        {"v": 1, "type": ["health"], "id": 7},
+    ):
+        client.socket.send_multipart([json.dumps(envelope).encode(), b"{}"])
+        reply, error = client.read()
+        assert reply["status"] == "error", envelope
+        assert error["code"] == "BAD_ENVELOPE", (envelope, error)
+        if not isinstance(envelope.get("id"), int) or isinstance(envelope.get("id"), bool) or envelope["id"] < 0:
+            assert "id" not in reply, (envelope, reply)
+    for payload in (b"[]", b"5", b'"x"', b"null", b"{} {}"):
+        client.socket.send_multipart([json.dumps({"v": 1, "type": "health", "id": 900}).encode(), payload])
+        reply, error = client.read(900)
+        assert reply["status"] == "error" and error["code"] == "BAD_PAYLOAD", (payload, error)
+    client.socket.send_multipart([json.dumps({"v": 1, "type": "health", "id": 901}).encode(), b""])
+    reply, health = client.read(901)
+    assert reply["status"] == "ok" and health["status"] == "healthy"
+    client.close()
+
+
+def memory_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} for pid {pid}")
+
+
+def timed_health(endpoint):
+    client = Client(endpoint)
+    started = time.monotonic()
+    envelope, health = client.request("health")
+    elapsed = time.monotonic() - started
+    client.close()
+    assert envelope["status"] == "ok" and health["status"] == "healthy"
+    return elapsed
+
+
+def subscribe_raw(endpoint, prefix):
+    """Sends one subscription as a SUB socket would, speaking ZMTP 3.0 by hand (a libzmq SUB
+    socket keeps its own subscriptions in a recursive tree that a huge one overflows). Returns
+    whether the whole subscription could be sent before the peer hung up."""
+    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+    connection = socket.create_connection((host, int(port)), timeout=TIMEOUT_MS / 1000)
+    try:
+        greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + bytes([3, 0]) + b"NULL".ljust(20, b"\x00") + b"\x00" * 32
+        connection.sendall(greeting)
+        received = b""
+        while len(received) < 64:
+            chunk = connection.recv(64 - len(received))
+            assert chunk, "the events endpoint closed the connection during the greeting"
+            received += chunk
+        ready = b"\x05READY" + bytes([len(b"Socket-Type")]) + b"Socket-Type" + struct.pack(">I", 3) + b"SUB"
+        connection.sendall(bytes([0x04, len(ready)]) + ready)
+        body = b"\x01" + prefix
+        connection.sendall(bytes([0x02]) + struct.pack(">Q", len(body)) + body)
+        # The peer may hang up only after the last byte arrived; give it a moment to say so.
+        connection.settimeout(1)
+        try:
+            while connection.recv(65536):
+                pass
+            return False
+        except socket.timeout:
+            return True
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+    finally:
+        connection.close()
+
+
+def test_a_flood_on_every_endpoint_leaves_the_daemon_answering(running_devnet):
+    process = running_devnet["manager"]
+    endpoints = process["endpoints"]
+    context = zmq.Context()
+    flood = []
+    try:
+        # One enormous subscription, and thousands of random ones, on the events endpoint.
+        assert not subscribe_raw(endpoints["events"], b"x" * (50 * 1024 * 1024)), "a 50 MiB subscription was read"
+        for _ in range(8):
+            sub = context.socket(zmq.SUB)
+            for _ in range(500):
+                sub.setsockopt(zmq.SUBSCRIBE, os.urandom(random.randrange(1, 200)))
+            sub.connect(endpoints["events"])
+            flood.append(sub)
+        # Connections that speak no ZeroMQ at all.
+        garbage = []
+        for n in range(1000):
+            host, port = endpoints[("events", "api", "admin")[n % 3]][len("tcp://"):].rsplit(":", 1)
+            connection = socket.create_connection((host, int(port)))
+            connection.sendall(os.urandom(64))
+            garbage.append(connection)
+        # Peers that send requests and never read a reply.
+        for _ in range(20):
+            dealer = context.socket(zmq.DEALER)
+            dealer.setsockopt(zmq.SNDHWM, 0)
+            dealer.connect(endpoints["api"])
+            for n in range(1000):
+                envelope = json.dumps({"v": 1, "type": "events", "id": n}).encode()
+                dealer.send_multipart([envelope, b'{"from_seq": 1}'])
+            flood.append(dealer)
+        time.sleep(1)
+
+        # Generous bounds: the machine is shared and noisy; before the limits this took 15 s
+        # or more, and gigabytes.
+        for _ in range(3):
+            assert timed_health(endpoints["admin"]) < 5
+            assert timed_health(endpoints["api"]) < 5
+        assert memory_kb(process["pid"], "VmHWM") < 500 * 1024
+
+        # A subscriber that plays by the rules still gets events.
+        client = Client(endpoints["api"])
+        envelope, events = client.request("events", {"from_seq": 1, "limit": 1})
+        assert envelope["status"] == "ok"
+        client.close()
+
+        # And it stops at once when asked, flood or not.
+        client = Client(endpoints["admin"])
+        envelope, reply = client.request("shutdown")
+        assert reply == {"stopping": True}
+        client.close()
+        deadline = time.time() + 5 * TIMEOUT_MS / 5000
+        while time.time() < deadline and running(process["pid"]):
+            time.sleep(0.02)
+        assert not running(process["pid"])
+        for connection in garbage:
+            connection.close()
+    finally:
+        for sock in flood:
+            sock.close(linger=0)
+        context.term()
