@@ -95,12 +95,14 @@ actor ManagerHost {
         counters.withLock { $0[name, default: 0] += amount }
     }
 
-    private func record(_ thread: String) throws -> ThreadRecord {
+    /// The thread named `thread` (or with that id in decimal); `missing` is the error code when
+    /// there is none.
+    private func record(_ thread: String, missing: WireErrorCode = .notFound) throws -> ThreadRecord {
         if let record = state.record(named: thread) { return record }
         if let id = UInt64(thread).flatMap(Felt.init(exactly:)), let record = state.record(id) { return record }
         let known = state.records.map(\.name)
         throw WireError(
-            .notFound,
+            missing,
             "no thread '\(thread)' is registered"
                 + (known.isEmpty ? " (none is yet)" : "; registered: \(known.joined(separator: ", "))")
         )
@@ -140,7 +142,7 @@ actor ManagerHost {
     }
 
     func view(_ request: ViewRequest) throws -> ViewReply {
-        let record = try record(request.thread)
+        let record = try record(request.thread, missing: WireErrorCode(ViewError.Code.unknownThread.rawValue))
         do {
             let result = try state.view(
                 thread: record.threadId, entrypoint: request.entrypoint, arguments: request.arguments,

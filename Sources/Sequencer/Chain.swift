@@ -79,7 +79,8 @@ actor Chain {
         loop = SocketLoop(context: zmq, name: "sequencer-client")
         (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
 
-        var ledger = SequencerLedger(accounts: devAccounts, threads: threads, proversPerThread: DevAccounts.proversPerThread)
+        var ledger = SequencerLedger(
+            accounts: devAccounts, threads: threads, proversPerThread: DevAccounts.proversPerThread)
         var receipts: [String: Receipt] = [:]
         var height: UInt64 = 0
         let decoder = WireCoding.decoder()
@@ -135,7 +136,6 @@ actor Chain {
         if !queue.isEmpty { triggerInput.yield(.pending) }
     }
 
-
     /// The command-log kind of a faucet grant to the provers of a thread attached at runtime.
     static let fundKind = "fund"
 
@@ -153,7 +153,8 @@ actor Chain {
         Self.fund(thread, in: &ledger, accounts: devAccounts)
         threads.append(thread)
         context.logger.info(
-            "funded provers 1…\(DevAccounts.proversPerThread) of thread \(thread) with \(DevAccounts.genesisBalance) each")
+            "funded provers 1…\(DevAccounts.proversPerThread) of thread \(thread) with \(DevAccounts.genesisBalance) each"
+        )
         return FundThreadReply(thread: thread, funded: true)
     }
 
@@ -250,9 +251,9 @@ actor Chain {
     }
 
     private func info(_ address: Address) -> AccountInfo {
-        let publicKey = (devAccounts.users + [devAccounts.sequencer]).first { $0.address == address }?.publicKey.hex
+        let known = devAccounts.account(at: address, threads: threads, proversPerThread: DevAccounts.proversPerThread)
         return AccountInfo(
-            name: name(of: address), address: address, publicKey: publicKey, balance: ledger.balance(of: address),
+            name: known?.name, address: address, publicKey: known?.publicKey.hex, balance: ledger.balance(of: address),
             nextNonce: ledger.nextAdmissionNonce(of: address), feesPaid: ledger.fees(paidBy: address)
         )
     }

@@ -96,11 +96,18 @@ public struct DevAccounts: Sendable {
     /// The name of the account at `address` among the users, the sequencer and the provers
     /// `prover-<thread>-1…proversPerThread` of `threads`.
     public func name(of address: Address, threads: [String] = [], proversPerThread: Int = 4) -> String? {
-        if let user = users.first(where: { $0.address == address }) { return user.name }
-        if sequencer.address == address { return sequencer.name }
+        account(at: address, threads: threads, proversPerThread: proversPerThread)?.name
+    }
+
+    /// The account at `address` among the users, the sequencer and the provers
+    /// `prover-<thread>-1…proversPerThread` of `threads`.
+    public func account(at address: Address, threads: [String] = [], proversPerThread: Int = 4) -> DevAccount? {
+        if let user = users.first(where: { $0.address == address }) { return user }
+        if sequencer.address == address { return sequencer }
         for thread in threads {
-            for index in 0...max(0, proversPerThread) where prover(thread: thread, index: index).address == address {
-                return "prover-\(thread)-\(index)"
+            for index in 0...max(0, proversPerThread) {
+                let prover = prover(thread: thread, index: index)
+                if prover.address == address { return prover }
             }
         }
         return nil

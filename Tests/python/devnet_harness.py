@@ -21,6 +21,13 @@ def devnet(*args, data_dir):
 @contextlib.contextmanager
 def running_devnet(config_body, first_port):
     """Yields {name: process} of a devnet started from `config_body` (YAML without base_port)."""
+    with running_devnet_in_dir(config_body, first_port) as (processes, _):
+        yield processes
+
+
+@contextlib.contextmanager
+def running_devnet_in_dir(config_body, first_port):
+    """Yields ({name: process}, data_dir) of a devnet started from `config_body`."""
     data_dir = tempfile.mkdtemp(prefix="devnet-py-")
     base_port = first_port + random.randrange(0, 250) * 30
     config = os.path.join(data_dir, "devnet.yaml")
@@ -31,7 +38,7 @@ def running_devnet(config_body, first_port):
     status = devnet("status", "--json", data_dir=data_dir)
     assert status.returncode == 0, status.stderr
     try:
-        yield {p["name"]: p for p in json.loads(status.stdout)}
+        yield {p["name"]: p for p in json.loads(status.stdout)}, data_dir
     finally:
         down = devnet("down", data_dir=data_dir)
         assert down.returncode == 0, down.stderr
