@@ -25,6 +25,9 @@ public protocol DaemonRole: Sendable {
     /// Role-specific counters for `stats`.
     func counters() -> [String: UInt64]
 
+    /// Why the role cannot yet answer from the state it must (health reports `syncing`), or nil.
+    func notReady() -> String?
+
     /// Background work (block timers, submission loops). Returns or throws `CancellationError`
     /// when the task is cancelled at shutdown.
     func run() async throws
@@ -35,6 +38,7 @@ extension DaemonRole {
     public func apiRoutes() -> Router { Router() }
     public func adminRoutes() -> Router { Router() }
     public func counters() -> [String: UInt64] { [:] }
+    public func notReady() -> String? { nil }
     public func run() async throws {}
 }
 

@@ -148,8 +148,10 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
 
     private func health() -> HealthReport {
         let stopping = state.withLock { $0 != .serving }
+        let notReady = stopping ? nil : role.notReady()
         return HealthReport(
-            name: context.name, role: Role.role, pid: getpid(), status: stopping ? "stopping" : "healthy",
+            name: context.name, role: Role.role, pid: getpid(),
+            status: stopping ? "stopping" : notReady == nil ? "healthy" : "syncing", detail: notReady,
             uptimeMs: uptimeMs, bootCount: context.bootCount, endpoints: context.spec.endpoints
         )
     }

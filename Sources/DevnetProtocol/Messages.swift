@@ -54,8 +54,12 @@ public struct HealthReport: Codable, Sendable, Equatable {
     public var name: String
     public var role: ProcessRole
     public var pid: Int32
-    /// `healthy`, or `stopping` once a shutdown has begun.
+    /// `healthy`; `syncing` while the process serves but cannot yet answer from the state it
+    /// must (a thread node before it has synced with the manager; `detail` says what it waits
+    /// for); `stopping` once a shutdown has begun.
     public var status: String
+    /// What a `syncing` process waits for.
+    public var detail: String?
     public var uptimeMs: UInt64
     /// How many times this process has started on this data directory (from its database).
     public var bootCount: Int
@@ -63,9 +67,10 @@ public struct HealthReport: Codable, Sendable, Equatable {
     public var protocolVersion: Int
 
     public init(
-        name: String, role: ProcessRole, pid: Int32, status: String, uptimeMs: UInt64,
+        name: String, role: ProcessRole, pid: Int32, status: String, detail: String? = nil, uptimeMs: UInt64,
         bootCount: Int, endpoints: Endpoints, protocolVersion: Int = WireProtocol.version
     ) {
+        self.detail = detail
         self.name = name
         self.role = role
         self.pid = pid

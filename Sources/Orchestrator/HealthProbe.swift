@@ -31,11 +31,20 @@ final class HealthProbe: Sendable {
         }
     }
 
-    /// Connects once per endpoint and asks `health` until each answers or `deadline` passes.
-    /// `stillStarting` is called between rounds and may throw to give up early.
+    /// The health statuses that count as started for a devnet of `topology`: `healthy`, and also
+    /// `syncing` with on-demand blocks, where a thread node cannot sync before its registration is
+    /// mined.
+    static func up(_ topology: Topology?) -> Set<String> {
+        topology?.first(.sequencer)?.blockMode == .onDemand ? ["healthy", "syncing"] : ["healthy"]
+    }
+
+    /// Connects once per endpoint and asks `health` until each answers `healthy` (or one of
+    /// `accepting`) or `deadline` passes. `stillStarting` is called between rounds and may throw
+    /// to give up early.
     func waitUntilHealthy(
         _ endpoints: [String: String],
         deadline: ContinuousClock.Instant,
+        accepting: Set<String> = ["healthy"],
         stillStarting: @Sendable () throws -> Void
     ) async throws -> [String: HealthReport] {
         var clients: [String: RequestClient] = [:]
@@ -62,7 +71,7 @@ final class HealthProbe: Sendable {
                 for await result in group { reports.append(result) }
                 return reports
             }
-            for case let (name, report?) in round where report.status == "healthy" {
+            for case let (name, report?) in round where accepting.contains(report.status) {
                 healthy[name] = report
             }
         }

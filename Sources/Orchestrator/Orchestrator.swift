@@ -109,7 +109,7 @@ public struct Orchestrator: Sendable {
         do {
             healthy = try await probe.waitUntilHealthy(
                 Dictionary(uniqueKeysWithValues: children.map { ($0.name, $0.endpoints.admin) }),
-                deadline: started + options.startupTimeout
+                deadline: started + options.startupTimeout, accepting: HealthProbe.up(topology)
             ) {
                 for child in children {
                     if let how = ProcessControl.reapIfExited(child.pid) {

@@ -65,7 +65,10 @@ extension Orchestrator {
         let probe = HealthProbe()
         let healthy: [String: HealthReport]
         do {
-            healthy = try await probe.waitUntilHealthy([name: process.endpoints.admin], deadline: .now + timeout) {
+            let accepting = HealthProbe.up(try? Topology.load(from: topology))
+            healthy = try await probe.waitUntilHealthy(
+                [name: process.endpoints.admin], deadline: .now + timeout, accepting: accepting
+            ) {
                 if let how = ProcessControl.reapIfExited(pid) {
                     throw OrchestratorError(
                         "error: \(name) \(how) while \(activity). Last lines of \(log):\n\(ProcessControl.tail(log, lines: 20))"

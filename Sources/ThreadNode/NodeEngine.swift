@@ -31,8 +31,10 @@ actor NodeEngine {
     private var finalWaiters: [String: [CheckedContinuation<TxStatusReply, Never>]] = [:]
     private var readyWaiters: [CheckedContinuation<Void, Never>] = []
     let (wake, wakeInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    private let (follow, followInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    let (follow, followInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     nonisolated let counters = Mutex<[String: UInt64]>([:])
+    /// Why the node cannot answer from canonical state yet (health reports `syncing`), or nil.
+    nonisolated let notReady = Mutex<String?>("starting: it has not synced with the manager yet")
 
     /// How long a submit or nonce request waits for a syncing node before it is refused.
     static let readyWait = Duration.seconds(10)
@@ -216,6 +218,8 @@ actor NodeEngine {
             let reply = reply(change.transaction.txHash, change.status)
             for waiter in finalWaiters.removeValue(forKey: reply.txHash) ?? [] { waiter.resume(returning: reply) }
         }
+        let reason = pipeline.isReady ? nil : pipeline.notReadyReason
+        if notReady.withLock({ $0 }) != reason { notReady.withLock { $0 = reason } }
         if pipeline.isReady, !readyWaiters.isEmpty {
             let waiting = readyWaiters
             readyWaiters = []
@@ -237,74 +241,5 @@ actor NodeEngine {
             try await group.next()
             group.cancelAll()
         }
-    }
-
-    /// Syncs when the pipeline needs it, and proves and submits what it hands out.
-    private func driveLoop() async throws {
-        for await _ in wake {
-            while true {
-                try Task.checkCancellation()
-                if pipeline.needsSync {
-                    try await sync()
-                } else if let submission = pipeline.nextSubmission() {
-                    try await dispatch(submission)
-                } else {
-                    break
-                }
-            }
-        }
-    }
-
-    /// Takes receipts in sequence order.
-    private func followLoop() async throws {
-        for await _ in follow {
-            while let head = pipeline.nextReceipt() {
-                let receipt = try await account.receipt(of: head.l2TxHash)
-                if receipt.status == .accepted {
-                    pipeline.receipt(sequence: head.sequence, outcome: .accepted(block: receipt.blockNumber))
-                } else {
-                    let revert = receipt.revert
-                    context.logger.warning(
-                        "sub-block \(head.sequence) of \(spec.name) reverted in block \(receipt.blockNumber): \(revert?.description ?? "no reason")"
-                    )
-                    pipeline.receipt(
-                        sequence: head.sequence,
-                        outcome: .reverted(
-                            block: receipt.blockNumber, code: revert?.code.rawValue ?? "REVERTED",
-                            message: revert?.message ?? ""))
-                }
-                followed(head.sequence, receipt)
-                try flush()
-                wakeInput.yield()
-            }
-        }
-    }
-
-    /// Once a second, asks the manager whether another prover moved the thread.
-    private func watchLoop() async throws {
-        while true {
-            try await Task.sleep(for: .seconds(1))
-            try await checkCanonical()
-            if pipeline.stuck != nil { wakeInput.yield() }
-        }
-    }
-
-    private func checkCanonical(once: Bool = false) async throws {
-        guard pipeline.isReady else { return }
-        let summary = try await manager.call(
-            ManagerMessage.thread, ThreadRequest(thread: spec.name), as: ThreadSummary.self,
-            timeout: once ? .seconds(1) : .seconds(5), once: once)
-        pipeline.canonicalMoved(to: summary.sequence)
-        if !pipeline.isReady {
-            context.logger.notice("thread \(spec.name) moved to sequence \(summary.sequence) through another prover")
-            wakeInput.yield()
-        }
-    }
-
-    func fetchCrossReads(_ keys: [CrossThreadKey]) async throws {
-        let reads = keys.map { CanonicalKey(thread: $0.thread, key: $0.key) }
-        let reply = try await manager.call(
-            ManagerMessage.canonical, CanonicalRequest(reads: reads), as: CanonicalReply.self)
-        pipeline.provideCrossReads(Array(zip(keys, reply.values)))
     }
 }

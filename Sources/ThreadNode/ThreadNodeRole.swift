@@ -56,6 +56,10 @@ public struct ThreadNodeRole: DaemonRole {
         engine.counters.withLock { $0 }
     }
 
+    public func notReady() -> String? {
+        engine.notReady.withLock { $0 }
+    }
+
     public func run() async throws {
         try await engine.run()
     }

@@ -266,7 +266,8 @@ public struct NodePipeline: Sendable {
         return .accepted(.pending, new: true)
     }
 
-    private var notReadyReason: String {
+    /// Why the node cannot admit transactions now.
+    public var notReadyReason: String {
         switch phase {
         case .needsSync, .syncing:
             "thread node for \(thread.name) is syncing with the manager's canonical state"

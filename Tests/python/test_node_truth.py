@@ -58,7 +58,9 @@ def net():
         attach = devnet("attach", "counter", data_dir=data_dir)
         assert attach.returncode == 0, attach.stderr
         status = devnet("status", "--json", data_dir=data_dir)
-        yield {p["name"]: p for p in json.loads(status.stdout)}
+        processes = {p["name"]: p for p in json.loads(status.stdout)}
+        processes["_data_dir"] = data_dir
+        yield processes
 
 
 def api(net, name):
@@ -155,3 +157,40 @@ def test_strict_hashes_waits_and_codes(net):
     assert provers and all(a.get("public_key") for a in provers), provers
     sequencer.close()
     manager.close()
+
+
+def test_a_restarted_node_reports_syncing_until_it_has_synced(net):
+    """With the manager frozen, a restarted node cannot sync: it says so in `health` and answers
+    no nonce from stale state; once the manager runs again, it syncs and reports healthy."""
+    import os
+    import signal
+    import subprocess
+
+    from devnet_harness import DEVNET
+
+    manager_pid = net["manager"]["pid"]
+    node = net["node-counter"]
+    os.kill(node["pid"], signal.SIGKILL)
+    os.kill(manager_pid, signal.SIGSTOP)
+    try:
+        restart = subprocess.Popen([DEVNET, "restart", "node-counter", "--data-dir", net["_data_dir"]],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        admin = Client(node["endpoints"]["admin"])
+
+        def syncing():
+            try:
+                envelope, health = admin.request("health")
+            except Exception:
+                return None
+            return health if health.get("status") == "syncing" else None
+
+        health = until(syncing, seconds=20)
+        assert health and health["detail"], health
+        assert restart.poll() is None  # restart waits for a healthy node
+    finally:
+        os.kill(manager_pid, signal.SIGCONT)
+    out, err = restart.communicate(timeout=60)
+    assert restart.returncode == 0, err
+    envelope, health = admin.request("health")
+    assert health["status"] == "healthy", health
+    admin.close()

@@ -6,10 +6,81 @@ import ThreadVM
 import ZKCore
 
 extension NodeEngine {
+    /// Syncs when the pipeline needs it, and proves and submits what it hands out.
+    func driveLoop() async throws {
+        for await _ in wake {
+            while true {
+                try Task.checkCancellation()
+                if pipeline.needsSync {
+                    try await sync()
+                } else if let submission = pipeline.nextSubmission() {
+                    try await dispatch(submission)
+                } else {
+                    break
+                }
+            }
+        }
+    }
+
+    /// Takes receipts in sequence order.
+    func followLoop() async throws {
+        for await _ in follow {
+            while let head = pipeline.nextReceipt() {
+                let receipt = try await account.receipt(of: head.l2TxHash)
+                if receipt.status == .accepted {
+                    pipeline.receipt(sequence: head.sequence, outcome: .accepted(block: receipt.blockNumber))
+                } else {
+                    let revert = receipt.revert
+                    context.logger.warning(
+                        "sub-block \(head.sequence) of \(spec.name) reverted in block \(receipt.blockNumber): \(revert?.description ?? "no reason")"
+                    )
+                    pipeline.receipt(
+                        sequence: head.sequence,
+                        outcome: .reverted(
+                            block: receipt.blockNumber, code: revert?.code.rawValue ?? "REVERTED",
+                            message: revert?.message ?? ""))
+                }
+                followed(head.sequence, receipt)
+                try flush()
+                wakeInput.yield()
+            }
+        }
+    }
+
+    /// Once a second, asks the manager whether another prover moved the thread.
+    func watchLoop() async throws {
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            try await checkCanonical()
+            if pipeline.stuck != nil { wakeInput.yield() }
+        }
+    }
+
+    func checkCanonical(once: Bool = false) async throws {
+        guard pipeline.isReady else { return }
+        let summary = try await manager.call(
+            ManagerMessage.thread, ThreadRequest(thread: spec.name), as: ThreadSummary.self,
+            timeout: once ? .seconds(1) : .seconds(5), once: once)
+        pipeline.canonicalMoved(to: summary.sequence)
+        try flush()
+        if !pipeline.isReady {
+            context.logger.notice("thread \(spec.name) moved to sequence \(summary.sequence) through another prover")
+            wakeInput.yield()
+        }
+    }
+
+    func fetchCrossReads(_ keys: [CrossThreadKey]) async throws {
+        let reads = keys.map { CanonicalKey(thread: $0.thread, key: $0.key) }
+        let reply = try await manager.call(
+            ManagerMessage.canonical, CanonicalRequest(reads: reads), as: CanonicalReply.self)
+        pipeline.provideCrossReads(Array(zip(keys, reply.values)))
+    }
+
     /// Loads the thread's canonical state (registering the thread first if nobody has), asks the
     /// manager which unsettled transactions the canonical chain holds, and rebases the others.
     func sync() async throws {
         let unsettled = pipeline.syncStarted()
+        try flush()
         var state: ThreadStateReply?
         while state == nil {
             do {
