@@ -34,9 +34,10 @@ public struct SettlementsRequest: Codable, Sendable {
 
 public struct SettlementsReply: Codable, Sendable {
     /// For each requested hash, in order: the accepted sub-block, L2 transaction and block that
-    /// hold it, or null when no accepted sub-block of the thread does.
-    public var settlements: [Settlement?]
-    public init(settlements: [Settlement?]) { self.settlements = settlements }
+    /// hold it, and how its contract call ended; null when no accepted sub-block of the thread
+    /// does.
+    public var settlements: [SettledTransaction?]
+    public init(settlements: [SettledTransaction?]) { self.settlements = settlements }
 }
 
 public struct ExecuteRequest: Codable, Sendable {

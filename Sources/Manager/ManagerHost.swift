@@ -137,7 +137,7 @@ actor ManagerHost {
         let record = try record(request.thread)
         return SettlementsReply(
             settlements: request.txHashes.map { hash in
-                state.settlements[hash].flatMap { $0.thread == record.threadId ? $0.settlement : nil }
+                state.settlements[hash.lowercased()].flatMap { $0.thread == record.threadId ? $0 : nil }
             })
     }
 

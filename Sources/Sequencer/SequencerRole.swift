@@ -48,7 +48,7 @@ public struct SequencerRole: DaemonRole {
             try await chain.submit(request.tx, wait: request.wait ?? false)
         }
         router.on(SequencerMessage.receipt, ReceiptRequest.self) { request in
-            await chain.receipt(request.txHash, waitMs: request.waitMs ?? 0)
+            await chain.receipt(request.txHash.lowercased(), waitMs: request.waitMs ?? 0)
         }
         router.on(SequencerMessage.mine, Empty.self) { _ in
             try await chain.mine()

@@ -69,10 +69,11 @@ extension NodeEngine {
         }
     }
 
-    func fetchCrossReads(_ keys: [CrossThreadKey]) async throws {
+    /// - Parameter once: ask the manager once (5 s) instead of until it answers.
+    func fetchCrossReads(_ keys: [CrossThreadKey], once: Bool = false) async throws {
         let reads = keys.map { CanonicalKey(thread: $0.thread, key: $0.key) }
         let reply = try await manager.call(
-            ManagerMessage.canonical, CanonicalRequest(reads: reads), as: CanonicalReply.self)
+            ManagerMessage.canonical, CanonicalRequest(reads: reads), as: CanonicalReply.self, once: once)
         pipeline.provideCrossReads(Array(zip(keys, reply.values)))
     }
 
@@ -91,7 +92,7 @@ extension NodeEngine {
             }
         }
         guard let state else { return }
-        var settled: [String: Settlement] = [:]
+        var settled: [String: SettledTransaction] = [:]
         for start in stride(from: 0, to: unsettled.count, by: 1000) {
             let chunk = Array(unsettled[start..<min(start + 1000, unsettled.count)])
             let reply = try await manager.call(

@@ -108,12 +108,20 @@ actor NodeEngine {
             case .notReady(let why):
                 try await waitUntilReady(why)
             case .needCrossReads(let keys):
-                try await fetchCrossReads(keys)
+                do {
+                    try await fetchCrossReads(keys, once: true)
+                } catch let error as WireError where error.code == .timeout {
+                    throw WireError(
+                        WireErrorCode("NOT_READY"),
+                        "the transaction reads other threads, and the manager did not answer for their values (\(error.message)); try again shortly"
+                    )
+                }
             }
         }
     }
 
-    func status(_ txHash: String, waitMs: Int) async throws -> TxStatusReply {
+    func status(_ hash: String, waitMs: Int) async throws -> TxStatusReply {
+        let txHash = hash.lowercased()
         guard let status = pipeline.status(of: txHash) else {
             throw WireError(
                 .notFound, "thread \(spec.name) has no transaction \(txHash); was it sent to another thread's node?")

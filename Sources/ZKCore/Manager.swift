@@ -133,7 +133,7 @@ public struct ManagerState: Sendable {
     /// The recorded outcome of every registration or update, by L2 txHash.
     public private(set) var outcomes: [String: ManagerOutcome]
     /// Where every thread transaction of an accepted sub-block settled, by thread transaction hash.
-    public private(set) var settlements: [String: (thread: Felt, settlement: Settlement)] = [:]
+    public private(set) var settlements: [String: SettledTransaction] = [:]
     public let proofSystems: ProofSystems
 
     public init(
@@ -227,15 +227,19 @@ public struct ManagerState: Sendable {
     ) -> ManagerOutcome {
         if let recorded = outcomes[txHash] { return recorded }
         let outcome: ManagerOutcome
-        switch check(bundle: bundle, programs: programs) {
+        switch checkReportingFailures(bundle: bundle, programs: programs) {
         case .failure(let reason):
             outcome = .reverted(txHash, reason)
-        case .success:
+        case .success(let failures):
             var events: [ProtocolEvent] = []
-            for submission in bundle {
+            for (position, submission) in bundle.enumerated() {
                 threads[submission.threadId]!.accept(submission)
-                let settlement = Settlement(subBlock: submission.sequence, l2TxHash: txHash, block: block)
-                for tx in submission.transactions { settlements[tx.txHash] = (submission.threadId, settlement) }
+                for (index, tx) in submission.transactions.enumerated() {
+                    let known = failures[position]
+                    settlements[tx.txHash] = SettledTransaction(
+                        thread: submission.threadId, subBlock: submission.sequence, l2TxHash: txHash, block: block,
+                        outcomeKnown: known != nil, failure: known?[index])
+                }
                 let record = threads[submission.threadId]!
                 events.append(
                     ProtocolEvent(
@@ -253,6 +257,15 @@ public struct ManagerState: Sendable {
     public func check(
         bundle: [SubBlockSubmission], programs: (ProgramHash) -> Program?
     ) -> Result<Void, RevertReason> {
+        checkReportingFailures(bundle: bundle, programs: programs).map { _ in () }
+    }
+
+    /// ``check(bundle:programs:)``, with each sub-block's failed contract calls where its proof
+    /// system reports them.
+    func checkReportingFailures(
+        bundle: [SubBlockSubmission], programs: (ProgramHash) -> Program?
+    ) -> Result<[[Int: String]?], RevertReason> {
+        var failures: [[Int: String]?] = []
         guard !bundle.isEmpty else {
             return .failure(RevertReason(code: .emptyBundle, message: "the thread update carries no sub-blocks"))
         }
@@ -348,13 +361,15 @@ public struct ManagerState: Sendable {
                 return .failure(
                     reason(.unknownProofSystem, "the manager does not know proof system '\(record.proofSystem)'"))
             }
-            if case .invalid(let why) = system.verify(sub, program: program) {
+            let (verdict, failed) = system.verifyReportingFailures(sub, program: program)
+            if case .invalid(let why) = verdict {
                 return .failure(reason(.badProof, "\(system.name) proof rejected: \(why)"))
             }
+            failures.append(failed)
             for output in sub.outputs { pendingWrites[sub.threadId, default: [:]][output.key] = output.value }
             pendingSequence[sub.threadId] = sub.sequence
         }
-        return .success(())
+        return .success(failures)
     }
 
     /// Runs the view entrypoint `entrypoint` of `thread` read-only on canonical state (other
@@ -393,6 +408,32 @@ public struct ManagerState: Sendable {
             throw ViewError(code: .executionFailed, message: "thread \(record.name): \(failure.description)")
         }
     }
+}
+
+/// Where a thread transaction settled, as the manager recorded it when it accepted the sub-block.
+public struct SettledTransaction: Hashable, Sendable, Codable {
+    public var thread: Felt
+    public var subBlock: UInt64
+    public var l2TxHash: String
+    public var block: UInt64
+    /// Whether the proof system told the manager how each contract call ended (`reexec` does).
+    public var outcomeKnown: Bool
+    /// Why the contract call failed (its nonce is used, its writes discarded); nil when it succeeded
+    /// or the outcome is not known.
+    public var failure: String?
+
+    public init(
+        thread: Felt, subBlock: UInt64, l2TxHash: String, block: UInt64, outcomeKnown: Bool, failure: String?
+    ) {
+        self.thread = thread
+        self.subBlock = subBlock
+        self.l2TxHash = l2TxHash
+        self.block = block
+        self.outcomeKnown = outcomeKnown
+        self.failure = failure
+    }
+
+    public var settlement: Settlement { Settlement(subBlock: subBlock, l2TxHash: l2TxHash, block: block) }
 }
 
 /// Canonical thread states as a `CrossThreadReader`.

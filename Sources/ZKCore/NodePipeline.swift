@@ -426,7 +426,7 @@ public struct NodePipeline: Sendable {
     /// The canonical state at `sequence`, and where the canonical chain holds some of the
     /// unsettled transactions. Those settle; every other unsettled transaction is re-executed
     /// on the new state (``advanceRebase()``).
-    public mutating func synced(canonical: MemoryState, sequence: UInt64, settled: [String: Settlement]) {
+    public mutating func synced(canonical: MemoryState, sequence: UInt64, settled: [String: SettledTransaction]) {
         guard phase == .syncing else { return }
         cache = CrossThreadCache()
         admitted = [:]
@@ -437,8 +437,17 @@ public struct NodePipeline: Sendable {
             limits: configuration.limits)
         rebaseQueue = []
         for tx in unsettledInOrder {
-            if let settlement = settled[tx.txHash] {
-                finish(tx.txHash, .settled(settlement))
+            if let found = settled[tx.txHash] {
+                if let failure = found.failure {
+                    finish(
+                        tx.txHash,
+                        .failed(
+                            ThreadTxFailure(
+                                code: .executionFailed, message: "the contract call failed: \(failure)",
+                                settlement: found.settlement)))
+                } else {
+                    finish(tx.txHash, .settled(found.settlement))
+                }
             } else {
                 entries[tx.txHash]?.vmFailure = nil
                 rebaseQueue.append(tx)

@@ -115,6 +115,19 @@ public protocol ProofSystem: Sendable {
     var name: String { get }
     func prove(_ submission: SubBlockSubmission, program: Program) throws -> Data
     func verify(_ submission: SubBlockSubmission, program: Program) -> ProofCheck
+    /// ``verify(_:program:)``, and where the system knows it, the failed contract calls of the
+    /// sub-block: transaction index → why. Nil when the system does not learn outcomes.
+    func verifyReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    )
+}
+
+extension ProofSystem {
+    public func verifyReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    ) {
+        (verify(submission, program: program), nil)
+    }
 }
 
 /// The proof systems a manager knows, by name.
@@ -162,15 +175,31 @@ public struct ReexecProofSystem: ProofSystem {
     }
 
     public func verify(_ submission: SubBlockSubmission, program: Program) -> ProofCheck {
-        guard submission.proof == Self.digest(of: submission) else {
-            return .invalid(
-                "the proof (\(submission.proof.count) bytes) is not the re-execution digest of this statement")
-        }
-        return check(submission, program: program)
+        verifyReportingFailures(submission, program: program).0
     }
 
-    /// Everything but the digest.
+    public func verifyReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    ) {
+        guard submission.proof == Self.digest(of: submission) else {
+            return (
+                .invalid(
+                    "the proof (\(submission.proof.count) bytes) is not the re-execution digest of this statement"),
+                nil
+            )
+        }
+        var failures: [Int: String] = [:]
+        let verdict = check(submission, program: program, failures: &failures)
+        return (verdict, verdict.isOK ? failures : nil)
+    }
+
     func check(_ submission: SubBlockSubmission, program: Program) -> ProofCheck {
+        var failures: [Int: String] = [:]
+        return check(submission, program: program, failures: &failures)
+    }
+
+    /// Everything but the digest; collects the failed contract calls.
+    func check(_ submission: SubBlockSubmission, program: Program, failures: inout [Int: String]) -> ProofCheck {
         guard submission.programHash == program.hash else {
             return .invalid("the statement names program \(submission.programHash), not \(program.hash)")
         }
@@ -191,8 +220,11 @@ public struct ReexecProofSystem: ProofSystem {
         threads.add(claims: submission.crossReads)
         var execution = ThreadExecution(program: program, base: base, threads: threads, limits: limits)
         for (index, tx) in submission.transactions.enumerated() {
-            if case .failure(let mismatch) = execution.apply(tx) {
+            switch execution.apply(tx) {
+            case .failure(let mismatch):
                 return .invalid("transaction \(index) (\(tx.entrypoint)): \(mismatch)")
+            case .success(let result):
+                if let failure = result.failure { failures[index] = failure.description }
             }
         }
         let recomputed = execution.statement

@@ -451,4 +451,28 @@ import ThreadVM
         #expect(b.stateRoot != a.stateRoot)
         #expect(StateRoot.of([:]) == StateRoot.of([k1: 0]))
     }
+
+    /// The manager records where each thread transaction settled and, under `reexec`, how its
+    /// contract call ended: a node that finds a transaction there reports it truthfully.
+    @Test func settlementsRecordEachTransactionAndItsOutcome() {
+        var manager = Fixture.manager()
+        let locked = Fixture.tx(
+            Fixture.karts, Fixture.kartsProgram, "unlock_kart", ["1", "2"], by: Fixture.alice, nonce: 0)
+        let bump = Fixture.tx(
+            Fixture.karts, Fixture.kartsProgram, "unlock_kart", ["1", "2"], by: Fixture.bob, nonce: 0)
+        let sub = Fixture.subBlock(manager, Fixture.karts, [locked, bump])
+        #expect(manager.apply(bundle: [sub], txHash: "l2", block: 7, programs: Fixture.program).status == .accepted)
+        let first = manager.settlements[locked.txHash]
+        #expect(first?.settlement == Settlement(subBlock: 1, l2TxHash: "l2", block: 7))
+        #expect(first?.outcomeKnown == true)
+        #expect(first?.failure?.contains("level not completed") == true, "\(String(describing: first))")
+        #expect(manager.settlements[bump.txHash]?.thread == Fixture.karts.id)
+
+        let counter = Fixture.tx(
+            Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 0)
+        let ok = Fixture.subBlock(manager, Fixture.counter, [counter])
+        _ = manager.apply(bundle: [ok], txHash: "l2b", block: 8, programs: Fixture.program)
+        #expect(manager.settlements[counter.txHash]?.failure == nil)
+        #expect(manager.settlements[counter.txHash]?.outcomeKnown == true)
+    }
 }

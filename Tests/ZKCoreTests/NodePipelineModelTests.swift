@@ -308,11 +308,9 @@ struct ModelWorld {
     mutating func syncDeliver(_ n: Int) {
         guard let sync = nodes[n].pendingSync else { return }
         nodes[n].pendingSync = nil
-        var settled: [String: Settlement] = [:]
+        var settled: [String: SettledTransaction] = [:]
         for hash in sync.hashes {
-            if let found = chain.manager.settlements[hash], found.thread == Self.thread.id {
-                settled[hash] = found.settlement
-            }
+            if let found = chain.manager.settlements[hash], found.thread == Self.thread.id { settled[hash] = found }
         }
         log.append("n\(n) synced at \(sync.sequence), \(settled.count) found settled")
         nodes[n].pipeline.synced(canonical: sync.canonical, sequence: sync.sequence, settled: settled)
@@ -404,15 +402,22 @@ struct ModelWorld {
     }
 
     mutating func checkTruth(_ n: Int, _ hash: String, _ status: ThreadTxStatus) {
-        let canonical = chain.manager.settlements[hash].flatMap { $0.thread == Self.thread.id ? $0.settlement : nil }
+        let record = chain.manager.settlements[hash].flatMap { $0.thread == Self.thread.id ? $0 : nil }
+        let canonical = record?.settlement
         switch status {
         case .settled(let settlement):
+            if record?.failure != nil {
+                fail("node \(n) reports \(hash.prefix(6)) settled, but its contract call failed: \(record!.failure!)")
+            }
             if canonical != settlement {
                 fail(
                     "node \(n) reports \(hash.prefix(6)) settled in \(settlement), canonical chain has \(String(describing: canonical))"
                 )
             }
         case .failed(let failure):
+            if failure.code == .executionFailed, record?.failure == nil {
+                fail("node \(n) reports \(hash.prefix(6)) EXECUTION_FAILED, but its contract call succeeded")
+            }
             if failure.code == .executionFailed, canonical != failure.settlement {
                 fail(
                     "node \(n) reports \(hash.prefix(6)) executed and failed in \(String(describing: failure.settlement)), canonical chain has \(String(describing: canonical))"
