@@ -66,11 +66,15 @@ public struct SubBlockBatcher: Sendable {
     ///
     /// A refused transaction changes nothing. An included transaction whose VM run fails still
     /// bumps the sender's nonce; its contract writes are discarded (the result says why).
+    ///
+    /// - Parameter signatureChecked: the caller already verified the signature (a node does at
+    ///   admission, once); the other checks still run.
     public mutating func add(
-        _ tx: ThreadTransaction, names: (Address) -> String? = { _ in nil }
+        _ tx: ThreadTransaction, signatureChecked: Bool = false, names: (Address) -> String? = { _ in nil }
     ) -> Result<ExecutionResult, ThreadTxRefusal> {
         if let refusal = tx.validate(
-            thread: thread, program: program, expectedNonce: open.nonce(of: tx.caller), names: names)
+            thread: thread, program: program, expectedNonce: open.nonce(of: tx.caller),
+            checkSignature: !signatureChecked, names: names)
         {
             return .failure(refusal)
         }

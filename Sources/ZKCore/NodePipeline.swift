@@ -299,7 +299,8 @@ public struct NodePipeline: Sendable {
     /// sub-block first when it is full.
     private mutating func execute(_ tx: ThreadTransaction) {
         if batcher!.isFull { _ = batcher!.seal() }
-        switch batcher!.add(tx) {
+        // The signature was verified once, at admission.
+        switch batcher!.add(tx, signatureChecked: true) {
         case .success(let result):
             entries[tx.txHash]?.vmFailure = result.failure?.description
         case .failure(let refusal):

@@ -109,13 +109,13 @@ public struct ThreadTransaction: Hashable, Sendable, Codable {
     ///
     /// - Parameter names: an optional address → account name lookup for the message.
     public func validate(
-        thread: ThreadInfo, program: Program, expectedNonce: UInt64,
+        thread: ThreadInfo, program: Program, expectedNonce: UInt64, checkSignature: Bool = true,
         names: (Address) -> String? = { _ in nil }
     ) -> ThreadTxRefusal? {
         let problem: (ThreadTxRefusal.Code, String)
         if threadId != thread.id {
             problem = (.wrongThread, "transaction is signed for thread \(threadId), not \(thread.name) (\(thread.id))")
-        } else if !verifySignature() {
+        } else if checkSignature, !verifySignature() {
             problem = (.badSignature, "bad signature")
         } else if nonce != expectedNonce {
             problem = (.wrongNonce, "wrong nonce: expected \(expectedNonce), given \(nonce)")

@@ -19,18 +19,23 @@ import ThreadVM
 ///   canonical nonce plus its own unsettled transactions;
 /// - once faults stop and provers are funded, no node is left with work it could submit.
 ///
-/// `NODE_MODEL_CASES` sets the number of cases (default 400), `NODE_MODEL_SEED=n` replays one.
+/// `NODE_MODEL_CASES` sets the number of cases (default 2000, run in 8 parallel shares),
+/// `NODE_MODEL_SEED=n` replays one.
 @Suite struct NodePipelineModelTests {
-    static var seeds: [UInt64] {
+    static let shares = 8
+
+    /// The seeds of one share of the cases.
+    static func seeds(share: Int) -> [UInt64] {
         let environment = ProcessInfo.processInfo.environment
-        if let seed = environment["NODE_MODEL_SEED"].flatMap(UInt64.init) { return [seed] }
-        let cases = environment["NODE_MODEL_CASES"].flatMap(Int.init) ?? 400
-        return (0..<UInt64(cases)).map { 0x5EED_0000 + $0 }
+        if let seed = environment["NODE_MODEL_SEED"].flatMap(UInt64.init) { return share == 0 ? [seed] : [] }
+        let cases = environment["NODE_MODEL_CASES"].flatMap(Int.init) ?? 2000
+        return stride(from: share, to: cases, by: shares).map { 0x5EED_0000 + UInt64($0) }
     }
 
-    @Test func randomInterleavingsKeepEveryStatusTruthful() {
+    @Test(arguments: 0..<NodePipelineModelTests.shares)
+    func randomInterleavingsKeepEveryStatusTruthful(share: Int) {
         var failures: [String] = []
-        for seed in Self.seeds {
+        for seed in Self.seeds(share: share) {
             var world = ModelWorld(seed: seed)
             world.run(steps: 60)
             if let failure = world.failure {
