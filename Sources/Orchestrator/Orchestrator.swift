@@ -177,7 +177,8 @@ public struct Orchestrator: Sendable {
         public var name: String
         public var role: ProcessRole
         public var pid: Int32
-        /// `healthy`, `stopping`, `not responding` or `dead`.
+        /// `healthy`, `syncing` (a thread node that has not synced with the manager yet),
+        /// `stopping`, `not responding` or `dead`.
         public var status: String
         public var endpoints: Endpoints
         public var uptimeMs: UInt64?

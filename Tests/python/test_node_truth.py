@@ -194,3 +194,44 @@ def test_a_restarted_node_reports_syncing_until_it_has_synced(net):
     envelope, health = admin.request("health")
     assert health["status"] == "healthy", health
     admin.close()
+
+
+def test_a_receipt_pending_when_the_sequencer_restarts_is_asked_again_at_once():
+    """With on-demand blocks, a node's sub-block waits on L2 for a block. The sequencer is killed
+    and restarted meanwhile: the node asks for the receipt again within seconds, not after its
+    earlier wait would have timed out."""
+    import os
+    import signal
+
+    dave = Account("dave", SEED)
+    config = f"seed: {SEED}\nsequencer:\n  block_mode: on_demand\nthreads:\n  - name: counter\n"
+    with running_devnet_in_dir(config, first_port=23000) as (processes, data_dir):
+        sequencer = api(processes, "sequencer")
+        node = api(processes, "node-counter")
+        admin = Client(processes["node-counter"]["endpoints"]["admin"])
+
+        def registered():
+            sequencer.request("mine")
+            return admin.request("health")[1]["status"] == "healthy"
+
+        assert until(registered), "the counter thread never registered"
+        _, nonce = node.request("nonce", {"address": dave.address})
+        tx, tx_hash = increment(dave, nonce["nonce"], 4)
+        envelope, reply = node.request("submit", {"tx": tx})
+        assert envelope["status"] == "ok", reply
+        sealed = until(lambda: node.request("tx_status", {"tx_hash": tx_hash})[1]["status"] == "sealed")
+        assert sealed
+        sequencer.close()
+
+        os.kill(processes["sequencer"]["pid"], signal.SIGKILL)
+        restart = devnet("restart", "sequencer", data_dir=data_dir)
+        assert restart.returncode == 0, restart.stderr
+        sequencer = api(processes, "sequencer")
+        envelope, mined = sequencer.request("mine")
+        assert envelope["status"] == "ok", mined
+        _, final = node.request("tx_status", {"tx_hash": tx_hash, "wait_ms": 4500})
+        if final["status"] != "settled":
+            _, final = node.request("tx_status", {"tx_hash": tx_hash, "wait_ms": 4500})
+        assert final["status"] == "settled", final
+        for client in (sequencer, node, admin):
+            client.close()
