@@ -1,6 +1,7 @@
 public import DevnetProtocol
 import Foundation
 import Yams
+import ZKCore
 
 /// The devnet's configuration, as written in `devnet.yaml`.
 public struct DevnetConfig: Sendable, Equatable {
@@ -22,7 +23,8 @@ public struct DevnetConfig: Sendable, Equatable {
     /// The contracts shipped with the devnet.
     public static let knownContracts = ["token", "achievements", "karts", "counter"]
     /// The proof systems a thread can pin.
-    public static let knownProofSystems = ["reexec", "stark"]
+    /// The proof systems the daemons run (the manager verifies with them, the nodes prove).
+    public static let knownProofSystems = ProofSystems.standard.names
 
     /// Ports per process: api, admin, events.
     static let portsPerProcess = 3

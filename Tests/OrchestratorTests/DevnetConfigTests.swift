@@ -40,7 +40,7 @@ struct DevnetConfigTests {
             threads:
               - name: cash
                 contract: token
-                proof_system: stark
+                proof_system: reexec
               - name: counter
             """)
         #expect(config.seed == 7)
@@ -48,7 +48,7 @@ struct DevnetConfigTests {
         #expect(config.blockMode == .interval(milliseconds: 250))
         #expect(
             config.threads == [
-                ThreadSpec(name: "cash", contract: "token", proofSystem: "stark"),
+                ThreadSpec(name: "cash", contract: "token", proofSystem: "reexec"),
                 ThreadSpec(name: "counter", contract: "counter", proofSystem: "reexec"),
             ])
     }
@@ -104,6 +104,15 @@ struct DevnetConfigTests {
         #expect(error.line == 3)
         #expect(error.message.contains("'tokn'"))
         #expect(error.message.contains("Did you mean 'token'?"))
+    }
+
+    /// Only proof systems the daemons run are accepted, so a thread never starts with one that
+    /// its node cannot prove with.
+    @Test func aProofSystemTheDaemonsDoNotRunIsNamed() throws {
+        let error = try failure("threads:\n  - name: counter\n    proof_system: plonk\n")
+        #expect(error.key == "threads[0].proof_system")
+        #expect(error.line == 3)
+        #expect(error.message.contains("'plonk'") && error.message.contains("reexec"), "\(error.message)")
     }
 
     @Test func threadNamesAreUniqueAndPlain() throws {
