@@ -35,9 +35,12 @@ import ThreadVM
     @Test(arguments: 0..<NodePipelineModelTests.shares)
     func randomInterleavingsKeepEveryStatusTruthful(share: Int) {
         var failures: [String] = []
-        for seed in Self.seeds(share: share) {
+        var seen: Set<String> = []
+        let seeds = Self.seeds(share: share)
+        for seed in seeds {
             var world = ModelWorld(seed: seed)
             world.run(steps: 60)
+            seen.formUnion(world.seen)
             if let failure = world.failure {
                 failures.append(
                     "seed \(seed) (replay: NODE_MODEL_SEED=\(seed) swift test --filter NodePipelineModelTests): \(failure)\n  last steps: \(world.log.suffix(25).joined(separator: "; "))"
@@ -46,6 +49,15 @@ import ThreadVM
             }
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        // Enough cases reach every kind of event the test claims to cover.
+        if seeds.count >= 100 {
+            let wanted: Set<String> = [
+                "receipt accepted", "receipt WRONG_SEQUENCE", "receipt STALE_CROSS_READ", "receipt BAD_PROOF",
+                "receipt WRONG_OS_VERSION", "receipt STALE_INPUT", "refused for fees", "restart", "stale node",
+                "settled", "settled on re-sync", "WRONG_NONCE", "EXECUTION_FAILED",
+            ]
+            #expect(wanted.subtracting(seen).isEmpty, "never reached: \(wanted.subtracting(seen).sorted())")
+        }
     }
 
     /// The case a user found: a transaction sent to a node that has not seen another prover move
@@ -175,6 +187,8 @@ struct ModelWorld {
     var admitted: [String: ThreadTransaction] = [:]
     var log: [String] = []
     var failure: String?
+    /// Which kinds of events this case reached.
+    var seen: Set<String> = []
     let configuration: NodePipeline.Configuration
 
     init(seed: UInt64, provers: Int? = nil, maxSubBlock: Int? = nil) {
@@ -279,14 +293,27 @@ struct ModelWorld {
         var proved = submission
         proved.proof = ReexecProofSystem.digest(of: submission)
         if nodes[n].spoilNext {
+            // A spoiled submission: each kind reverts with its own code.
             nodes[n].spoilNext = false
-            proved.proof = Data([0xBA, 0xD0])
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                proved.proof = Data([0xBA, 0xD0])  // BAD_PROOF
+            case 1:
+                proved.osVersion &+= 1  // WRONG_OS_VERSION
+                proved.proof = ReexecProofSystem.digest(of: proved)
+            default:
+                if let first = proved.inputs.first {  // STALE_INPUT
+                    proved.inputs[0] = KeyValue(key: first.key, value: first.value + Felt(1))
+                }
+                proved.proof = ReexecProofSystem.digest(of: proved)
+            }
         }
         if let hash = chain.admit([proved], payer: n) {
             log.append("n\(n) submits sub-block \(submission.sequence) as \(hash.suffix(4))")
             nodes[n].pipeline.submitted(sequence: submission.sequence, l2TxHash: hash)
         } else {
             log.append("n\(n) refused sub-block \(submission.sequence)")
+            seen.insert("refused for fees")
             nodes[n].pipeline.submissionFailed(
                 sequence: submission.sequence, reason: "prover \(n) cannot pay the fee")
         }
@@ -296,6 +323,10 @@ struct ModelWorld {
     mutating func follow(_ n: Int) {
         guard let head = nodes[n].pipeline.nextReceipt(), let outcome = chain.receipts[head.l2TxHash] else { return }
         log.append("n\(n) receipt \(head.sequence): \(outcome)")
+        switch outcome {
+        case .accepted: seen.insert("receipt accepted")
+        case .reverted(_, let code, _): seen.insert("receipt \(code)")
+        }
         nodes[n].pipeline.receipt(sequence: head.sequence, outcome: outcome)
         persist(n)
     }
@@ -318,6 +349,7 @@ struct ModelWorld {
             if let found = chain.manager.settlements[hash], found.thread == Self.thread.id { settled[hash] = found }
         }
         log.append("n\(n) synced at \(sync.sequence), \(settled.count) found settled")
+        if !settled.isEmpty { seen.insert("settled on re-sync") }
         nodes[n].pipeline.synced(canonical: sync.canonical, sequence: sync.sequence, settled: settled)
         for _ in 0..<100 {
             let misses = nodes[n].pipeline.advanceRebase()
@@ -329,12 +361,15 @@ struct ModelWorld {
     }
 
     mutating func watch(_ n: Int) {
+        let wasReady = nodes[n].pipeline.isReady
         nodes[n].pipeline.canonicalMoved(to: chain.manager.record(Self.thread.id)!.sequence)
+        if wasReady, !nodes[n].pipeline.isReady { seen.insert("stale node") }
     }
 
     /// The node's process restarts: only what it stored survives.
     mutating func restart(_ n: Int) {
         log.append("n\(n) restarts")
+        seen.insert("restart")
         nodes[n].pipeline = NodePipeline(configuration: configuration, restoring: nodes[n].stored)
         nodes[n].pipeline.restart()
         nodes[n].pendingSync = nil
@@ -403,6 +438,11 @@ struct ModelWorld {
                 nodes[n].stored.append((change.transaction, change.status))
             }
             checkTruth(n, hash, change.status)
+            switch change.status {
+            case .settled: seen.insert("settled")
+            case .failed(let failure): seen.insert(failure.code.rawValue)
+            case .pending, .sealed: break
+            }
         }
     }
 
