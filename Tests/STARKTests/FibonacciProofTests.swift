@@ -15,7 +15,7 @@ import Testing
     @Test(arguments: [8, 32, 256])
     func validProofVerifies(rows: Int) throws {
         let (bytes, inputs) = try proof(rows: rows)
-        try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: options)
+        try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: options)
     }
 
     @Test func proofsAreDeterministicAcrossThreadCounts() throws {
@@ -45,21 +45,21 @@ import Testing
         let (bytes, inputs) = try proof()
         let other = FibonacciAIR.PublicInputs(result: inputs.result + .one)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: other, options: options)
+            try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes, publicInputs: other, options: options)
         }
     }
 
     @Test func errorsCarryStableCodes() throws {
         let (bytes, inputs) = try proof()
         do {
-            try Verifier.verify(
+            try Verifier.verifyInsecure(
                 air: FibonacciAIR.self, proof: Array(bytes.prefix(20)), publicInputs: inputs, options: options)
             Issue.record("truncated proof accepted")
         } catch {
             #expect(error.code == "malformed_proof")
         }
         do {
-            try Verifier.verify(
+            try Verifier.verifyInsecure(
                 air: FibonacciAIR.self, proof: bytes, publicInputs: .init(result: .zero), options: options)
             Issue.record("wrong public input accepted")
         } catch {
@@ -72,7 +72,7 @@ import Testing
         var weaker = options
         weaker.numQueries = 4
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: weaker)
+            try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: weaker)
         }
     }
 
@@ -96,11 +96,11 @@ import Testing
         broken.columns[0][5] = broken.columns[0][5] + .one
         let air = try FibonacciAIR(traceLength: 32, publicInputs: inputs)
         let forged = try Prover.prove(air: air, trace: broken, options: options, threads: 1, checkConstraints: false)
-        #expect(throws: STARKError.self) { try Verifier.verify(air: air, proof: forged) }
+        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: air, proof: forged) }
         let wrongClaim = try FibonacciAIR(traceLength: 32, publicInputs: .init(result: inputs.result + .one))
         let forged2 = try Prover.prove(
             air: wrongClaim, trace: trace, options: options, threads: 1, checkConstraints: false)
-        #expect(throws: STARKError.self) { try Verifier.verify(air: wrongClaim, proof: forged2) }
+        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: wrongClaim, proof: forged2) }
     }
 
     @Test func sampledSingleByteMutationsAreRejected() throws {
@@ -111,7 +111,7 @@ import Testing
             let position = Int(rng.next() % UInt64(bytes.count))
             mutated[position] ^= UInt8(1 + rng.next() % 255)
             #expect(throws: STARKError.self, "mutation at byte \(position) accepted") {
-                try Verifier.verify(air: FibonacciAIR.self, proof: mutated, publicInputs: inputs, options: options)
+                try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: mutated, publicInputs: inputs, options: options)
             }
         }
     }
@@ -120,23 +120,23 @@ import Testing
         let (bytes, inputs) = try proof()
         for length in [0, 1, 4, 5, 11, 50, bytes.count / 2, bytes.count - 1] {
             #expect(throws: STARKError.self) {
-                try Verifier.verify(
+                try Verifier.verifyInsecure(
                     air: FibonacciAIR.self, proof: Array(bytes[0..<length]), publicInputs: inputs, options: options)
             }
         }
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: FibonacciAIR.self, proof: bytes + [0], publicInputs: inputs, options: options)
+            try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes + [0], publicInputs: inputs, options: options)
         }
         var rng = TestRNG(seed: 43)
         for size in [16, 100, 1000, bytes.count] {
             let garbage = (0..<size).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             #expect(throws: STARKError.self) {
-                try Verifier.verify(air: FibonacciAIR.self, proof: garbage, publicInputs: inputs, options: options)
+                try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: garbage, publicInputs: inputs, options: options)
             }
             // Garbage behind a valid header, to reach the count and element parsers.
             let header = Array(bytes[0..<11]) + garbage
             #expect(throws: STARKError.self) {
-                try Verifier.verify(air: FibonacciAIR.self, proof: header, publicInputs: inputs, options: options)
+                try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: header, publicInputs: inputs, options: options)
             }
         }
         // A header claiming 2^30 rows at blowup 256 (an LDE beyond 2^32 points) is refused.
@@ -145,9 +145,9 @@ import Testing
         huge[10] = 30
         let parsed = try Proof(bytes: huge)
         let hugeAIR = try FibonacciAIR(traceLength: 1 << 30, publicInputs: inputs)
-        #expect(throws: STARKError.self) { try Verifier.verify(air: hugeAIR, proof: parsed) }
+        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: hugeAIR, proof: parsed, options: parsed.options) }
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: FibonacciAIR.self, proof: huge, publicInputs: inputs, options: parsed.options)
+            try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: huge, publicInputs: inputs, options: parsed.options)
         }
         // Huge counts must be refused before allocating.
         var hostile = Array(bytes[0..<(11 + 32 + 1 + 32)])
@@ -204,14 +204,14 @@ struct RenamedFibonacciAIR: AIR {
     @Test func anotherAIRIdentityRejectsTheProof() throws {
         let (trace, inputs) = FibonacciAIR.trace(length: 32)
         let bytes = try Prover.prove(air: FibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
-        try Verifier.verify(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
+        try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: RenamedFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
+            try Verifier.verifyInsecure(air: RenamedFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
         }
         // And the renamed AIR's own proofs verify.
         let renamed = try Prover.prove(
             air: RenamedFibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
-        try Verifier.verify(air: RenamedFibonacciAIR.self, proof: renamed, publicInputs: inputs, options: .testing)
+        try Verifier.verifyInsecure(air: RenamedFibonacciAIR.self, proof: renamed, publicInputs: inputs, options: .testing)
     }
 
     @Test func everyTruncationPointIsRejected() throws {

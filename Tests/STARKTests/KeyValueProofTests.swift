@@ -48,23 +48,23 @@ import Testing
 
     @Test func consistentLogProvesAndVerifies() throws {
         let bytes = try prove(Self.statement, log: Self.log)
-        try Verifier.verify(air: KeyValueAIR.self, proof: bytes, publicInputs: Self.statement, options: options)
+        try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: Self.statement, options: options)
         // Output order does not matter; any reordering of the lists is the same statement.
         let reordered = KeyValueAIR.PublicInputs(inputs: Self.inputs.reversed(), outputs: Self.outputs)
         let bytes2 = try prove(reordered, log: Self.log)
-        try Verifier.verify(air: KeyValueAIR.self, proof: bytes2, publicInputs: reordered, options: options)
+        try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes2, publicInputs: reordered, options: options)
     }
 
     @Test func largerRandomWorkloadVerifies() throws {
         let (trace, statement) = try KeyValueAIR.benchmarkWorkload(traceLength: 128)
         let bytes = try Prover.prove(air: KeyValueAIR.self, trace: trace, publicInputs: statement, options: options)
-        try Verifier.verify(air: KeyValueAIR.self, proof: bytes, publicInputs: statement, options: options)
+        try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: statement, options: options)
     }
 
     @Test func emptyLogWithUnchangedValuesVerifies() throws {
         let statement = KeyValueAIR.PublicInputs(inputs: Self.inputs, outputs: Self.inputs)
         let bytes = try prove(statement, log: [])
-        try Verifier.verify(air: KeyValueAIR.self, proof: bytes, publicInputs: statement, options: options)
+        try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: statement, options: options)
     }
 
     @Test func proofIsRejectedForOtherPublicLists() throws {
@@ -73,13 +73,13 @@ import Testing
         outputs[0].value = Goldilocks(11)
         let wrongOutput = KeyValueAIR.PublicInputs(inputs: Self.inputs, outputs: outputs)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: KeyValueAIR.self, proof: bytes, publicInputs: wrongOutput, options: options)
+            try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: wrongOutput, options: options)
         }
         var inputs = Self.inputs
         inputs[1].value = Goldilocks(21)
         let wrongInput = KeyValueAIR.PublicInputs(inputs: inputs, outputs: Self.outputs)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: KeyValueAIR.self, proof: bytes, publicInputs: wrongInput, options: options)
+            try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: wrongInput, options: options)
         }
         var keys = Self.inputs
         keys[2].key = Self.key(4)
@@ -87,7 +87,7 @@ import Testing
         outKeys[2].key = Self.key(4)
         let otherKey = KeyValueAIR.PublicInputs(inputs: keys, outputs: outKeys)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: KeyValueAIR.self, proof: bytes, publicInputs: otherKey, options: options)
+            try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: otherKey, options: options)
         }
     }
 
@@ -104,7 +104,7 @@ import Testing
         let trace = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: log)
         let forged = try forge(Self.statement, trace: trace)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(
+            try Verifier.verifyInsecure(
                 air: KeyValueAIR(traceLength: trace.length, publicInputs: Self.statement), proof: forged)
         }
     }
@@ -115,7 +115,7 @@ import Testing
         #expect(throws: STARKError.self) { _ = try prove(Self.statement, log: log) }
         let trace = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: log)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(
+            try Verifier.verifyInsecure(
                 air: KeyValueAIR(traceLength: trace.length, publicInputs: Self.statement),
                 proof: forge(Self.statement, trace: trace))
         }
@@ -133,11 +133,11 @@ import Testing
         }
         let trace = try KeyValueAIR.buildTrace(publicInputs: statement, log: Self.log)
         let air = try KeyValueAIR(traceLength: trace.length, publicInputs: statement)
-        #expect(throws: STARKError.self) { try Verifier.verify(air: air, proof: forge(statement, trace: trace)) }
+        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: trace)) }
         // A consistent-looking trace whose final row claims the wrong output breaks the multiset.
         let honest = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: Self.log)
         #expect(throws: STARKError.self) {
-            try Verifier.verify(air: air, proof: forge(statement, trace: honest))
+            try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: honest))
         }
     }
 
@@ -166,7 +166,7 @@ import Testing
             _ = try Prover.prove(air: KeyValueAIR.self, trace: trace, publicInputs: statement, options: options)
         }
         let air = try KeyValueAIR(traceLength: trace.length, publicInputs: statement)
-        #expect(throws: STARKError.self) { try Verifier.verify(air: air, proof: forge(statement, trace: trace)) }
+        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: trace)) }
     }
 
     @Test func malformedStatementsAreRefused() throws {
@@ -189,7 +189,7 @@ import Testing
             let position = Int(rng.next() % UInt64(bytes.count))
             mutated[position] ^= UInt8(1 + rng.next() % 255)
             #expect(throws: STARKError.self, "mutation at byte \(position) accepted") {
-                try Verifier.verify(
+                try Verifier.verifyInsecure(
                     air: KeyValueAIR.self, proof: mutated, publicInputs: Self.statement, options: options)
             }
         }

@@ -90,6 +90,56 @@ public struct ProofOptions: Sendable, Hashable, Codable, CustomStringConvertible
     }
 }
 
+/// The weakest options a verifier accepts: every public verification entry point refuses options
+/// below ``standard``, whatever the proof or the caller asks for.
+///
+/// The floor is: at least 96 bits of conjectured security at the proof's trace length, a blowup of
+/// at least 4 and at least 16 queries. Blowup 2 (rate 1/2) is where the proven bounds are weakest
+/// and the conjecture is furthest from what is proven; 16 queries keep the query phase from
+/// resting on a handful of positions plus grinding.
+public struct SecurityFloor: Sendable, Hashable, CustomStringConvertible {
+    /// Least conjectured security, in bits, at the proof's trace length.
+    public let conjecturedBits: Int
+    /// Least LDE blowup factor.
+    public let minimumBlowup: Int
+    /// Least number of FRI queries.
+    public let minimumQueries: Int
+
+    init(conjecturedBits: Int, minimumBlowup: Int, minimumQueries: Int) {
+        self.conjecturedBits = conjecturedBits
+        self.minimumBlowup = minimumBlowup
+        self.minimumQueries = minimumQueries
+    }
+
+    /// 96 bits conjectured, blowup ≥ 4, ≥ 16 queries.
+    public static let standard = SecurityFloor(conjecturedBits: 96, minimumBlowup: 4, minimumQueries: 16)
+
+    /// No floor: only for unit tests, which prove with fast, insecure options.
+    static let none = SecurityFloor(conjecturedBits: 0, minimumBlowup: 2, minimumQueries: 1)
+
+    /// Throws ``STARKError/invalidOptions(_:)`` when `options` are below the floor for a trace of
+    /// `traceLength` rows.
+    public func check(_ options: ProofOptions, traceLength: Int) throws(STARKError) {
+        try options.validate()
+        guard options.blowupFactor >= minimumBlowup else {
+            throw .invalidOptions("blowup \(options.blowupFactor) is below the floor of \(minimumBlowup)")
+        }
+        guard options.numQueries >= minimumQueries else {
+            throw .invalidOptions("\(options.numQueries) queries are below the floor of \(minimumQueries)")
+        }
+        let bits = options.conjecturedSecurityBits(traceLength: traceLength)
+        guard bits >= conjecturedBits else {
+            throw .invalidOptions(
+                "options (\(options)) give \(bits) bits of conjectured security at \(traceLength) rows, below the floor of \(conjecturedBits)"
+            )
+        }
+    }
+
+    public var description: String {
+        "\(conjecturedBits) bits conjectured, blowup ≥ \(minimumBlowup), ≥ \(minimumQueries) queries"
+    }
+}
+
 /// Everything that can go wrong when proving or verifying.
 public enum STARKError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Proof options out of range or unsuitable for the AIR.

@@ -2,27 +2,46 @@
 public enum Verifier {
     /// Verifies proof bytes against the AIR built from `publicInputs`; throws unless the proof is valid.
     ///
-    /// `options` are the options the verifier requires (a proof made with other options, e.g. fewer
-    /// queries, is rejected). Untrusted bytes never trap: malformed input throws
+    /// `options` are the options the verifier requires: a proof made with any other options is
+    /// rejected, and options below ``SecurityFloor/standard`` are refused with
+    /// ``STARKError/invalidOptions(_:)`` before any proof is looked at. The options are never taken
+    /// from the proof. Untrusted bytes never trap: malformed input throws
     /// ``STARKError/malformedProof(_:)``.
     public static func verify<A: AIR>(
         air: A.Type, proof bytes: [UInt8], publicInputs: A.PublicInputs, options: ProofOptions = .default
     ) throws(STARKError) {
+        try verify(air: air, proof: bytes, publicInputs: publicInputs, options: options, floor: .standard)
+    }
+
+    /// Verifies a parsed proof against an AIR instance, with the options the caller requires.
+    ///
+    /// Rejects a proof whose options differ from `options`, and refuses `options` below
+    /// ``SecurityFloor/standard``.
+    public static func verify<A: AIR>(air: A, proof: Proof, options: ProofOptions) throws(STARKError) {
+        try verify(air: air, proof: proof, options: options, floor: .standard)
+    }
+
+    static func verify<A: AIR>(
+        air: A.Type, proof bytes: [UInt8], publicInputs: A.PublicInputs, options: ProofOptions, floor: SecurityFloor
+    ) throws(STARKError) {
+        try options.validate()
         let proof: Proof
         do { proof = try Proof(bytes: bytes) } catch { throw .malformedProof(error) }
         guard proof.options == options else {
             throw .rejected("proof uses options (\(proof.options)), the verifier requires (\(options))")
         }
+        try floor.check(options, traceLength: proof.traceLength)
         let instance = try A(traceLength: proof.traceLength, publicInputs: publicInputs)
-        try verify(air: instance, proof: proof)
+        try verify(air: instance, proof: proof, options: options, floor: floor)
     }
 
-    /// Verifies a parsed proof against an AIR instance.
-    ///
-    /// This overload trusts `proof.options`: compare them with the options you require first (the
-    /// byte-level ``verify(air:proof:publicInputs:options:)`` does).
-    public static func verify<A: AIR>(air: A, proof: Proof) throws(STARKError) {
-        let options = proof.options
+    static func verify<A: AIR>(
+        air: A, proof: Proof, options: ProofOptions, floor: SecurityFloor
+    ) throws(STARKError) {
+        guard proof.options == options else {
+            throw .rejected("proof uses options (\(proof.options)), the verifier requires (\(options))")
+        }
+        try floor.check(options, traceLength: proof.traceLength)
         let n = proof.traceLength
         try validateShape(air: air, traceLength: n, options: options)
         let domain = Domain(traceLength: n, blowup: options.blowupFactor)
