@@ -80,19 +80,25 @@ struct NodeStore {
         try database.write { db in
             for (change, encoded) in rows {
                 let reply = TxStatusReply(txHash: change.transaction.txHash, change.status)
+                let fields: [(any DatabaseValueConvertible)?] = [
+                    reply.status.rawValue, reply.subBlock.map(Int64.init), reply.l2TxHash,
+                    reply.block.map(Int64.init), reply.reason, reply.code,
+                ]
                 if let encoded {
                     try db.execute(
-                        sql:
-                            "INSERT INTO thread_txs(tx_hash, tx, status) VALUES (?, ?, ?) ON CONFLICT(tx_hash) DO NOTHING",
-                        arguments: [reply.txHash, encoded, reply.status.rawValue])
+                        sql: """
+                            INSERT INTO thread_txs(status, sub_block, l2_tx_hash, block, reason, code, tx_hash, tx)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tx_hash) DO NOTHING
+                            """,
+                        arguments: StatementArguments(fields + [reply.txHash, encoded]))
+                } else {
+                    try db.execute(
+                        sql: """
+                            UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ?,
+                            code = ? WHERE tx_hash = ?
+                            """,
+                        arguments: StatementArguments(fields + [reply.txHash]))
                 }
-                try db.execute(
-                    sql:
-                        "UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ?, code = ? WHERE tx_hash = ?",
-                    arguments: [
-                        reply.status.rawValue, reply.subBlock.map(Int64.init), reply.l2TxHash,
-                        reply.block.map(Int64.init), reply.reason, reply.code, reply.txHash,
-                    ])
             }
         }
     }
