@@ -68,17 +68,35 @@ public enum DaemonMain {
         return options
     }
 
-    /// The largest subscription the events endpoint takes. A subscription is a topic prefix;
-    /// topics are short words like `block`. A peer that sends a larger one is disconnected.
-    public static let maxSubscriptionBytes: Int64 = 256
+    /// The longest subscription the events endpoint takes, in bytes of topic prefix. Topics are
+    /// short words like `block`. A peer that sends a longer one is disconnected.
+    ///
+    /// Short, because libzmq stores a subscription at a node per byte before the daemon can count
+    /// it, and takes a burst of them from one connection in one go: the shorter they are, the
+    /// less a burst costs before ``maxEventSubscriptions`` drops it.
+    public static let maxSubscriptionBytes = 64
 
-    /// The options of the events PUB socket.
+    /// The most distinct subscriptions the events endpoint holds; one more drops every subscriber.
+    ///
+    /// Daemons publish a handful of topics (`block`, `receipt`, `outcome`), so a subscriber needs
+    /// one subscription or a few. Each one costs up to a node per byte in libzmq, which stores it
+    /// before the daemon hears of it; beyond this many the daemon closes the endpoint and binds
+    /// it again, which frees them all. Subscribers reconnect by themselves and fetch what they
+    /// missed with an `events` request.
+    public static let maxEventSubscriptions = 1024
+
+    /// The options of the events XPUB socket.
     static var eventOptions: SocketOptions {
         var options = SocketOptions()
-        // What a PUB socket receives are subscriptions, each kept in a tree with a node per byte:
+        // What the socket receives are subscriptions, each kept in a tree with a node per byte:
         // without this limit one subscription of 50 MiB costs gigabytes.
-        options.maxMessageSize = maxSubscriptionBytes
-        options.receiveHighWaterMark = 100
+        // libzmq counts the framing too: a ZMTP 3.1 SUBSCRIBE command is 10 bytes before its topic.
+        options.maxMessageSize = Int64(maxSubscriptionBytes) + 10
+        options.maxSubscriptions = maxEventSubscriptions
+        // One subscription at a time per subscriber: libzmq stores what a connection sends for as
+        // long as it keeps coming, so a deeper queue lets a burst run far past the limit before
+        // the count sees it (100 here let 25 000 in at once; 1 keeps a burst to a few MB).
+        options.receiveHighWaterMark = 1
         // Per subscriber: one that does not read loses events beyond this, and fetches the gap
         // with an `events` request. The payloads themselves are shared between subscribers.
         options.sendHighWaterMark = 1000
@@ -152,7 +170,7 @@ public enum DaemonMain {
         let eventsLoop = SocketLoop(context: zmq, name: "\(spec.name)-events") { note in diagnostics.warning(note) }
         let endpoints = spec.endpoints
         func bind(_ type: SocketType, _ endpoint: String, _ label: String) async throws -> SocketHandle {
-            let (loop, options) = type == .pub ? (eventsLoop, eventOptions) : (loop, requestOptions)
+            let (loop, options) = type == .xpub ? (eventsLoop, eventOptions) : (loop, requestOptions)
             do {
                 return try await loop.open(type, options: options, bind: [endpoint])
             } catch let error as ZMQError {
@@ -172,7 +190,7 @@ public enum DaemonMain {
         do {
             api = try await bind(.router, endpoints.api, "api")
             admin = try await bind(.router, endpoints.admin, "admin")
-            events = try await bind(.pub, endpoints.events, "events")
+            events = try await bind(.xpub, endpoints.events, "events")
         } catch {
             await loop.shutdown()
             await eventsLoop.shutdown()

@@ -66,14 +66,14 @@ public struct DaemonContext: Sendable {
         }
     }
 
-    /// Publishes an event on the PUB endpoint with the next sequence number.
+    /// Publishes an event on the events endpoint with the next sequence number.
     @discardableResult
     public func publish(_ topic: String, _ payload: some Encodable) throws -> UInt64 {
         try publisher.publish(topic: topic, payload: WireCodec.encode(payload))
     }
 }
 
-/// Sends events on the process's PUB socket and keeps them for gap fetches.
+/// Sends events on the process's events socket and keeps them for gap fetches.
 struct EventPublisher: Sendable {
     let loop: SocketLoop
     let socket: SocketID

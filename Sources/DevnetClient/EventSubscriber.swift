@@ -16,10 +16,14 @@ public struct ReceivedEvent: Sendable {
 
 /// Follows a daemon's events in order and without gaps.
 ///
-/// It subscribes to every topic of the PUB endpoint, and whenever a sequence number jumps it asks
+/// It subscribes to every topic of the events endpoint, and whenever a sequence number jumps it asks
 /// the daemon's API endpoint for the missed events (`events`), so the stream it yields has every
 /// event from `fromSeq` on, exactly once, in order. Events of other topics are filtered out after
 /// the gap check.
+///
+/// A daemon whose events endpoint is flooded with subscriptions drops every subscriber
+/// (docs/wire-protocol.md, Limits); the socket reconnects by itself, and the first event after
+/// that reveals the gap, filled the same way.
 public final class EventSubscriber: Sendable {
     public let events: AsyncStream<ReceivedEvent>
     private let loop: SocketLoop

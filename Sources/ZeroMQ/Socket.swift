@@ -42,12 +42,17 @@ public final class ZMQContext: @unchecked Sendable {
 /// The socket patterns the devnet uses.
 public enum SocketType: Sendable, CustomStringConvertible {
     case router, dealer, pub, sub, pair
+    /// A PUB that also hands its subscriptions to the application, one message per topic that
+    /// gains its first subscriber (`0x01` + topic) or loses its last (`0x00` + topic). A
+    /// ``SocketLoop`` reads them itself to enforce ``SocketOptions/maxSubscriptions``.
+    case xpub
 
     var rawValue: Int32 {
         switch self {
         case .router: ZMQ_ROUTER
         case .dealer: ZMQ_DEALER
         case .pub: ZMQ_PUB
+        case .xpub: ZMQ_XPUB
         case .sub: ZMQ_SUB
         case .pair: ZMQ_PAIR
         }
@@ -58,6 +63,7 @@ public enum SocketType: Sendable, CustomStringConvertible {
         case .router: "ROUTER"
         case .dealer: "DEALER"
         case .pub: "PUB"
+        case .xpub: "XPUB"
         case .sub: "SUB"
         case .pair: "PAIR"
         }
@@ -78,6 +84,15 @@ public struct SocketOptions: Sendable {
     public var maxMessageSize: Int64 = 16 * 1024 * 1024
     /// Milliseconds between reconnect attempts; short, because every peer is on this machine.
     public var reconnectInterval: Int32 = 10
+    /// XPUB only: how many distinct subscriptions the socket takes before a ``SocketLoop`` drops
+    /// every subscriber by closing the socket and binding it again; nil: no limit.
+    ///
+    /// libzmq keeps each subscription in a tree with a node per byte, and stores it before the
+    /// application hears of it (in `ZMQ_XPUB_MANUAL` mode too), so a subscription cannot be
+    /// refused: only closing the socket frees them. Each topic counts once however many
+    /// subscribers take it, and for the socket's whole life (until it is bound again), so that
+    /// a peer cannot lower the count with unsubscriptions of topics it never held.
+    public var maxSubscriptions: Int? = nil
     /// SUB only: topic prefixes to subscribe to. An empty prefix receives everything.
     public var subscriptions: [Data] = []
     /// An explicit routing id for a DEALER, or nil for a random one.
@@ -138,6 +153,10 @@ public final class Socket {
         }
         if let id = options.routingID {
             try setBytesOption(ZMQ_ROUTING_ID, id, "routing id")
+        }
+        if type == .xpub {
+            // One notification per topic that gains its first subscriber, none for the others.
+            try setOption(ZMQ_XPUB_VERBOSER, Int32(0), "xpub verboser")
         }
         if type == .sub {
             for prefix in options.subscriptions {

@@ -22,7 +22,8 @@ public struct SocketHandle: Sendable {
     public let boundEndpoints: [String]
     /// Every multipart message the socket receives, in order. Finishes when the socket closes.
     /// Its buffer is bounded by ``SocketOptions/inboundLimit``: take messages promptly, or the
-    /// socket stops reading and its peers are held back.
+    /// socket stops reading and its peers are held back. An XPUB's subscriptions are read by the
+    /// loop itself (see ``SocketOptions/maxSubscriptions``): its sequence stays empty.
     public let messages: InboundMessages
 }
 
@@ -165,22 +166,34 @@ public final class SocketLoop: Sendable {
     /// The state that lives on the loop thread only.
     private final class Engine: @unchecked Sendable {
         struct Entry {
-            let socket: Socket
+            var socket: Socket
             let inbound: InboundQueue
+            let options: SocketOptions
+            /// Where the socket is bound, wildcard ports resolved: where it binds again.
+            let endpoints: [String]
             var outbox: [[Data]] = []
             var outboxStart = 0
+            /// XPUB only: every topic subscribed to since the socket was bound.
+            var topics: Set<Data> = []
         }
 
         let context: ZMQContext
         let wakeFD: Int32
         let diagnostics: @Sendable (String) -> Void
         var sockets: [SocketID: Entry] = [:]
+        /// XPUB sockets closed for too many subscriptions, until their endpoints are free again.
+        var rebinding: [SocketID: Rebinding] = [:]
         var stopRequests: [CheckedContinuation<Void, Never>] = []
 
         init(context: ZMQContext, wakeFD: Int32, diagnostics: @escaping @Sendable (String) -> Void) {
             self.context = context
             self.wakeFD = wakeFD
             self.diagnostics = diagnostics
+        }
+
+        struct Rebinding {
+            let entry: Entry
+            var attempts = 0
         }
 
         func run(takeCommands: () -> [Command], takeFinalCommands: () -> [Command]) {
@@ -193,12 +206,14 @@ public final class SocketLoop: Sendable {
                 for (id, entry) in sockets {
                     // A full inbound buffer: leave the messages in libzmq, whose high-water mark
                     // then holds the peers back, until the consumer makes room (a `.wake`).
-                    var events: Int16 = entry.inbound.isFull ? 0 : Int16(ZMQ_POLLIN)
+                    var events: Int16 = entry.inbound.isFull && entry.socket.type != .xpub ? 0 : Int16(ZMQ_POLLIN)
                     if entry.outboxStart < entry.outbox.count { events |= Int16(ZMQ_POLLOUT) }
                     items.append(zmq_pollitem_t(socket: entry.socket.handle, fd: 0, events: events, revents: 0))
                     ids.append(id)
                 }
-                let rc = zmq_poll(&items, Int32(items.count), -1)
+                // A socket waiting to bind again tries every 10 ms: its old listener closes in
+                // libzmq's own threads, a moment after the socket itself.
+                let rc = zmq_poll(&items, Int32(items.count), rebinding.isEmpty ? -1 : 10)
                 if rc < 0 {
                     let error = ZMQError.last("poll")
                     if error.code == EINTR { continue }
@@ -215,6 +230,7 @@ public final class SocketLoop: Sendable {
                     while read(wakeFD, &buffer, buffer.count) > 0 {}
                     for command in takeCommands() { handle(command) }
                 }
+                for id in Array(rebinding.keys) { bindAgain(id) }
             }
             for command in takeFinalCommands() {
                 if case let .open(_, type, _, _, _, inbound, result) = command {
@@ -224,7 +240,7 @@ public final class SocketLoop: Sendable {
                     handle(command)
                 }
             }
-            for id in Array(sockets.keys) { closeSocket(id) }
+            for id in Array(sockets.keys) + Array(rebinding.keys) { closeSocket(id) }
             for request in stopRequests { request.resume() }
         }
 
@@ -241,7 +257,7 @@ public final class SocketLoop: Sendable {
                         socket.close()
                         throw error
                     }
-                    sockets[id] = Entry(socket: socket, inbound: inbound)
+                    sockets[id] = Entry(socket: socket, inbound: inbound, options: options, endpoints: bound)
                     result.resume(returning: bound)
                 } catch {
                     inbound.finish()
@@ -249,6 +265,8 @@ public final class SocketLoop: Sendable {
                 }
             case let .send(id, frames):
                 guard sockets[id] != nil else {
+                    // Its subscribers are gone and reconnecting; they fetch what they missed.
+                    if rebinding[id] != nil { return }
                     diagnostics("dropped a message for \(id): the socket is closed")
                     return
                 }
@@ -265,6 +283,7 @@ public final class SocketLoop: Sendable {
 
         func drainInbound(_ id: SocketID) {
             guard let entry = sockets[id] else { return }
+            if entry.socket.type == .xpub { return countSubscriptions(id) }
             // A bounded batch per wake-up keeps one busy socket from starving the others.
             for _ in 0..<1024 {
                 do {
@@ -301,7 +320,80 @@ public final class SocketLoop: Sendable {
             }
         }
 
+        /// Reads an XPUB's subscriptions and drops every subscriber once there are too many.
+        ///
+        /// libzmq has already stored each subscription it hands over, and has no call to refuse
+        /// one or to drop one peer: closing the socket is the only way to free them. Frames that
+        /// are not subscriptions (`0x01` + topic) are read and dropped, so they cannot pile up
+        /// in libzmq either.
+        func countSubscriptions(_ id: SocketID) {
+            guard let socket = sockets[id]?.socket else { return }
+            for _ in 0..<1024 {
+                let message: [Data]
+                do {
+                    guard let received = try socket.receive(dontWait: true) else { return }
+                    message = received
+                } catch {
+                    diagnostics("receive on \(id) failed: \(error)")
+                    return
+                }
+                // An unsubscription (0x00) is not counted down: a peer could send one for a topic
+                // that another peer holds, and libzmq would pass it on all the same.
+                for frame in message where frame.first == 1 {
+                    sockets[id]!.topics.insert(Data(frame.dropFirst()))
+                }
+                let count = sockets[id]!.topics.count
+                if let limit = sockets[id]!.options.maxSubscriptions, count > limit {
+                    dropSubscribers(id, count: count, limit: limit)
+                    return
+                }
+            }
+        }
+
+        /// Closes an XPUB, and with it every subscription libzmq holds, and binds it again.
+        func dropSubscribers(_ id: SocketID, count: Int, limit: Int) {
+            guard var entry = sockets.removeValue(forKey: id) else { return }
+            diagnostics(
+                "dropped every subscriber of \(entry.socket.type) \(id) on \(entry.endpoints.joined(separator: ", ")): \(count) distinct subscriptions, over the limit of \(limit); it binds again and they reconnect"
+            )
+            entry.socket.close()
+            entry.topics = []
+            // An XPUB never holds messages back (it drops them per subscriber), so this is empty.
+            entry.outbox = []
+            entry.outboxStart = 0
+            rebinding[id] = Rebinding(entry: entry)
+            bindAgain(id)
+        }
+
+        /// Opens a socket closed by ``countSubscriptions(_:)`` again on the same endpoints.
+        func bindAgain(_ id: SocketID) {
+            guard var pending = rebinding[id] else { return }
+            var entry = pending.entry
+            do {
+                let socket = try Socket(context: context, type: entry.socket.type, options: entry.options)
+                do {
+                    for endpoint in entry.endpoints { try socket.bind(endpoint) }
+                } catch {
+                    socket.close()
+                    throw error
+                }
+                entry.socket = socket
+                rebinding[id] = nil
+                sockets[id] = entry
+                if pending.attempts >= 100 { diagnostics("\(id) is bound again after \(pending.attempts) attempts") }
+            } catch {
+                pending.attempts += 1
+                rebinding[id] = pending
+                // The old listener usually closes within milliseconds; say so if it takes a second.
+                if pending.attempts == 100 { diagnostics("\(id) cannot bind again yet (\(error)); still trying") }
+            }
+        }
+
         func closeSocket(_ id: SocketID) {
+            if let pending = rebinding.removeValue(forKey: id) {
+                pending.entry.inbound.finish()
+                return
+            }
             guard let entry = sockets.removeValue(forKey: id) else { return }
             entry.socket.close()
             entry.inbound.finish()

@@ -31,6 +31,15 @@ struct DaemonKitTests {
         return (envelope, body, error)
     }
 
+    @Test func theEventsEndpointBoundsWhatSubscribersCanMakeItHold() {
+        let options = DaemonMain.eventOptions
+        #expect(options.maxSubscriptions == DaemonMain.maxEventSubscriptions)
+        // A topic of 64 bytes in a ZMTP 3.1 SUBSCRIBE command (10 bytes of name) still fits.
+        #expect(options.maxMessageSize == 74)
+        // Deeper, libzmq takes a burst of subscriptions far past the limit before it is counted.
+        #expect(options.receiveHighWaterMark == 1)
+    }
+
     @Test func handlerResultIsTheReply() async throws {
         let (envelope, body, error) = try await reply("add", #"{"a":2,"b":3}"#)
         #expect(envelope.status == .ok)

@@ -170,4 +170,99 @@ struct SocketLoopTests {
         await #expect(throws: ZMQError.self) { _ = try await loop.open(.dealer) }
         context.terminate()
     }
+
+    /// Publishes on `publisher` every 20 ms until `subscriber` receives something; false after 10 s.
+    private func publishUntilReceived(_ loop: SocketLoop, on publisher: SocketID, by subscriber: SocketHandle) async
+        -> Bool
+    {
+        let publishing = Task {
+            while !Task.isCancelled {
+                loop.send([Data("block".utf8), Data("{}".utf8)], on: publisher)
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        defer { publishing.cancel() }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                var messages = subscriber.messages.makeAsyncIterator()
+                return await messages.next() != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// An XPUB with a subscription limit on the loop, and what the loop reports.
+    private func openLimitedXPUB(_ loop: SocketLoop, limit: Int) async throws -> SocketHandle {
+        var options = SocketOptions()
+        options.maxSubscriptions = limit
+        return try await loop.open(.xpub, options: options, bind: ["tcp://127.0.0.1:*"])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anXPUBOverItsSubscriptionLimitDropsEverySubscriberAndBindsAgain() async throws {
+        let context = ZMQContext()
+        let notes = Mutex<[String]>([])
+        let loop = SocketLoop(context: context) { note in notes.withLock { $0.append(note) } }
+        let publisher = try await openLimitedXPUB(loop, limit: 8)
+        let endpoint = publisher.boundEndpoints[0]
+        let subscriber = try await loop.open(.sub, options: .subscriber([""]), connect: [endpoint])
+        #expect(await publishUntilReceived(loop, on: publisher.id, by: subscriber))
+
+        // Twenty distinct subscriptions from one peer: one past the limit, every subscriber goes.
+        let flood = try Socket(context: context, type: .sub, options: .subscriber((0..<20).map { "topic-\($0)" }))
+        try flood.connect(endpoint)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, notes.withLock({ $0.isEmpty }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        flood.close()
+        let first = try #require(notes.withLock { $0.first })
+        #expect(first.contains("9 distinct subscriptions, over the limit of 8"), "\(first)")
+        #expect(first.contains(endpoint))
+
+        // The socket is bound again on the same endpoint, and the subscriber, reconnected by
+        // libzmq, receives again.
+        #expect(await publishUntilReceived(loop, on: publisher.id, by: subscriber))
+        #expect(publisher.boundEndpoints == [endpoint])
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func subscribersThatComeAndGoOnTheSameTopicsCountOnce() async throws {
+        let context = ZMQContext()
+        let notes = Mutex<[String]>([])
+        let loop = SocketLoop(context: context) { note in notes.withLock { $0.append(note) } }
+        let publisher = try await openLimitedXPUB(loop, limit: 2)
+        // Each round the topics lose their last subscriber and gain a first one again.
+        for _ in 0..<5 {
+            let subscriber = try await loop.open(
+                .sub, options: .subscriber(["", "block"]), connect: [publisher.boundEndpoints[0]])
+            #expect(await publishUntilReceived(loop, on: publisher.id, by: subscriber))
+            loop.close(subscriber.id)
+            for await _ in subscriber.messages {}
+        }
+        #expect(notes.withLock { $0 } == [])
+        await loop.shutdown()
+        context.terminate()
+    }
+
+    @Test func anXPUBHandsNoSubscriptionsToItsConsumer() async throws {
+        let context = ZMQContext()
+        let loop = SocketLoop(context: context)
+        let publisher = try await openLimitedXPUB(loop, limit: 100)
+        let subscriber = try await loop.open(.sub, options: .subscriber(["block"]), connect: publisher.boundEndpoints)
+        #expect(await publishUntilReceived(loop, on: publisher.id, by: subscriber))
+        await loop.shutdown()
+        var received = 0
+        for await _ in publisher.messages { received += 1 }
+        #expect(received == 0)
+        context.terminate()
+    }
 }

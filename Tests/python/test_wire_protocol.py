@@ -6,6 +6,7 @@ Nothing here knows Swift: it follows docs/wire-protocol.md. The devnet is starte
 import json
 import os
 import random
+import re
 import socket
 import struct
 import time
@@ -171,12 +172,25 @@ def timed_health(endpoint):
     return elapsed
 
 
+def connect_tcp(endpoint):
+    """A plain TCP connection. An events endpoint flooded with subscriptions closes now and then
+    to drop them (and binds again within milliseconds), so a refused connection is tried again."""
+    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        try:
+            return socket.create_connection((host, int(port)), timeout=TIMEOUT_MS / 1000)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def subscribe_raw(endpoint, prefix):
     """Sends one subscription as a SUB socket would, speaking ZMTP 3.0 by hand (a libzmq SUB
     socket keeps its own subscriptions in a recursive tree that a huge one overflows). Returns
     whether the whole subscription could be sent before the peer hung up."""
-    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
-    connection = socket.create_connection((host, int(port)), timeout=TIMEOUT_MS / 1000)
+    connection = connect_tcp(endpoint)
     try:
         greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + bytes([3, 0]) + b"NULL".ljust(20, b"\x00") + b"\x00" * 32
         connection.sendall(greeting)
@@ -203,6 +217,82 @@ def subscribe_raw(endpoint, prefix):
         connection.close()
 
 
+def received_event(subscriber, topic, mine, timeout):
+    """Asks for blocks (`mine`) until `subscriber` receives an event of `topic`: a subscriber
+    that was dropped reconnects on its own, and only then sees new events."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine()
+        while subscriber.poll(200):
+            frames = subscriber.recv_multipart()
+            if frames[0] == topic:
+                return json.loads(frames[1])
+    return None
+
+
+def test_a_flood_of_subscriptions_leaves_the_events_endpoint_bounded(running_devnet):
+    process = running_devnet["sequencer"]
+    endpoints = process["endpoints"]
+    context = zmq.Context()
+    # A subscriber that plays by the rules, connected before the flood and left alone throughout.
+    loyal = context.socket(zmq.SUB)
+    loyal.setsockopt(zmq.LINGER, 0)
+    loyal.setsockopt(zmq.SUBSCRIBE, b"")
+    loyal.connect(endpoints["events"])
+    rss_before = memory_kb(process["pid"], "VmRSS")
+    flood = []
+    try:
+        # 100,000 distinct subscriptions of 60 bytes (the limit is 64) over four connections.
+        # Unbounded, the daemon keeps every one in a tree with a node per byte: hundreds of MB.
+        for _ in range(4):
+            sub = context.socket(zmq.SUB)
+            sub.setsockopt(zmq.LINGER, 0)
+            sub.setsockopt(zmq.SNDHWM, 0)  # or libzmq sends only the first 1000 on connect
+            for _ in range(25_000):
+                sub.setsockopt(zmq.SUBSCRIBE, os.urandom(60))
+            sub.connect(endpoints["events"])
+            flood.append(sub)
+        # Give the subscriptions time to arrive, and the daemon to answer while they do. A SUB
+        # socket sends its subscriptions again when it reconnects, but only once it is used:
+        # polling the flood keeps it coming back, as a determined peer would.
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            assert timed_health(endpoints["admin"]) < 5
+            for _ in range(10):
+                for sub in flood:
+                    sub.poll(0)
+                time.sleep(0.05)
+        assert timed_health(endpoints["api"]) < 5
+        growth_mb = (memory_kb(process["pid"], "VmHWM") - rss_before) / 1024
+        assert growth_mb < 100, f"the daemon grew by {growth_mb:.0f} MB under a flood of subscriptions"
+
+        for sub in flood:
+            sub.close(linger=0)
+        flood = []
+        # Normal subscribers get events again: the one that was there all along (dropped with the
+        # flood, it reconnected by itself) and a new one.
+        client = Client(endpoints["api"])
+        mine = lambda: client.request("mine")
+        fresh = context.socket(zmq.SUB)
+        fresh.setsockopt(zmq.LINGER, 0)
+        fresh.setsockopt(zmq.SUBSCRIBE, b"block")
+        fresh.connect(endpoints["events"])
+        flood.append(fresh)
+        for subscriber in (loyal, fresh):
+            assert received_event(subscriber, b"block", mine, 4 * TIMEOUT_MS / 1000) is not None
+        client.close()
+
+        # Dropping the subscribers is logged with the count, a line per drop, not per subscription.
+        with open(process["log"]) as f:
+            drops = [line for line in f if "distinct subscriptions" in line]
+        assert drops and len(drops) < 1000, drops[:3]
+        assert re.search(r"\d+ distinct subscriptions", drops[0]), drops[0]
+    finally:
+        for sock in flood + [loyal]:
+            sock.close(linger=0)
+        context.term()
+
+
 def test_a_flood_on_every_endpoint_leaves_the_daemon_answering(running_devnet):
     process = running_devnet["manager"]
     endpoints = process["endpoints"]
@@ -220,8 +310,7 @@ def test_a_flood_on_every_endpoint_leaves_the_daemon_answering(running_devnet):
         # Connections that speak no ZeroMQ at all.
         garbage = []
         for n in range(1000):
-            host, port = endpoints[("events", "api", "admin")[n % 3]][len("tcp://"):].rsplit(":", 1)
-            connection = socket.create_connection((host, int(port)))
+            connection = connect_tcp(endpoints[("events", "api", "admin")[n % 3]])
             connection.sendall(os.urandom(64))
             garbage.append(connection)
         # Peers that send requests and never read a reply.
