@@ -19,6 +19,8 @@ public struct BenchmarkResult: Sendable {
     public var proofBytes: Int
     /// Conjectured security of the options at this trace length.
     public var securityBits: Int
+    /// Proven (list-decoding) security of the options at this trace length.
+    public var provenSecurityBits: Int
 }
 
 /// The AIRs the benchmark knows how to build traces for.
@@ -86,6 +88,7 @@ public enum Benchmark {
         return BenchmarkResult(
             air: name, logRows: logRows, mainWidth: instance.mainWidth, auxWidth: instance.auxWidth, threads: threads,
             traceSeconds: traceTime, proveSeconds: seconds(proveTime), verifySeconds: seconds(verifyTime),
-            proofBytes: bytes.count, securityBits: options.conjecturedSecurityBits(traceLength: trace.length))
+            proofBytes: bytes.count, securityBits: options.conjecturedSecurityBits(traceLength: trace.length),
+            provenSecurityBits: options.provenSecurityBits(traceLength: trace.length))
     }
 }

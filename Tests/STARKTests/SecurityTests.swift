@@ -64,3 +64,49 @@ import Testing
         #expect(throws: STARKError.self) { try floor.check(fewer, traceLength: 1 << 16) }
     }
 }
+
+@Suite struct ProvenSecurityTests {
+    /// The worked example of docs/stark.md: blowup 4, 30 queries, 10 grinding bits, n = 2^10.
+    static let example = ProofOptions(
+        blowupFactor: 4, numQueries: 30, grindingBits: 10, foldingFactor: 4, remainderMaxDegree: 7)
+
+    @Test func termsAtProximityThreeMatchTheHandComputation() {
+        // ρ = 1/4, N = 2^12, m = 3: L = 3/(1/4 − 6/4096) = 12.0707, log2 L = 3.5935.
+        let t = Self.example.provenSecurityTerms(traceLength: 1 << 10, proximity: 3)
+        // ALI: 128 − log2 L.
+        #expect(abs(t.ali - 124.41) < 0.01)
+        // DEEP: 128 − log2(L²·(5·1025 + 1023)) = 128 − (7.187 + 12.586).
+        #expect(abs(t.deep - 108.23) < 0.01)
+        // FRI commit: 128 − log2(0.5·3.5^7·8·2^24) = 128 − (−1 + 12.652 + 3 + 24).
+        #expect(abs(t.friCommit - 89.35) < 0.01)
+        // FRI query: 10 − 30·log2(7/12) = 10 + 30·0.77761.
+        #expect(abs(t.friQuery - 33.33) < 0.01)
+        #expect(t.bits == t.friQuery)
+    }
+
+    @Test func theBestProximityParameterGivesThirtyNineBits() {
+        // The query term rises towards 10 + 30·log2(1/√ρ) = 40 as m grows, the commit term falls;
+        // they cross near m ≈ 450 just below 40 (m = 400: query 39.95, commit 41.48).
+        let t400 = Self.example.provenSecurityTerms(traceLength: 1 << 10, proximity: 400)
+        #expect(abs(t400.friQuery - 39.95) < 0.01)
+        #expect(abs(t400.friCommit - 41.48) < 0.01)
+        #expect(ProofOptions.maximumProximity(traceLength: 1 << 10) == 513)
+        #expect(Self.example.provenSecurityBits(traceLength: 1 << 10) == 39)
+    }
+
+    @Test func presetsAreLabelledWithBothFigures() {
+        #expect(ProofOptions.default.securityLabel(traceLength: 1 << 16) == "96-bit conjectured / 55-bit proven")
+        #expect(ProofOptions.high.securityLabel(traceLength: 1 << 16) == "107-bit conjectured / 69-bit proven")
+        #expect(ProofOptions.default.provenSecurityBits(traceLength: 1 << 28) == 49)
+        // Winterfell's published case (blowup 4, 119 queries, 20 grinding bits, 2^20 rows): 69 bits.
+        let winterfell = ProofOptions(
+            blowupFactor: 4, numQueries: 119, grindingBits: 20, foldingFactor: 2, remainderMaxDegree: 127)
+        #expect(winterfell.provenSecurityBits(traceLength: 1 << 20) == 69)
+        // Proven never exceeds conjectured for the presets.
+        for o in [ProofOptions.default, .high, .testing] {
+            for log in [10, 16, 20, 24, 28] {
+                #expect(o.provenSecurityBits(traceLength: 1 << log) < o.conjecturedSecurityBits(traceLength: 1 << log))
+            }
+        }
+    }
+}

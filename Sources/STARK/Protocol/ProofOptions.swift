@@ -1,6 +1,14 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The parameters that trade proof size and prover time for soundness.
 ///
-/// The conjectured security (see docs/stark.md) is
+/// Two security figures are reported: ``provenSecurityBits(traceLength:)`` (list-decoding regime,
+/// no conjecture) and ``conjecturedSecurityBits(traceLength:)``. The conjectured security (see
+/// docs/stark.md) is
 /// `min(fieldBits − log2(ldeDomainSize), log2(blowup)·queries + grinding) − 1`, capped by the
 /// hash's 128-bit collision resistance, where the extension field has 128 bits and grinding only
 /// counts once the query part alone reaches 80 bits (as in Winterfell and ethSTARK).
@@ -25,18 +33,27 @@ public struct ProofOptions: Sendable, Hashable, Codable, CustomStringConvertible
         self.remainderMaxDegree = remainderMaxDegree
     }
 
-    /// 96-bit conjectured security (blowup 8, 27 queries, 16 grinding bits, folding 8, remainder < 32).
+    /// 96 bits conjectured / 55 bits proven at 2^16 rows (blowup 8, 27 queries, 16 grinding bits,
+    /// folding 8, remainder < 32). Conjectured stays 96 up to 2^28 rows; proven falls from 56 bits at
+    /// 2^10 rows to 49 at 2^28.
     public static let `default` = ProofOptions(
         blowupFactor: 8, numQueries: 27, grindingBits: 16, foldingFactor: 8, remainderMaxDegree: 31)
 
-    /// As strong as the quadratic extension allows (107 bits at 2^16 rows, field-bound):
-    /// blowup 16, 28 queries, 20 grinding bits.
+    /// 107 bits conjectured / 69 bits proven at 2^16 rows (blowup 16, 28 queries, 20 grinding bits):
+    /// as strong as the quadratic extension allows; field-bound, so both figures fall with the trace
+    /// length (99 / 54 at 2^24 rows).
     public static let high = ProofOptions(
         blowupFactor: 16, numQueries: 28, grindingBits: 20, foldingFactor: 8, remainderMaxDegree: 31)
 
-    /// Fast and insecure (about 16 bits): for unit tests only.
+    /// 15 bits conjectured / 9 proven: fast and insecure, for unit tests only (below the verifier's
+    /// ``SecurityFloor``).
     public static let testing = ProofOptions(
         blowupFactor: 4, numQueries: 8, grindingBits: 2, foldingFactor: 4, remainderMaxDegree: 7)
+
+    /// "96-bit conjectured / 55-bit proven": both figures at `traceLength` rows.
+    public func securityLabel(traceLength: Int) -> String {
+        "\(conjecturedSecurityBits(traceLength: traceLength))-bit conjectured / \(provenSecurityBits(traceLength: traceLength))-bit proven"
+    }
 
     /// Bits of the extension field every challenge is drawn from.
     public static let extensionFieldBits = 128
@@ -52,6 +69,67 @@ public struct ProofOptions: Sendable, Hashable, Codable, CustomStringConvertible
         var querySecurity = blowupFactor.trailingZeroBitCount * numQueries
         if querySecurity >= ProofOptions.grindingFloor { querySecurity += grindingBits }
         return max(0, min(min(fieldSecurity, querySecurity) - 1, ProofOptions.hashCollisionBits))
+    }
+
+    /// Proven security in bits for a trace of `traceLength` rows, in the list-decoding regime.
+    ///
+    /// The round-by-round soundness bound of Theorem 2 in ePrint 2024/1553 (the bound Winterfell
+    /// reports as `ProvenSecurity`), maximised over the proximity parameter m and capped by the
+    /// hash's collision resistance. Unlike ``conjecturedSecurityBits(traceLength:)`` it rests on no
+    /// conjecture about Reed–Solomon codes; with the 128-bit extension field it stays well below
+    /// the conjectured figure (about 55 bits for `.default`; see docs/stark.md).
+    public func provenSecurityBits(traceLength: Int) -> Int {
+        let upper = ProofOptions.maximumProximity(traceLength: traceLength)
+        guard upper > 3 else { return 0 }
+        var best = 0
+        for m in 3..<upper {
+            best = max(best, Int(max(0, provenSecurityTerms(traceLength: traceLength, proximity: m).bits)))
+        }
+        return min(best, ProofOptions.hashCollisionBits)
+    }
+
+    /// The four error terms of the list-decoding bound, each in bits (−log2 of the error).
+    struct ProvenSecurityTerms: Equatable {
+        /// Batching the constraints with random coefficients (ALI): |F| / L.
+        var ali: Double
+        /// The out-of-domain (DEEP) point: |F| / (L²·(D·(n + 1) + n − 1)), two openings z and zg.
+        var deep: Double
+        /// FRI commit phase: |F| / (0.5·(m + ½)^7·N²/ρ^1.5).
+        var friCommit: Double
+        /// FRI query phase: grinding − queries·log2((1 + 1/(2m))·√ρ).
+        var friQuery: Double
+        /// The weakest round.
+        var bits: Double { min(min(ali, deep), min(friCommit, friQuery)) }
+    }
+
+    /// The list-decoding error terms at proximity parameter `m` (an integer ≥ 3).
+    ///
+    /// ρ = 1/blowup is the code rate, N = n·blowup the LDE size, L = m/(ρ − 2m/N) the list size,
+    /// α = (1 + 1/(2m))·√ρ the proximity bound, and the constraint degree D is bounded by
+    /// blowup + 1 (the composition needs blowup ≥ D).
+    func provenSecurityTerms(traceLength n: Int, proximity m: Int) -> ProvenSecurityTerms {
+        let field = Double(ProofOptions.extensionFieldBits)
+        let rho = 1 / Double(blowupFactor)
+        let mm = Double(m)
+        let h = Double(n)
+        let lde = h * Double(blowupFactor)
+        let list = mm / (rho - 2 * mm / lde)
+        let degree = Double(blowupFactor) + 1
+        let openings = 2.0
+        let alpha = (1 + 0.5 / mm) * rho.squareRoot()
+        return ProvenSecurityTerms(
+            ali: field - log2(list),
+            deep: field - log2(list * list * (degree * (h + openings - 1) + (h - 1))),
+            friCommit: field - log2(0.5 * pow(mm + 0.5, 7) / pow(rho, 1.5) * lde * lde),
+            friQuery: Double(grindingBits) - Double(numQueries) * log2(alpha))
+    }
+
+    /// One past the largest proximity parameter m for which the bound holds (the slack η > 0),
+    /// capped at 1000 (the optimum is far lower: larger m weakens the FRI commit term).
+    static func maximumProximity(traceLength n: Int) -> Int {
+        let h = Double(n)
+        let bound = (1 / (2 * (((h + 2) / h).squareRoot() - 1))).rounded(.up)
+        return Int(min(bound, 1000))
     }
 
     /// Checks every option is in range.
