@@ -47,6 +47,37 @@ public enum Blake3 {
     @usableFromInline static let chunkEnd: UInt32 = 2
     @usableFromInline static let parent: UInt32 = 4
     @usableFromInline static let root: UInt32 = 8
+    @usableFromInline static let keyedHash: UInt32 = 16
+
+    /// A hashing mode: the plain hash (``plain``) or BLAKE3's keyed hash under a 32-byte key.
+    ///
+    /// The library keys every hash by its use (Merkle leaf, Merkle node, transcript absorb, draw,
+    /// proof of work), so equal bytes hashed for two different uses give unrelated digests at no
+    /// extra cost: a keyed hash is the same number of compressions as a plain one.
+    public struct Key: Sendable, Hashable {
+        /// The chaining value every chunk starts from (the IV for the plain hash).
+        let words: SIMD8<UInt32>
+        /// Flags added to every compression (`KEYED_HASH` for a keyed hash).
+        let flags: UInt32
+
+        /// The unkeyed hash.
+        public static let plain = Key(words: Blake3.iv, flags: 0)
+
+        init(words: SIMD8<UInt32>, flags: UInt32) {
+            self.words = words
+            self.flags = flags
+        }
+
+        /// BLAKE3's keyed hash under `key`.
+        public init(key: Digest) {
+            self.init(words: Blake3.words(key), flags: Blake3.keyedHash)
+        }
+
+        /// A key for one use of the hash: the plain BLAKE3 hash of `context`.
+        public init(context: String) {
+            self.init(key: Blake3.hash([UInt8](context.utf8)))
+        }
+    }
 
     /// Lane-wise rotate right, written so baseline x86-64 keeps it vectorized (see ``rotate(_:_:)``).
     @inline(__always)
@@ -119,10 +150,12 @@ public enum Blake3 {
 
     /// BLAKE3 of the 64 bytes `left ‖ right`: one compression (a Merkle node).
     @inline(__always)
-    public static func hash(_ left: Digest, _ right: Digest) -> Digest {
+    public static func hash(_ left: Digest, _ right: Digest, key: Key = .plain) -> Digest {
         let block = SIMD16(lowHalf: words(left), highHalf: words(right))
         return digest(
-            compress(cv: iv, block: block, counter: 0, blockLength: 64, flags: chunkStart | chunkEnd | root))
+            compress(
+                cv: key.words, block: block, counter: 0, blockLength: 64,
+                flags: chunkStart | chunkEnd | root | key.flags))
     }
 
     /// Loads up to 64 bytes at `offset` as a zero-padded block.
@@ -143,14 +176,14 @@ public enum Blake3 {
 
     /// The chaining value of one chunk (≤ 1024 bytes) at index `chunkIndex`.
     static func chunkChainingValue(
-        _ bytes: UnsafeRawBufferPointer, offset: Int, length: Int, chunkIndex: UInt64, isRoot: Bool
+        _ bytes: UnsafeRawBufferPointer, offset: Int, length: Int, chunkIndex: UInt64, isRoot: Bool, key: Key
     ) -> SIMD8<UInt32> {
-        var cv = iv
+        var cv = key.words
         let blocks = max(1, (length + 63) / 64)
         for b in 0..<blocks {
             let start = b * 64
             let len = min(64, length - start)
-            var flags: UInt32 = 0
+            var flags: UInt32 = key.flags
             if b == 0 { flags |= chunkStart }
             if b == blocks - 1 {
                 flags |= chunkEnd
@@ -162,11 +195,11 @@ public enum Blake3 {
         return cv
     }
 
-    /// BLAKE3-256 of arbitrary bytes.
-    public static func hash(_ bytes: UnsafeRawBufferPointer) -> Digest {
+    /// BLAKE3-256 of arbitrary bytes (keyed by `key`).
+    public static func hash(_ bytes: UnsafeRawBufferPointer, key: Key = .plain) -> Digest {
         let n = bytes.count
         if n <= 1024 {
-            return digest(chunkChainingValue(bytes, offset: 0, length: n, chunkIndex: 0, isRoot: true))
+            return digest(chunkChainingValue(bytes, offset: 0, length: n, chunkIndex: 0, isRoot: true, key: key))
         }
         let chunkCount = (n + 1023) / 1024
         var cvs = [SIMD8<UInt32>]()
@@ -175,26 +208,27 @@ public enum Blake3 {
             let start = c * 1024
             cvs.append(
                 chunkChainingValue(
-                    bytes, offset: start, length: min(1024, n - start), chunkIndex: UInt64(c), isRoot: false))
+                    bytes, offset: start, length: min(1024, n - start), chunkIndex: UInt64(c), isRoot: false,
+                    key: key))
         }
-        return digest(subtree(cvs[...], isRoot: true))
+        return digest(subtree(cvs[...], isRoot: true, key: key))
     }
 
-    /// BLAKE3-256 of a byte array.
-    public static func hash(_ bytes: [UInt8]) -> Digest {
-        bytes.withUnsafeBytes { hash($0) }
+    /// BLAKE3-256 of a byte array (keyed by `key`).
+    public static func hash(_ bytes: [UInt8], key: Key = .plain) -> Digest {
+        bytes.withUnsafeBytes { hash($0, key: key) }
     }
 
     /// Merges chunk chaining values: the left subtree takes the largest power of two below the count.
-    static func subtree(_ cvs: ArraySlice<SIMD8<UInt32>>, isRoot: Bool) -> SIMD8<UInt32> {
+    static func subtree(_ cvs: ArraySlice<SIMD8<UInt32>>, isRoot: Bool, key: Key) -> SIMD8<UInt32> {
         if cvs.count == 1, let only = cvs.first { return only }
         var left = 1
         while left * 2 < cvs.count { left *= 2 }
         let mid = cvs.startIndex + left
-        let l = subtree(cvs[cvs.startIndex..<mid], isRoot: false)
-        let r = subtree(cvs[mid...], isRoot: false)
+        let l = subtree(cvs[cvs.startIndex..<mid], isRoot: false, key: key)
+        let r = subtree(cvs[mid...], isRoot: false, key: key)
         return compress(
-            cv: iv, block: SIMD16(lowHalf: l, highHalf: r), counter: 0, blockLength: 64,
-            flags: parent | (isRoot ? root : 0))
+            cv: key.words, block: SIMD16(lowHalf: l, highHalf: r), counter: 0, blockLength: 64,
+            flags: parent | (isRoot ? root : 0) | key.flags)
     }
 }

@@ -114,14 +114,15 @@ extension Blake3 {
     }
 
     /// Hashes four equal-length inputs of at most 1024 bytes starting at `inputs[k]`, lane k.
-    static func hash4(_ inputs: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer), length: Int)
-        -> (Digest, Digest, Digest, Digest)
-    {
+    static func hash4(
+        _ inputs: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer), length: Int,
+        key: Key = .plain
+    ) -> (Digest, Digest, Digest, Digest) {
         precondition(length <= 1024)
         return withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 24) { buffer in
             let cv = buffer.baseAddress!
             let m = cv + 8
-            for i in 0..<8 { cv[i] = Lanes(repeating: iv[i]) }
+            for i in 0..<8 { cv[i] = Lanes(repeating: key.words[i]) }
             let blocks = max(1, (length + 63) / 64)
             for b in 0..<blocks {
                 let start = b * 64
@@ -155,7 +156,7 @@ extension Blake3 {
                     }
                     m[words] = tail
                 }
-                var flags: UInt32 = 0
+                var flags: UInt32 = key.flags
                 if b == 0 { flags |= chunkStart }
                 if b == blocks - 1 { flags |= chunkEnd | root }
                 compress4(cv, m, counter: 0, blockLength: Lanes(repeating: UInt32(max(0, len))), flags: flags)

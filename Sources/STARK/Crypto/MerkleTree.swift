@@ -38,7 +38,16 @@ public struct RowMatrix: Sendable {
 }
 
 /// A binary Merkle tree over BLAKE3-256; leaf i is the hash of row i's elements (8 bytes LE each).
+///
+/// Leaves and internal nodes are hashed under different BLAKE3 keys (``leafKey``, ``nodeKey``), so a
+/// leaf can never be passed off as a node: a 64-byte row (8 elements) and the two children of a node
+/// are the same length but hash to unrelated digests.
 public struct MerkleTree: Sendable {
+    /// The key of leaf hashes.
+    public static let leafKey = Blake3.Key(context: "zkthreads-stark/v1/merkle/leaf")
+    /// The key of internal-node hashes.
+    public static let nodeKey = Blake3.Key(context: "zkthreads-stark/v1/merkle/node")
+
     /// Nodes in heap order: node 1 is the root, the children of k are 2k and 2k+1, leaves at [n, 2n).
     let nodes: [Digest]
     /// Number of leaves (a power of two).
@@ -73,7 +82,7 @@ public struct MerkleTree: Sendable {
                     while k + 4 <= range.upperBound {
                         let node = start + k
                         let at = raw + 2 * node * MemoryLayout<Digest>.stride
-                        let h = Blake3.hash4((at, at + 64, at + 128, at + 192), length: 64)
+                        let h = Blake3.hash4((at, at + 64, at + 128, at + 192), length: 64, key: MerkleTree.nodeKey)
                         b[node] = h.0
                         b[node + 1] = h.1
                         b[node + 2] = h.2
@@ -82,7 +91,7 @@ public struct MerkleTree: Sendable {
                     }
                     while k < range.upperBound {
                         let node = start + k
-                        b[node] = Blake3.hash(b[2 * node], b[2 * node + 1])
+                        b[node] = Blake3.hash(b[2 * node], b[2 * node + 1], key: MerkleTree.nodeKey)
                         k += 1
                     }
                 }
@@ -105,7 +114,8 @@ public struct MerkleTree: Sendable {
                     while r + 4 <= range.upperBound {
                         let at = base + r * rowBytes
                         let h = Blake3.hash4(
-                            (at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes), length: rowBytes)
+                            (at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes), length: rowBytes,
+                            key: leafKey)
                         (out.baseAddress! + r).initialize(to: h.0)
                         (out.baseAddress! + r + 1).initialize(to: h.1)
                         (out.baseAddress! + r + 2).initialize(to: h.2)
@@ -115,7 +125,7 @@ public struct MerkleTree: Sendable {
                 }
                 while r < range.upperBound {
                     let slice = UnsafeRawBufferPointer(rebasing: box.value[(r * rowBytes)..<((r + 1) * rowBytes)])
-                    (out.baseAddress! + r).initialize(to: Blake3.hash(slice))
+                    (out.baseAddress! + r).initialize(to: Blake3.hash(slice, key: leafKey))
                     r += 1
                 }
             }
@@ -124,7 +134,12 @@ public struct MerkleTree: Sendable {
 
     /// Hashes one row the way leaves are hashed.
     public static func hashLeaf(_ row: [Goldilocks]) -> Digest {
-        row.withUnsafeBytes { Blake3.hash($0) }
+        row.withUnsafeBytes { Blake3.hash($0, key: leafKey) }
+    }
+
+    /// Hashes two children the way internal nodes are hashed.
+    public static func hashNode(_ left: Digest, _ right: Digest) -> Digest {
+        Blake3.hash(left, right, key: nodeKey)
     }
 
     /// The sibling nodes that authenticate the leaves at `indices` (sorted, distinct), bottom-up.
@@ -182,7 +197,7 @@ public struct MerkleTree: Sendable {
                     cursor += 1
                     i += 1
                 }
-                let parent = node & 1 == 0 ? Blake3.hash(digest, sibling) : Blake3.hash(sibling, digest)
+                let parent = node & 1 == 0 ? hashNode(digest, sibling) : hashNode(sibling, digest)
                 next.append((node >> 1, parent))
             }
             known = next

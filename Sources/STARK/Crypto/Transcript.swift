@@ -3,25 +3,34 @@
 /// The prover and the verifier build it identically. It is seeded with the protocol tag, the AIR's
 /// identity and shape, the trace length, the proof options and every public input element, so no
 /// challenge can be drawn before all of those are bound.
+///
+/// Each operation hashes under its own BLAKE3 key (seed, absorb, draw, proof of work), so a draw
+/// never equals the state an absorb of the same bytes would produce, and a proof-of-work hash is
+/// never a draw or an absorb.
 public struct Transcript: Sendable {
+    static let seedKey = Blake3.Key(context: "zkthreads-stark/v1/transcript/seed")
+    static let absorbKey = Blake3.Key(context: "zkthreads-stark/v1/transcript/absorb")
+    static let drawKey = Blake3.Key(context: "zkthreads-stark/v1/transcript/draw")
+    static let powKey = Blake3.Key(context: "zkthreads-stark/v1/transcript/proof-of-work")
+
     /// The current chaining state.
     public private(set) var state: Digest
     private var counter: UInt64 = 0
 
     /// Starts a transcript from an arbitrary seed (already a serialization of the statement).
     public init(seed: [UInt8]) {
-        state = Blake3.hash([UInt8]("zkthreads-stark/transcript/v1".utf8) + seed)
+        state = Blake3.hash(seed, key: Transcript.seedKey)
     }
 
     /// Absorbs raw bytes.
     public mutating func absorb(bytes: [UInt8]) {
-        state = Blake3.hash(state.bytes + bytes)
+        state = Blake3.hash(state.bytes + bytes, key: Transcript.absorbKey)
         counter = 0
     }
 
     /// Absorbs a commitment.
     public mutating func absorb(_ digest: Digest) {
-        state = Blake3.hash(state, digest)
+        state = Blake3.hash(state, digest, key: Transcript.absorbKey)
         counter = 0
     }
 
@@ -32,9 +41,10 @@ public struct Transcript: Sendable {
         absorb(bytes: w.bytes)
     }
 
-    private mutating func nextWord() -> Digest {
+    /// The next 256 bits of challenge material: H_draw(state ‖ counter).
+    mutating func nextWord() -> Digest {
         counter &+= 1
-        return Blake3.hash(state, Digest(counter, 0, 0, 0))
+        return Blake3.hash(state, Digest(counter, 0, 0, 0), key: Transcript.drawKey)
     }
 
     /// Draws a uniform base-field element (rejection sampling on 64-bit words).
@@ -75,7 +85,12 @@ public struct Transcript: Sendable {
 
     /// The number of leading zero bits of H(state ‖ nonce).
     public func powLeadingZeros(nonce: UInt64) -> Int {
-        Blake3.hash(state, Digest(nonce, 0x706f_7767_7269_6e64, 0, 0)).w0.byteSwapped.leadingZeroBitCount
+        powHash(nonce: nonce).w0.byteSwapped.leadingZeroBitCount
+    }
+
+    /// H_pow(state ‖ nonce).
+    func powHash(nonce: UInt64) -> Digest {
+        Blake3.hash(state, Digest(nonce, 0x706f_7767_7269_6e64, 0, 0), key: Transcript.powKey)
     }
 
     /// Finds the smallest nonce whose work has at least `bits` leading zeros, searching on `threads`.
