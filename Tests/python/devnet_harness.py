@@ -35,9 +35,9 @@ def running_devnet_in_dir(config_body, first_port):
         f.write(f"base_port: {base_port}\n{config_body}")
     up = devnet("up", config, data_dir=data_dir)
     assert up.returncode == 0, up.stderr
-    status = devnet("status", "--json", data_dir=data_dir)
-    assert status.returncode == 0, status.stderr
     try:
+        status = devnet("status", "--json", data_dir=data_dir)
+        assert status.returncode == 0, status.stderr
         yield {p["name"]: p for p in json.loads(status.stdout)}, data_dir
     finally:
         down = devnet("down", data_dir=data_dir)
