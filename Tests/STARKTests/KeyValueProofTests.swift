@@ -195,3 +195,62 @@ import Testing
         }
     }
 }
+
+@Suite struct MissingChallengeTests {
+    static func air() throws -> KeyValueAIR {
+        try KeyValueAIR(traceLength: 16, publicInputs: KeyValueProofTests.statement)
+    }
+
+    @Test func constraintsWithoutChallengesStopTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            let air = try KeyValueAIR(traceLength: 16, publicInputs: KeyValueProofTests.statement)
+            let zeros = [Ext2](repeating: .zero, count: air.mainWidth)
+            let frame = EvaluationFrame(
+                current: zeros, next: zeros, auxCurrent: [.zero, .zero], auxNext: [.zero, .zero])
+            var result = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
+            air.evaluateTransition(frame, challenges: [], into: &result)
+        }
+    }
+
+    @Test func constraintsWithoutAuxiliaryColumnsStopTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            let air = try KeyValueAIR(traceLength: 16, publicInputs: KeyValueProofTests.statement)
+            let zeros = [Ext2](repeating: .zero, count: air.mainWidth)
+            var result = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
+            let challenges = [Ext2](repeating: .one, count: air.auxChallengeCount)
+            air.evaluateTransition(EvaluationFrame(current: zeros, next: zeros), challenges: challenges, into: &result)
+        }
+    }
+
+    @Test func boundaryConstraintsWithoutChallengesStopTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            let air = try KeyValueAIR(traceLength: 16, publicInputs: KeyValueProofTests.statement)
+            _ = air.auxAssertions(challenges: [])
+        }
+    }
+
+    @Test func theAuxiliaryTraceWithoutChallengesIsRefused() throws {
+        let trace = try KeyValueAIR.buildTrace(
+            publicInputs: KeyValueProofTests.statement, log: KeyValueProofTests.log, traceLength: 16)
+        #expect(throws: STARKError.self) { _ = try Self.air().buildAuxTrace(main: trace, challenges: []) }
+    }
+
+    @Test func withItsChallengesAValidFrameEvaluatesToZeroAndABadOneDoesNot() throws {
+        // The LogUp rows are really evaluated: a wrong running-sum step is non-zero.
+        let air = try Self.air()
+        let trace = try KeyValueAIR.buildTrace(
+            publicInputs: KeyValueProofTests.statement, log: KeyValueProofTests.log, traceLength: 16)
+        let challenges = (1...air.auxChallengeCount).map { Ext2(Goldilocks(UInt64($0 * 1000 + 7)), Goldilocks(3)) }
+        let aux = try air.buildAuxTrace(main: trace, challenges: challenges)
+        func frame(_ row: Int, bump: Bool) -> EvaluationFrame<Ext2> {
+            EvaluationFrame(
+                current: trace.columns.map { Ext2($0[row]) }, next: trace.columns.map { Ext2($0[row + 1]) },
+                auxCurrent: aux.map { $0[row] }, auxNext: aux.map { $0[row + 1] + (bump ? .one : .zero) })
+        }
+        var result = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
+        air.evaluateTransition(frame(1, bump: false), challenges: challenges, into: &result)
+        #expect(result.allSatisfy { $0 == .zero })
+        air.evaluateTransition(frame(1, bump: true), challenges: challenges, into: &result)
+        #expect(result[16] != .zero && result[17] != .zero)
+    }
+}

@@ -215,11 +215,12 @@ public struct KeyValueAIR: AIR {
         }
         result[15] = (saN * (one - swN) + sfN) * (nxt[C.sortedValue] - cur[C.sortedValue])
 
-        if challenges.count < 9 || frame.auxCurrent.count < 2 {
-            result[16] = .zero
-            result[17] = .zero
-            return
-        }
+        // The LogUp constraints need the challenges and the auxiliary columns: evaluating them as
+        // zero without those would silently drop the memory argument.
+        precondition(
+            challenges.count == auxChallengeCount && frame.auxCurrent.count == auxWidth
+                && frame.auxNext.count == auxWidth,
+            "KeyValueAIR needs its \(auxChallengeCount) challenges and \(auxWidth) auxiliary columns")
         let alpha = challenges[0]
         let gamma = challenges[1]
         let fpExec = KeyValueAIR.fingerprint(
@@ -258,7 +259,7 @@ public struct KeyValueAIR: AIR {
     /// The multiset sum ends at −Σ 1/(α − fp(input)) − Σ 1/(α − fp(output)), computed from the
     /// public lists; the range sum ends at zero.
     public func auxAssertions(challenges: [Ext2]) -> [Assertion<Ext2>] {
-        guard challenges.count == 9 else { return [] }
+        precondition(challenges.count == auxChallengeCount, "KeyValueAIR needs its \(auxChallengeCount) challenges")
         var denominators: [Ext2] = []
         for (list, tag) in [(publicInputs.inputs, KeyValueAIR.initTag), (publicInputs.outputs, KeyValueAIR.finalTag)] {
             for e in list {
@@ -282,6 +283,9 @@ public struct KeyValueAIR: AIR {
 
     public func buildAuxTrace(main: TraceTable, challenges: [Ext2]) throws(STARKError) -> [[Ext2]] {
         typealias C = Column
+        guard challenges.count == auxChallengeCount else {
+            throw .invalidTrace("KeyValueAIR needs \(auxChallengeCount) challenges, got \(challenges.count)")
+        }
         let n = main.length
         let col = main.columns
         let alpha = challenges[0]
