@@ -73,10 +73,14 @@ actor NodeEngine {
             thread: ThreadInfo(name: spec.name, id: entry.threadId), program: entry.program,
             proofSystem: spec.proofSystem, maxSubBlock: spec.maxSubBlock ?? 256)
         // Every transaction comes back with its last status; the node re-syncs before it admits more.
-        pipeline = NodePipeline(configuration: configuration, restoring: try store.load())
+        let stored = try store.load()
+        pipeline = NodePipeline(configuration: configuration, restoring: stored)
+        // node_info counts every final status, from before a restart too.
+        counters.withLock { counted in
+            for (_, status) in stored where status.isFinal { counted[status.name, default: 0] += 1 }
+        }
     }
 
-    private func name(of address: Address) -> String? { accounts.name(of: address, threads: threadNames) }
     var names: (Address) -> String? { { [accounts, threadNames] in accounts.name(of: $0, threads: threadNames) } }
 
     // MARK: Requests
@@ -156,28 +160,11 @@ actor NodeEngine {
             thread: spec.name, threadId: entry.threadId, contract: spec.contract, programHash: entry.program.hash,
             prover: prover.address, canonicalSequence: pipeline.canonicalSequence, pending: pipeline.pendingCount,
             inFlight: pipeline.inFlightCount, settled: counted["settled"] ?? 0, failed: counted["failed"] ?? 0,
-            reverts: pipeline.reverts, paused: pipeline.paused, phase: phaseName, waiting: waiting)
-    }
-
-    private var phaseName: String {
-        switch pipeline.phase {
-        case .needsSync, .syncing: "syncing"
-        case .rebasing: "rebasing"
-        case .running: "running"
-        case .draining: "draining"
-        }
-    }
-
-    /// Why transactions are not moving on, if something holds them.
-    private var waiting: String? {
-        if let stuck = pipeline.stuck { return stuck }
-        if pipeline.paused { return "the node is paused by a fault hook; resume it to submit again" }
-        if case .draining(let reason) = pipeline.phase { return "re-syncing: \(reason)" }
-        return nil
+            reverts: pipeline.reverts, paused: pipeline.paused, phase: pipeline.phase.name, waiting: pipeline.waiting)
     }
 
     private func reply(_ txHash: String, _ status: ThreadTxStatus) -> TxStatusReply {
-        TxStatusReply(txHash: txHash, status, waiting: status.isFinal ? nil : waiting)
+        TxStatusReply(txHash: txHash, status, waiting: status.isFinal ? nil : pipeline.waiting)
     }
 
     /// Waits until the pipeline admits again, or refuses with `NOT_READY` after ``readyWait``.

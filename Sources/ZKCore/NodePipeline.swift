@@ -127,6 +127,24 @@ public struct NodePipeline: Sendable {
         /// A submission reverted or the thread moved under the node: waiting for the receipts of
         /// what is admitted on L2 before re-syncing.
         case draining(reason: String)
+
+        /// `syncing`, `rebasing`, `running` or `draining`.
+        public var name: String {
+            switch self {
+            case .needsSync, .syncing: "syncing"
+            case .rebasing: "rebasing"
+            case .running: "running"
+            case .draining: "draining"
+            }
+        }
+    }
+
+    /// Why transactions are not moving on right now, if something holds them.
+    public var waiting: String? {
+        if let stuck { return stuck }
+        if paused { return "the node is paused by a fault hook; resume it to submit again" }
+        if case .draining(let reason) = phase { return "re-syncing: \(reason)" }
+        return nil
     }
 
     /// The answer to a submit.

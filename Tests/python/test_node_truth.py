@@ -193,6 +193,11 @@ def test_a_restarted_node_reports_syncing_until_it_has_synced(net):
     assert restart.returncode == 0, err
     envelope, health = admin.request("health")
     assert health["status"] == "healthy", health
+    # Its counts cover what settled before the restart too.
+    node_api = api(net, "node-counter")
+    _, info = node_api.request("node_info")
+    assert info["settled"] >= 6 and info["failed"] >= 0, info
+    node_api.close()
     admin.close()
 
 
