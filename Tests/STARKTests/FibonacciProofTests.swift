@@ -164,7 +164,7 @@ struct MisdeclaredAIR: AIR {
     var publicInputElements: [Goldilocks] { [] }
     var mainWidth: Int { 1 }
     var transitionConstraints: [ConstraintInfo] { [ConstraintInfo("square", degree: 1)] }
-    func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, challenges: [E], into result: inout [E]) {
+    func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, into result: inout [E]) {
         result[0] = frame.next[0] - frame.current[0] * frame.current[0]
     }
     func mainAssertions() -> [Assertion<Goldilocks>] { [Assertion(column: 0, row: 0, value: Goldilocks(3))] }
@@ -194,8 +194,8 @@ struct RenamedFibonacciAIR: AIR {
     var publicInputElements: [Goldilocks] { inner.publicInputElements }
     var mainWidth: Int { inner.mainWidth }
     var transitionConstraints: [ConstraintInfo] { inner.transitionConstraints }
-    func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, challenges: [E], into result: inout [E]) {
-        inner.evaluateTransition(frame, challenges: challenges, into: &result)
+    func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, into result: inout [E]) {
+        inner.evaluateTransition(frame, into: &result)
     }
     func mainAssertions() -> [Assertion<Goldilocks>] { inner.mainAssertions() }
 }

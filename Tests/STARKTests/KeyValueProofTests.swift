@@ -207,8 +207,8 @@ import Testing
             let zeros = [Ext2](repeating: .zero, count: air.mainWidth)
             let frame = EvaluationFrame(
                 current: zeros, next: zeros, auxCurrent: [.zero, .zero], auxNext: [.zero, .zero])
-            var result = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
-            air.evaluateTransition(frame, challenges: [], into: &result)
+            var result = [Ext2](repeating: .zero, count: air.auxTransitionConstraints.count)
+            air.evaluateAuxTransition(frame, challenges: [], into: &result)
         }
     }
 
@@ -216,9 +216,9 @@ import Testing
         await #expect(processExitsWith: .failure) {
             let air = try KeyValueAIR(traceLength: 16, publicInputs: KeyValueProofTests.statement)
             let zeros = [Ext2](repeating: .zero, count: air.mainWidth)
-            var result = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
+            var result = [Ext2](repeating: .zero, count: air.auxTransitionConstraints.count)
             let challenges = [Ext2](repeating: .one, count: air.auxChallengeCount)
-            air.evaluateTransition(EvaluationFrame(current: zeros, next: zeros), challenges: challenges, into: &result)
+            air.evaluateAuxTransition(EvaluationFrame(current: zeros, next: zeros), challenges: challenges, into: &result)
         }
     }
 
@@ -232,7 +232,7 @@ import Testing
     @Test func theAuxiliaryTraceWithoutChallengesIsRefused() throws {
         let trace = try KeyValueAIR.buildTrace(
             publicInputs: KeyValueProofTests.statement, log: KeyValueProofTests.log, traceLength: 16)
-        #expect(throws: STARKError.self) { _ = try Self.air().buildAuxTrace(main: trace, challenges: []) }
+        #expect(throws: STARKError.self) { _ = try Self.air().buildAuxTrace(main: trace, challenges: [], threads: 1) }
     }
 
     @Test func withItsChallengesAValidFrameEvaluatesToZeroAndABadOneDoesNot() throws {
@@ -241,16 +241,27 @@ import Testing
         let trace = try KeyValueAIR.buildTrace(
             publicInputs: KeyValueProofTests.statement, log: KeyValueProofTests.log, traceLength: 16)
         let challenges = (1...air.auxChallengeCount).map { Ext2(Goldilocks(UInt64($0 * 1000 + 7)), Goldilocks(3)) }
-        let aux = try air.buildAuxTrace(main: trace, challenges: challenges)
+        let aux = try air.buildAuxTrace(main: trace, challenges: challenges, threads: 1)
         func frame(_ row: Int, bump: Bool) -> EvaluationFrame<Ext2> {
             EvaluationFrame(
                 current: trace.columns.map { Ext2($0[row]) }, next: trace.columns.map { Ext2($0[row + 1]) },
                 auxCurrent: aux.map { $0[row] }, auxNext: aux.map { $0[row + 1] + (bump ? .one : .zero) })
         }
-        var result = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
-        air.evaluateTransition(frame(1, bump: false), challenges: challenges, into: &result)
+        var result = [Ext2](repeating: .zero, count: air.auxTransitionConstraints.count)
+        air.evaluateAuxTransition(frame(1, bump: false), challenges: challenges, into: &result)
         #expect(result.allSatisfy { $0 == .zero })
-        air.evaluateTransition(frame(1, bump: true), challenges: challenges, into: &result)
-        #expect(result[16] != .zero && result[17] != .zero)
+        air.evaluateAuxTransition(frame(1, bump: true), challenges: challenges, into: &result)
+        #expect(result[0] != .zero && result[1] != .zero)
+    }
+
+    @Test func theParallelAuxiliaryTraceEqualsTheSerialOne() throws {
+        let (trace, inputs) = try KeyValueAIR.benchmarkWorkload(traceLength: 1 << 14)
+        let air = try KeyValueAIR(traceLength: trace.length, publicInputs: inputs)
+        let challenges = (1...air.auxChallengeCount).map { Ext2(Goldilocks(UInt64($0 * 77 + 1)), Goldilocks(5)) }
+        let serial = try air.buildAuxTrace(main: trace, challenges: challenges, threads: 1)
+        #expect(try air.buildAuxTrace(main: trace, challenges: challenges, threads: 2) == serial)
+        #expect(try air.buildAuxTrace(main: trace, challenges: challenges, threads: 3) == serial)
+        // Sums really accumulate: both columns start at zero and the range sum ends at zero.
+        #expect(serial[0][0] == .zero && serial[1][0] == .zero && serial[1][trace.length - 1] == .zero)
     }
 }

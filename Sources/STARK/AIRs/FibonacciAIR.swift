@@ -33,9 +33,7 @@ public struct FibonacciAIR: AIR {
         ]
     }
 
-    public func evaluateTransition<E: STARKField>(
-        _ frame: EvaluationFrame<E>, challenges: [E], into result: inout [E]
-    ) {
+    public func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, into result: inout [E]) {
         let cur = frame.current
         let nxt = frame.next
         result[0] = nxt[0] - (cur[2] + cur[3])

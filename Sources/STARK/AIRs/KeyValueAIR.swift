@@ -172,6 +172,11 @@ public struct KeyValueAIR: AIR {
             ConstraintInfo("sorted: key word 2 constant within a group", degree: 2),
             ConstraintInfo("sorted: key word 3 constant within a group", degree: 2),
             ConstraintInfo("sorted: reads and final rows see the previous value", degree: 3),
+        ]
+    }
+
+    public var auxTransitionConstraints: [ConstraintInfo] {
+        [
             ConstraintInfo("logup: execution log and public lists equal the sorted log", degree: 3),
             ConstraintInfo("logup: time strictly increases within a group", degree: 3),
         ]
@@ -185,9 +190,7 @@ public struct KeyValueAIR: AIR {
         k0 + c[2] * k1 + c[3] * k2 + c[4] * k3 + c[5] * value + c[6] * time + c[7] * write + c[8] * tag
     }
 
-    public func evaluateTransition<E: STARKField>(
-        _ frame: EvaluationFrame<E>, challenges: [E], into result: inout [E]
-    ) {
+    public func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, into result: inout [E]) {
         typealias C = Column
         let cur = frame.current
         let nxt = frame.next
@@ -214,13 +217,25 @@ public struct KeyValueAIR: AIR {
             result[11 + j] = inGroup * (nxt[C.sortedKey + j] - cur[C.sortedKey + j])
         }
         result[15] = (saN * (one - swN) + sfN) * (nxt[C.sortedValue] - cur[C.sortedValue])
+    }
 
+    /// The two LogUp running sums (multiset and range check).
+    public func evaluateAuxTransition(_ frame: EvaluationFrame<Ext2>, challenges: [Ext2], into result: inout [Ext2]) {
+        typealias C = Column
+        typealias E = Ext2
+        let cur = frame.current
+        let nxt = frame.next
+        let one = E.one
         // The LogUp constraints need the challenges and the auxiliary columns: evaluating them as
         // zero without those would silently drop the memory argument.
         precondition(
             challenges.count == auxChallengeCount && frame.auxCurrent.count == auxWidth
                 && frame.auxNext.count == auxWidth,
             "KeyValueAIR needs its \(auxChallengeCount) challenges and \(auxWidth) auxiliary columns")
+        let es = cur[C.execReal]
+        let si = cur[C.isInit], sa = cur[C.isAccess], sf = cur[C.isFinal], sw = cur[C.sortedWrite]
+        let saN = nxt[C.isAccess]
+        let real = si + sa + sf
         let alpha = challenges[0]
         let gamma = challenges[1]
         let fpExec = KeyValueAIR.fingerprint(
@@ -234,13 +249,13 @@ public struct KeyValueAIR: AIR {
         let dExec = alpha - fpExec
         let dSorted = alpha - fpSorted
         let m = frame.auxCurrent[0], mN = frame.auxNext[0]
-        result[16] = (mN - m) * dExec * dSorted - es * dSorted + real * dExec
+        result[0] = (mN - m) * dExec * dSorted - es * dSorted + real * dExec
 
         let gap = nxt[C.sortedTime] - cur[C.sortedTime] - one
         let dGap = gamma - gap
         let dTable = gamma - cur[C.execTime]
         let r = frame.auxCurrent[1], rN = frame.auxNext[1]
-        result[17] = (rN - r) * dGap * dTable - sa * saN * dTable + cur[C.multiplicity] * dGap
+        result[1] = (rN - r) * dGap * dTable - sa * saN * dTable + cur[C.multiplicity] * dGap
     }
 
     public func mainAssertions() -> [Assertion<Goldilocks>] {
@@ -281,48 +296,97 @@ public struct KeyValueAIR: AIR {
         ]
     }
 
-    public func buildAuxTrace(main: TraceTable, challenges: [Ext2]) throws(STARKError) -> [[Ext2]] {
-        typealias C = Column
+    /// Builds the two running sums on up to `threads` threads: the fractions of each row are
+    /// computed and batch-inverted in parallel chunks, then the prefix sums are taken chunk by chunk
+    /// (each chunk's local sums in parallel, then shifted by the sum of the chunks before it).
+    public func buildAuxTrace(main: TraceTable, challenges: [Ext2], threads: Int) throws(STARKError) -> [[Ext2]] {
         guard challenges.count == auxChallengeCount else {
             throw .invalidTrace("KeyValueAIR needs \(auxChallengeCount) challenges, got \(challenges.count)")
         }
+        typealias C = Column
         let n = main.length
         let col = main.columns
         let alpha = challenges[0]
         let gamma = challenges[1]
-        var dExec = [Ext2](repeating: .zero, count: n)
-        var dSorted = [Ext2](repeating: .zero, count: n)
-        var dGap = [Ext2](repeating: .one, count: n)
-        var dTable = [Ext2](repeating: .zero, count: n)
-        for i in 0..<n {
-            let fpE = KeyValueAIR.fingerprint(
-                Ext2(col[C.execKey][i]), Ext2(col[C.execKey + 1][i]), Ext2(col[C.execKey + 2][i]),
-                Ext2(col[C.execKey + 3][i]), value: Ext2(col[C.execValue][i]), time: Ext2(col[C.execTime][i]),
-                write: Ext2(col[C.execWrite][i]), tag: .zero, challenges: challenges)
-            let tag = col[C.isInit][i] * KeyValueAIR.initTag + col[C.isFinal][i] * KeyValueAIR.finalTag
-            let fpS = KeyValueAIR.fingerprint(
-                Ext2(col[C.sortedKey][i]), Ext2(col[C.sortedKey + 1][i]), Ext2(col[C.sortedKey + 2][i]),
-                Ext2(col[C.sortedKey + 3][i]), value: Ext2(col[C.sortedValue][i]),
-                time: Ext2(col[C.sortedTime][i]), write: Ext2(col[C.sortedWrite][i]), tag: Ext2(tag),
-                challenges: challenges)
-            dExec[i] = alpha - fpE
-            dSorted[i] = alpha - fpS
-            dTable[i] = gamma - Ext2(col[C.execTime][i])
-            if i + 1 < n {
-                dGap[i] = gamma - Ext2(col[C.sortedTime][i + 1] - col[C.sortedTime][i] - .one)
+        // steps[i] = (multiset step, range step) from row i to row i + 1; the last row has none.
+        let steps: [(Ext2, Ext2)] = parallelArray(count: n - 1, threads: threads, minChunk: 1024) { range, out in
+            var dExec: [Ext2] = []
+            var dSorted: [Ext2] = []
+            var dGap: [Ext2] = []
+            var dTable: [Ext2] = []
+            dExec.reserveCapacity(range.count)
+            dSorted.reserveCapacity(range.count)
+            dGap.reserveCapacity(range.count)
+            dTable.reserveCapacity(range.count)
+            for i in range {
+                let fpE = KeyValueAIR.fingerprint(
+                    Ext2(col[C.execKey][i]), Ext2(col[C.execKey + 1][i]), Ext2(col[C.execKey + 2][i]),
+                    Ext2(col[C.execKey + 3][i]), value: Ext2(col[C.execValue][i]), time: Ext2(col[C.execTime][i]),
+                    write: Ext2(col[C.execWrite][i]), tag: .zero, challenges: challenges)
+                let tag = col[C.isInit][i] * KeyValueAIR.initTag + col[C.isFinal][i] * KeyValueAIR.finalTag
+                let fpS = KeyValueAIR.fingerprint(
+                    Ext2(col[C.sortedKey][i]), Ext2(col[C.sortedKey + 1][i]), Ext2(col[C.sortedKey + 2][i]),
+                    Ext2(col[C.sortedKey + 3][i]), value: Ext2(col[C.sortedValue][i]),
+                    time: Ext2(col[C.sortedTime][i]), write: Ext2(col[C.sortedWrite][i]), tag: Ext2(tag),
+                    challenges: challenges)
+                dExec.append(alpha - fpE)
+                dSorted.append(alpha - fpS)
+                dTable.append(gamma - Ext2(col[C.execTime][i]))
+                dGap.append(gamma - Ext2(col[C.sortedTime][i + 1] - col[C.sortedTime][i] - .one))
+            }
+            let invExec = batchInverse(dExec)
+            let invSorted = batchInverse(dSorted)
+            let invGap = batchInverse(dGap)
+            let invTable = batchInverse(dTable)
+            for (k, i) in range.enumerated() {
+                let real = col[C.isInit][i] + col[C.isAccess][i] + col[C.isFinal][i]
+                let pair = col[C.isAccess][i] * col[C.isAccess][i + 1]
+                (out.baseAddress! + i).initialize(
+                    to: (
+                        invExec[k] * col[C.execReal][i] - invSorted[k] * real,
+                        invGap[k] * pair - invTable[k] * col[C.multiplicity][i]
+                    ))
             }
         }
-        let invExec = batchInverse(dExec)
-        let invSorted = batchInverse(dSorted)
-        let invGap = batchInverse(dGap)
-        let invTable = batchInverse(dTable)
+        // Prefix sums: S[0] = 0, S[i + 1] = S[i] + step[i].
+        let chunkCount = max(1, min(threads * 4, (n - 1) / 4096))
+        let chunkSize = (n - 1 + chunkCount - 1) / chunkCount
         var multiset = [Ext2](repeating: .zero, count: n)
         var range = [Ext2](repeating: .zero, count: n)
-        for i in 0..<(n - 1) {
-            let real = col[C.isInit][i] + col[C.isAccess][i] + col[C.isFinal][i]
-            multiset[i + 1] = multiset[i] + invExec[i] * col[C.execReal][i] - invSorted[i] * real
-            let pair = col[C.isAccess][i] * col[C.isAccess][i + 1]
-            range[i + 1] = range[i] + invGap[i] * pair - invTable[i] * col[C.multiplicity][i]
+        var totals = [(Ext2, Ext2)](repeating: (.zero, .zero), count: chunkCount)
+        multiset.withUnsafeMutableBufferPointer { ms in
+            range.withUnsafeMutableBufferPointer { rs in
+                totals.withUnsafeMutableBufferPointer { ts in
+                    let box = UncheckedSendable((ms, rs, ts))
+                    // Local sums of each chunk, written at rows lo + 1 ... hi.
+                    parallelForEach(count: chunkCount, threads: threads) { chunk in
+                        let (m, r, t) = box.value
+                        var a = Ext2.zero
+                        var b = Ext2.zero
+                        for i in (chunk * chunkSize)..<min(n - 1, (chunk + 1) * chunkSize) {
+                            a += steps[i].0
+                            b += steps[i].1
+                            m[i + 1] = a
+                            r[i + 1] = b
+                        }
+                        t[chunk] = (a, b)
+                    }
+                    // Shift each chunk by the total of the chunks before it.
+                    var offsets = [(Ext2, Ext2)](repeating: (.zero, .zero), count: chunkCount)
+                    for chunk in 1..<max(1, chunkCount) {
+                        offsets[chunk] = (offsets[chunk - 1].0 + ts[chunk - 1].0, offsets[chunk - 1].1 + ts[chunk - 1].1)
+                    }
+                    parallelForEach(count: chunkCount, threads: threads) { chunk in
+                        let (m, r, _) = box.value
+                        let (oa, ob) = offsets[chunk]
+                        if chunk == 0 { return }
+                        for i in (chunk * chunkSize)..<min(n - 1, (chunk + 1) * chunkSize) {
+                            m[i + 1] += oa
+                            r[i + 1] += ob
+                        }
+                    }
+                }
+            }
         }
         return [multiset, range]
     }

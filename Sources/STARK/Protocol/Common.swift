@@ -96,6 +96,14 @@ func statementSeed<A: AIR>(air: A, options: ProofOptions) -> [UInt8] {
     w.writeCount(air.auxChallengeCount)
     w.writeCount(air.transitionConstraints.count)
     for c in air.transitionConstraints { w.writeCount(c.degree) }
+    w.writeCount(air.auxTransitionConstraints.count)
+    for c in air.auxTransitionConstraints { w.writeCount(c.degree) }
+    let periodic = air.periodicColumns
+    w.writeCount(periodic.count)
+    for column in periodic {
+        w.write(UInt64(column.count))
+        for x in column { w.write(x) }
+    }
     options.write(to: &w)
     let inputs = air.publicInputElements
     w.write(UInt64(inputs.count))
@@ -116,6 +124,11 @@ func validateShape<A: AIR>(air: A, traceLength n: Int, options: ProofOptions) th
     guard air.maxConstraintDegree <= options.blowupFactor else {
         throw .invalidOptions(
             "blowup \(options.blowupFactor) is below the AIR's constraint degree \(air.maxConstraintDegree)")
+    }
+    for (j, column) in air.periodicColumns.enumerated() {
+        guard !column.isEmpty, column.count <= n, column.count & (column.count - 1) == 0 else {
+            throw .invalidTrace("periodic column \(j) has \(column.count) values, not a power of two up to \(n)")
+        }
     }
     guard options.numQueries <= n * options.blowupFactor / 2 else {
         throw .invalidOptions("\(options.numQueries) queries exceed half the LDE domain")
@@ -154,10 +167,14 @@ func compositionAt<A: AIR>(
     air: A, x: Ext2, frame: EvaluationFrame<Ext2>, challenges: [Ext2], coefficients: CompositionCoefficients,
     mainAssertions: [Assertion<Goldilocks>], auxAssertions: [Assertion<Ext2>], domain: Domain
 ) -> Ext2? {
+    var frame = frame
+    frame.periodic = PeriodicColumns(air.periodicColumns, traceLength: domain.traceLength).evaluate(at: x)
     var values = [Ext2](repeating: .zero, count: air.transitionConstraints.count)
-    air.evaluateTransition(frame, challenges: challenges, into: &values)
+    air.evaluateTransition(frame, into: &values)
+    var auxValues = [Ext2](repeating: .zero, count: air.auxTransitionConstraints.count)
+    if !auxValues.isEmpty { air.evaluateAuxTransition(frame, challenges: challenges, into: &auxValues) }
     var t = Ext2.zero
-    for (c, v) in zip(coefficients.transition, values) { t += c * v }
+    for (c, v) in zip(coefficients.transition, values + auxValues) { t += c * v }
     let n = UInt64(domain.traceLength)
     let lastRow = domain.traceGenerator.power(n - 1)
     let zerofier = x.power(n) - .one
@@ -174,4 +191,43 @@ func compositionAt<A: AIR>(
         result += c * (frame.auxCurrent[a.column] - a.value) * d.inverse
     }
     return result
+}
+
+/// An AIR's periodic columns as polynomials: column j with period k_j is p_j(x) = q_j(x^(n/k_j)),
+/// where q_j interpolates one period on the subgroup of order k_j (row i is g^i, and
+/// (g^i)^(n/k) = ω_k^i depends only on i mod k).
+struct PeriodicColumns: Sendable {
+    /// One period of each column.
+    let values: [[Goldilocks]]
+    /// The coefficients of each q_j.
+    let coefficients: [[Goldilocks]]
+    let traceLength: Int
+
+    /// `columns` must already be validated (power-of-two lengths dividing `traceLength`).
+    init(_ columns: [[Goldilocks]], traceLength: Int) {
+        values = columns
+        coefficients = columns.map { Polynomial.interpolate($0) }
+        self.traceLength = traceLength
+    }
+
+    var isEmpty: Bool { values.isEmpty }
+
+    /// Every column at trace row `row`.
+    func atRow(_ row: Int) -> [Goldilocks] { values.map { $0[row & ($0.count - 1)] } }
+
+    /// Every column at an arbitrary point: q_j(x^(n/k_j)).
+    func evaluate(at x: Ext2) -> [Ext2] {
+        coefficients.map { q in Polynomial.evaluate(q, at: x.power(UInt64(traceLength / q.count))) }
+    }
+
+    /// Every column on the coset offset·⟨ω_(n·blowup)⟩: column j as k_j·blowup values, point i
+    /// reading value i mod (k_j·blowup), since (offset·ω^i)^(n/k) = offset^(n/k)·ω_(k·blowup)^i.
+    func onCoset(offset: Goldilocks, blowup: Int) -> [[Goldilocks]] {
+        coefficients.map { q in
+            let size = q.count * blowup
+            if size == 1 { return q }
+            return Polynomial.evaluateOnCoset(
+                q, offset: offset.power(UInt64(traceLength / q.count)), plan: NTTPlan(size: size))
+        }
+    }
 }

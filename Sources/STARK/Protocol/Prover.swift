@@ -46,7 +46,7 @@ public enum Prover {
         var auxTree: MerkleTree?
         if air.auxWidth > 0 {
             challenges = transcript.drawExt(count: air.auxChallengeCount)
-            auxColumns = try air.buildAuxTrace(main: trace, challenges: challenges)
+            auxColumns = try air.buildAuxTrace(main: trace, challenges: challenges, threads: threads)
             guard auxColumns.count == air.auxWidth, auxColumns.allSatisfy({ $0.count == n }) else {
                 throw .invalidTrace("auxiliary trace has the wrong shape")
             }
@@ -67,7 +67,7 @@ public enum Prover {
 
         // 3. Constraint composition.
         let coefficients = CompositionCoefficients(
-            transition: transcript.drawExt(count: air.transitionConstraints.count),
+            transition: transcript.drawExt(count: air.allTransitionConstraints.count),
             mainBoundary: transcript.drawExt(count: mainAssertions.count),
             auxBoundary: transcript.drawExt(count: auxAssertions.count))
         #if DEBUG
@@ -259,7 +259,10 @@ public enum Prover {
         for a in air.auxAssertions(challenges: challenges) where aux[a.column][a.row] != a.value {
             throw .unsatisfiedConstraint(name: "auxiliary assertion on column \(a.column)", row: a.row)
         }
-        let constraints = air.transitionConstraints
+        let constraints = air.allTransitionConstraints
+        let mainCount = air.transitionConstraints.count
+        let auxCount = air.auxTransitionConstraints.count
+        let periodic = PeriodicColumns(air.periodicColumns, traceLength: n)
         // Each chunk reports its first failing (row, constraint); the smallest row wins, so the
         // error does not depend on the thread count.
         let chunkCount = max(1, min(threads, (n - 1) / 1024))
@@ -268,20 +271,34 @@ public enum Prover {
         failures.withUnsafeMutableBufferPointer { out in
             let box = UncheckedSendable(out)
             parallelForEach(count: chunkCount, threads: threads) { chunk in
-                var frame = emptyFrame(air: air, as: Ext2.self)
-                var result = [Ext2](repeating: .zero, count: constraints.count)
+                var baseFrame = emptyFrame(air: air, as: Goldilocks.self, withAux: false)
+                var extFrame = emptyFrame(air: air, as: Ext2.self, withAux: true)
+                var result = [Goldilocks](repeating: .zero, count: mainCount)
+                var auxResult = [Ext2](repeating: .zero, count: auxCount)
                 for row in (chunk * size)..<min(n - 1, (chunk + 1) * size) {
                     for c in 0..<air.mainWidth {
-                        frame.current[c] = Ext2(trace.columns[c][row])
-                        frame.next[c] = Ext2(trace.columns[c][row + 1])
+                        baseFrame.current[c] = trace.columns[c][row]
+                        baseFrame.next[c] = trace.columns[c][row + 1]
                     }
-                    for c in 0..<air.auxWidth {
-                        frame.auxCurrent[c] = aux[c][row]
-                        frame.auxNext[c] = aux[c][row + 1]
-                    }
-                    air.evaluateTransition(frame, challenges: challenges, into: &result)
+                    baseFrame.periodic = periodic.atRow(row)
+                    air.evaluateTransition(baseFrame, into: &result)
                     if let bad = result.firstIndex(where: { $0 != .zero }) {
                         box.value[chunk] = (row, bad)
+                        return
+                    }
+                    guard auxCount > 0 else { continue }
+                    for c in 0..<air.mainWidth {
+                        extFrame.current[c] = Ext2(baseFrame.current[c])
+                        extFrame.next[c] = Ext2(baseFrame.next[c])
+                    }
+                    for c in 0..<air.auxWidth {
+                        extFrame.auxCurrent[c] = aux[c][row]
+                        extFrame.auxNext[c] = aux[c][row + 1]
+                    }
+                    extFrame.periodic = baseFrame.periodic.map { Ext2($0) }
+                    air.evaluateAuxTransition(extFrame, challenges: challenges, into: &auxResult)
+                    if let bad = auxResult.firstIndex(where: { $0 != .zero }) {
+                        box.value[chunk] = (row, mainCount + bad)
                         return
                     }
                 }
@@ -300,14 +317,20 @@ public enum Prover {
         let m = domain.ldeSize
         let n = domain.traceLength
         let b = domain.blowup
-        let constraints = air.transitionConstraints
+        let constraints = air.allTransitionConstraints
+        let mainCount = air.transitionConstraints.count
         var perConstraint = [[Ext2]](repeating: [Ext2](repeating: .zero, count: m), count: constraints.count)
-        var frame = emptyFrame(air: air, as: Ext2.self)
-        var result = [Ext2](repeating: .zero, count: constraints.count)
+        var frame = emptyFrame(air: air, as: Ext2.self, withAux: true)
+        var result = [Ext2](repeating: .zero, count: mainCount)
+        var auxResult = [Ext2](repeating: .zero, count: constraints.count - mainCount)
+        let periodic = PeriodicColumns(air.periodicColumns, traceLength: n).onCoset(offset: domain.offset, blowup: b)
         for i in 0..<m {
             fillFrame(&frame, main: main, aux: aux, row: i, next: (i + b) % m)
-            air.evaluateTransition(frame, challenges: challenges, into: &result)
-            for k in 0..<constraints.count { perConstraint[k][i] = result[k] }
+            frame.periodic = periodic.map { Ext2($0[i % $0.count]) }
+            air.evaluateTransition(frame, into: &result)
+            if !auxResult.isEmpty { air.evaluateAuxTransition(frame, challenges: challenges, into: &auxResult) }
+            for k in 0..<mainCount { perConstraint[k][i] = result[k] }
+            for k in 0..<auxResult.count { perConstraint[mainCount + k][i] = auxResult[k] }
         }
         let plan = NTTPlan(size: m)
         for (k, info) in constraints.enumerated() {
@@ -324,10 +347,12 @@ public enum Prover {
         }
     }
 
-    static func emptyFrame<A: AIR, E: STARKField>(air: A, as: E.Type) -> EvaluationFrame<E> {
-        EvaluationFrame<E>(
+    static func emptyFrame<A: AIR, E: STARKField>(air: A, as: E.Type, withAux: Bool) -> EvaluationFrame<E> {
+        let auxWidth = withAux ? air.auxWidth : 0
+        return EvaluationFrame<E>(
             current: [E](repeating: .zero, count: air.mainWidth), next: [E](repeating: .zero, count: air.mainWidth),
-            auxCurrent: [E](repeating: .zero, count: air.auxWidth), auxNext: [E](repeating: .zero, count: air.auxWidth))
+            auxCurrent: [E](repeating: .zero, count: auxWidth), auxNext: [E](repeating: .zero, count: auxWidth),
+            periodic: [E](repeating: .zero, count: air.periodicColumns.count))
     }
 
     @inline(__always)
@@ -396,34 +421,38 @@ public enum Prover {
         }
         let mainByRow = mainAssertions.enumerated().map { (rowIndex[$1.row]!, $1, coefficients.mainBoundary[$0]) }
         let auxByRow = auxAssertions.enumerated().map { (rowIndex[$1.row]!, $1, coefficients.auxBoundary[$0]) }
-        let constraintCount = air.transitionConstraints.count
+        let mainCount = air.transitionConstraints.count
+        let auxCount = air.auxTransitionConstraints.count
         let alphas = coefficients.transition
-        let baseOnly = air.auxWidth == 0
+        // Periodic columns on the composition domain: column j repeats every k_j·ce points.
+        let periodic = PeriodicColumns(air.periodicColumns, traceLength: n).onCoset(offset: domain.offset, blowup: ce)
 
         return parallelArray(count: count, threads: threads, minChunk: 512) { range, out in
             var rowSums = [Ext2](repeating: .zero, count: rows.count)
-            var extFrame = emptyFrame(air: air, as: Ext2.self)
-            var baseFrame = emptyFrame(air: air, as: Goldilocks.self)
-            var extResult = [Ext2](repeating: .zero, count: constraintCount)
-            var baseResult = [Goldilocks](repeating: .zero, count: constraintCount)
+            var extFrame = emptyFrame(air: air, as: Ext2.self, withAux: true)
+            var baseFrame = emptyFrame(air: air, as: Goldilocks.self, withAux: false)
+            var auxResult = [Ext2](repeating: .zero, count: auxCount)
+            var baseResult = [Goldilocks](repeating: .zero, count: mainCount)
             let w = main.width
             for i in range {
                 let row = i * stride
                 let next = (row + b) & (m - 1)
                 var t = Ext2.zero
-                if baseOnly {
-                    main.data.withUnsafeBufferPointer { d in
-                        for c in 0..<w {
-                            baseFrame.current[c] = d[row * w + c]
-                            baseFrame.next[c] = d[next * w + c]
-                        }
+                // Main-segment constraints in the base field, whether or not there is an aux segment.
+                main.data.withUnsafeBufferPointer { d in
+                    for c in 0..<w {
+                        baseFrame.current[c] = d[row * w + c]
+                        baseFrame.next[c] = d[next * w + c]
                     }
-                    air.evaluateTransition(baseFrame, challenges: [], into: &baseResult)
-                    for k in 0..<constraintCount { t += alphas[k] * baseResult[k] }
-                } else {
+                }
+                for j in 0..<periodic.count { baseFrame.periodic[j] = periodic[j][i & (periodic[j].count - 1)] }
+                air.evaluateTransition(baseFrame, into: &baseResult)
+                for k in 0..<mainCount { t += alphas[k] * baseResult[k] }
+                if auxCount > 0 {
                     fillFrame(&extFrame, main: main, aux: aux, row: row, next: next)
-                    air.evaluateTransition(extFrame, challenges: challenges, into: &extResult)
-                    for k in 0..<constraintCount { t += alphas[k] * extResult[k] }
+                    for j in 0..<periodic.count { extFrame.periodic[j] = Ext2(baseFrame.periodic[j]) }
+                    air.evaluateAuxTransition(extFrame, challenges: challenges, into: &auxResult)
+                    for k in 0..<auxCount { t += alphas[mainCount + k] * auxResult[k] }
                 }
                 let x = points[i]
                 var h = t * ((x - lastRow) * zerofierInverse[row & (b - 1)])

@@ -80,7 +80,7 @@ public enum Verifier {
             throw reject("AIR auxiliary assertion out of range")
         }
         let coefficients = CompositionCoefficients(
-            transition: transcript.drawExt(count: air.transitionConstraints.count),
+            transition: transcript.drawExt(count: air.allTransitionConstraints.count),
             mainBoundary: transcript.drawExt(count: mainAssertions.count),
             auxBoundary: transcript.drawExt(count: auxAssertions.count))
         transcript.absorb(proof.compositionRoot)
