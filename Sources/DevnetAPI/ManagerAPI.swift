@@ -18,6 +18,48 @@ public enum ManagerMessage {
     public static let view = "view"
     /// ``SettlementsRequest`` → ``SettlementsReply``: where thread transactions settled, by hash.
     public static let settlements = "settlements"
+    /// ``ProgramRequest`` → ``ProgramReply``: a program the manager has, by hash or by thread.
+    public static let program = "program"
+}
+
+public struct ProgramRequest: Codable, Sendable {
+    /// The program's hash (64 hex digits); or give `thread`.
+    public var hash: ProgramHash?
+    /// A thread name or its id in decimal: the program it runs.
+    public var thread: String?
+
+    public init(hash: ProgramHash? = nil, thread: String? = nil) {
+        self.hash = hash
+        self.thread = thread
+    }
+}
+
+public struct ProgramReply: Codable, Sendable {
+    public var hash: ProgramHash
+    /// The canonical encoding (hex): what a registration publishes and the hash is taken over.
+    public var encoding: HexBytes
+    public var abi: ABI
+    public var instructions: Int
+    /// Readable assembly of the program.
+    public var listing: String
+    /// The registered threads that run it.
+    public var threads: [String]
+
+    public init(hash: ProgramHash, encoding: HexBytes, abi: ABI, instructions: Int, listing: String, threads: [String])
+    {
+        self.hash = hash
+        self.encoding = encoding
+        self.abi = abi
+        self.instructions = instructions
+        self.listing = listing
+        self.threads = threads
+    }
+
+    public init(_ program: Program, threads: [String]) {
+        self.init(
+            hash: program.hash, encoding: HexBytes(program.canonicalEncoding), abi: program.abi,
+            instructions: program.instructions.count, listing: program.listing, threads: threads)
+    }
 }
 
 public struct SettlementsRequest: Codable, Sendable {

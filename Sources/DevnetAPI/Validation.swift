@@ -40,6 +40,15 @@ extension TxStatusRequest: ValidatedPayload {
     }
 }
 
+extension ProgramRequest: ValidatedPayload {
+    public func validate() throws {
+        guard (hash == nil) != (thread == nil) else {
+            throw WireError(
+                .badPayload, "give exactly one of 'hash' (a program hash) and 'thread' (a thread name or id)")
+        }
+    }
+}
+
 extension SettlementsRequest: ValidatedPayload {
     public func validate() throws {
         guard txHashes.count <= 10_000 else {

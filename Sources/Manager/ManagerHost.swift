@@ -141,6 +141,14 @@ actor ManagerHost {
             })
     }
 
+    func program(_ request: ProgramRequest) throws -> ProgramReply {
+        let hash = try request.hash ?? record(request.thread ?? "").programHash
+        guard let program = state.program(hash, catalog.program(hash:)) else {
+            throw WireError(.notFound, "the manager has no program \(hash); a registration publishes one")
+        }
+        return ProgramReply(program, threads: state.records.filter { $0.programHash == hash }.map(\.name))
+    }
+
     func view(_ request: ViewRequest) throws -> ViewReply {
         let record = try record(request.thread, missing: WireErrorCode(ViewError.Code.unknownThread.rawValue))
         do {

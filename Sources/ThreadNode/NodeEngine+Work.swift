@@ -102,7 +102,8 @@ extension NodeEngine {
         }
         var canonical = MemoryState()
         canonical.apply(state.entries)
-        pipeline.synced(canonical: canonical, sequence: state.summary.sequence, settled: settled)
+        let program = try await runningProgram(state.summary.programHash)
+        pipeline.synced(canonical: canonical, sequence: state.summary.sequence, settled: settled, program: program)
         while true {
             let misses = pipeline.advanceRebase(names: names)
             if misses.isEmpty { break }
@@ -114,10 +115,23 @@ extension NodeEngine {
         )
     }
 
+    /// The program the thread runs on L2: the node's own when the hashes agree, else the one the
+    /// manager serves (a thread registered by another node, or upgraded).
+    private func runningProgram(_ hash: ProgramHash) async throws -> Program {
+        if hash == pipeline.configuration.program.hash { return pipeline.configuration.program }
+        let reply = try await manager.call(ManagerMessage.program, ProgramRequest(hash: hash), as: ProgramReply.self)
+        let program = try Program(decoding: reply.encoding.bytes)
+        guard program.hash == hash else {
+            throw WireError(.internalError, "the manager served program \(program.hash) for \(hash)")
+        }
+        context.logger.notice("thread \(spec.name) runs program \(hash) (fetched from the manager)")
+        return program
+    }
+
     private func registerThread() async throws {
         let registration = ThreadRegistration(
             name: spec.name, contract: spec.contract, programHash: entry.program.hash, osVersion: OSVersion.current,
-            proofSystem: spec.proofSystem, genesisState: [])
+            proofSystem: spec.proofSystem, genesisState: [], program: HexBytes(entry.program.canonicalEncoding))
         let receipt = try await account.submit(.registerThread(registration))
         if let revert = receipt.revert, revert.code != RevertReason.Code.threadExists {
             context.logger.error("registering thread \(spec.name) reverted: \(revert)")
@@ -131,7 +145,7 @@ extension NodeEngine {
     func dispatch(_ submission: SubBlockSubmission) async throws {
         let sequence = submission.sequence
         do {
-            let proved = try submission.proved(by: proofSystem, program: entry.program)
+            let proved = try submission.proved(by: proofSystem, program: pipeline.configuration.program)
             var tamper = faults.next()
             if let replay = tamper, replay.fault == .replay {
                 tamper = nil

@@ -157,7 +157,8 @@ actor NodeEngine {
     func info() -> NodeInfo {
         let counted = counters.withLock { $0 }
         return NodeInfo(
-            thread: spec.name, threadId: entry.threadId, contract: spec.contract, programHash: entry.program.hash,
+            thread: spec.name, threadId: entry.threadId, contract: spec.contract,
+            programHash: pipeline.configuration.program.hash,
             prover: prover.address, canonicalSequence: pipeline.canonicalSequence, pending: pipeline.pendingCount,
             inFlight: pipeline.inFlightCount, settled: counted["settled"] ?? 0, failed: counted["failed"] ?? 0,
             reverts: pipeline.reverts, paused: pipeline.paused, phase: pipeline.phase.name, waiting: pipeline.waiting)

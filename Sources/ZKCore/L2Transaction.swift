@@ -14,12 +14,17 @@ public struct ThreadRegistration: Hashable, Sendable, Codable {
     public var proofSystem: String
     /// The thread's initial key/value state.
     public var genesisState: [KeyValue]
+    /// The program itself, in its canonical encoding (``Program/canonicalEncoding``, hex in JSON),
+    /// published on L2 so that any node or verifier can fetch it from the manager. Optional: a
+    /// registration without it must name a program the manager already has.
+    public var program: HexBytes?
 
     public init(
         name: String, threadId: Felt? = nil, contract: String, programHash: ProgramHash,
         osVersion: UInt32 = OSVersion.current, proofSystem: String = ReexecProofSystem.name,
-        genesisState: [KeyValue] = []
+        genesisState: [KeyValue] = [], program: HexBytes? = nil
     ) {
+        self.program = program
         self.name = name
         self.threadId = threadId ?? ThreadId.derive(name: name)
         self.contract = contract
@@ -110,6 +115,11 @@ public enum L2Payload: Hashable, Sendable, Codable {
             writer.u32(r.osVersion)
             writer.string(r.proofSystem)
             writer.keyValues(r.genesisState)
+            // Only when published, so registrations without a program sign as before.
+            if let program = r.program {
+                writer.u8(1)
+                writer.data(program.bytes)
+            }
         case .threadUpdate(let bundle):
             writer.u8(3)
             writer.count(bundle.count)

@@ -132,6 +132,8 @@ public struct ManagerState: Sendable {
     public private(set) var threads: [Felt: ThreadRecord]
     /// The recorded outcome of every registration or update, by L2 txHash.
     public private(set) var outcomes: [String: ManagerOutcome]
+    /// Programs published by registrations, by hash.
+    public private(set) var published: [ProgramHash: Program] = [:]
     /// Where every thread transaction of an accepted sub-block settled, by thread transaction hash.
     public private(set) var settlements: [String: SettledTransaction] = [:]
     public let proofSystems: ProofSystems
@@ -150,6 +152,11 @@ public struct ManagerState: Sendable {
 
     /// Every record, sorted by name.
     public var records: [ThreadRecord] { threads.values.sorted { $0.name < $1.name } }
+
+    /// The program with `hash`: one published on L2, or else one of `programs` (the shipped ones).
+    public func program(_ hash: ProgramHash, _ programs: (ProgramHash) -> Program?) -> Program? {
+        published[hash] ?? programs(hash)
+    }
 
     /// The canonical value of `key` in `thread`, or nil for an unknown thread.
     public func canonicalValue(thread: Felt, key: StorageKey) -> Felt? { threads[thread]?.value(at: key) }
@@ -195,7 +202,21 @@ public struct ManagerState: Sendable {
                 "thread \(r.name): OS version \(r.osVersion) is not supported (supported: \(OSVersion.supported.sorted().map(String.init).joined(separator: ", ")))",
                 given: String(r.osVersion))
         }
-        guard programs(r.programHash) != nil else {
+        var publishing: Program?
+        if let bytes = r.program {
+            do {
+                publishing = try Program(decoding: bytes.bytes)
+            } catch {
+                return revert(.badProgram, "thread \(r.name): the published program is not valid: \(error.message)")
+            }
+            guard publishing?.hash == r.programHash else {
+                return revert(
+                    .badProgram,
+                    "thread \(r.name): the published program's hash is \(publishing!.hash), not the registered \(r.programHash)",
+                    expected: r.programHash.hex, given: publishing!.hash.hex)
+            }
+        }
+        guard publishing != nil || program(r.programHash, programs) != nil else {
             return revert(
                 .unknownProgram,
                 "thread \(r.name): unknown contract program \(r.programHash) (contract '\(r.contract)')",
@@ -209,6 +230,7 @@ public struct ManagerState: Sendable {
         }
         let record = ThreadRecord(registration: r)
         threads[r.threadId] = record
+        if let publishing { published[publishing.hash] = publishing }
         return ManagerOutcome(
             txHash: txHash, status: .accepted,
             events: [
@@ -353,7 +375,7 @@ public struct ManagerState: Sendable {
                             key: read.key, expected: now.description, given: read.value.description))
                 }
             }
-            guard let program = programs(record.programHash) else {
+            guard let program = program(record.programHash, programs) else {
                 return .failure(
                     reason(.unknownProgram, "the manager does not have program \(record.programHash)"))
             }
@@ -381,7 +403,7 @@ public struct ManagerState: Sendable {
         guard let record = threads[thread] else {
             throw ViewError(code: .unknownThread, message: "unknown thread \(thread)")
         }
-        guard let program = programs(record.programHash) else {
+        guard let program = program(record.programHash, programs) else {
             throw ViewError(
                 code: .unknownProgram, message: "thread \(record.name): program \(record.programHash) is not available")
         }

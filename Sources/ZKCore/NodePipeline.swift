@@ -184,7 +184,8 @@ public struct NodePipeline: Sendable {
         var vmFailure: String?
     }
 
-    public let configuration: Configuration
+    /// The program changes only at a sync, to the one the thread runs on L2.
+    public private(set) var configuration: Configuration
     public private(set) var phase: Phase = .needsSync
     /// Why the node cannot submit right now (e.g. its prover account cannot pay), or nil.
     public private(set) var stuck: String?
@@ -445,8 +446,11 @@ public struct NodePipeline: Sendable {
     /// The canonical state at `sequence`, and where the canonical chain holds some of the
     /// unsettled transactions. Those settle; every other unsettled transaction is re-executed
     /// on the new state (``advanceRebase()``).
-    public mutating func synced(canonical: MemoryState, sequence: UInt64, settled: [String: SettledTransaction]) {
+    public mutating func synced(
+        canonical: MemoryState, sequence: UInt64, settled: [String: SettledTransaction], program: Program? = nil
+    ) {
         guard phase == .syncing else { return }
+        if let program { configuration.program = program }
         cache = CrossThreadCache()
         admitted = [:]
         sending = nil

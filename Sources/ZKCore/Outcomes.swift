@@ -17,6 +17,7 @@ public struct RevertReason: Error, Hashable, Sendable, Codable, CustomStringConv
         // Registration.
         case threadExists = "THREAD_EXISTS"
         case unknownProgram = "UNKNOWN_PROGRAM"
+        case badProgram = "BAD_PROGRAM"
         case unknownProofSystem = "UNKNOWN_PROOF_SYSTEM"
         case unsupportedOSVersion = "UNSUPPORTED_OS_VERSION"
         case badThreadId = "BAD_THREAD_ID"

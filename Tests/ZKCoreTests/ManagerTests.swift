@@ -475,4 +475,29 @@ import ThreadVM
         #expect(manager.settlements[counter.txHash]?.failure == nil)
         #expect(manager.settlements[counter.txHash]?.outcomeKnown == true)
     }
+
+    /// A registration that publishes its program needs no catalog: the manager keeps the program
+    /// by its hash and runs it; damaged or mismatched bytes are refused.
+    @Test func aPublishedProgramIsKeptAndRun() throws {
+        let source = ".entry get() view -> felt\n    set r0, 41\n    addi r0, r0, 1\n    ret r0, 1\n"
+        let program = try Assembler.assemble(source)
+        let thread = ThreadInfo(name: "answer")
+        var manager = ManagerState()
+        func register(_ bytes: [UInt8]?, hash: ProgramHash = program.hash, txHash: String) -> ManagerOutcome {
+            manager.register(
+                ThreadRegistration(
+                    name: thread.name, contract: "answer", programHash: hash, program: bytes.map(HexBytes.init)),
+                txHash: txHash, programs: { _ in nil })
+        }
+        #expect(register(nil, txHash: "unpublished").revert?.code == .unknownProgram)
+        #expect(register(Array(program.canonicalEncoding.dropLast()), txHash: "cut").revert?.code == .badProgram)
+        let other = try Assembler.assemble(".entry f()\n    ret r0, 0\n")
+        let mismatch = register(other.canonicalEncoding, txHash: "mismatch")
+        #expect(mismatch.revert?.code == .badProgram)
+        #expect(mismatch.revert?.message.contains("hash") == true)
+        #expect(register(program.canonicalEncoding, txHash: "ok").status == .accepted)
+        #expect(manager.published[program.hash] == program)
+        let answer = try manager.view(thread: thread.id, entrypoint: "get", arguments: [], programs: { _ in nil })
+        #expect(answer.returnData == [Felt(42)])
+    }
 }

@@ -125,3 +125,20 @@ def test_a_signed_thread_transaction_from_python_settles(devnet):
     envelope, error = node.request("submit", {"tx": tx})
     assert envelope["status"] == "error" and error["code"] == "BAD_SIGNATURE"
     node.close()
+
+
+def test_the_manager_serves_the_published_program(devnet):
+    manager = Client(devnet["manager"]["endpoints"]["api"])
+    _, summary = manager.request("thread", {"thread": "counter"})
+    envelope, program = manager.request("program", {"thread": "counter"})
+    assert envelope["status"] == "ok", program
+    assert program["hash"] == summary["program_hash"]
+    assert hashlib.sha256(bytes.fromhex(program["encoding"])).hexdigest() == program["hash"]
+    assert ".entry increment" in program["listing"] and program["threads"] == ["counter"]
+    envelope, same = manager.request("program", {"hash": program["hash"]})
+    assert envelope["status"] == "ok" and same["encoding"] == program["encoding"]
+    envelope, error = manager.request("program", {"hash": "00" * 32})
+    assert envelope["status"] == "error" and error["code"] == "NOT_FOUND"
+    envelope, error = manager.request("program", {})
+    assert envelope["status"] == "error" and error["code"] == "BAD_PAYLOAD"
+    manager.close()
