@@ -111,7 +111,8 @@ import Testing
             let position = Int(rng.next() % UInt64(bytes.count))
             mutated[position] ^= UInt8(1 + rng.next() % 255)
             #expect(throws: STARKError.self, "mutation at byte \(position) accepted") {
-                try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: mutated, publicInputs: inputs, options: options)
+                try Verifier.verifyInsecure(
+                    air: FibonacciAIR.self, proof: mutated, publicInputs: inputs, options: options)
             }
         }
     }
@@ -125,18 +126,21 @@ import Testing
             }
         }
         #expect(throws: STARKError.self) {
-            try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes + [0], publicInputs: inputs, options: options)
+            try Verifier.verifyInsecure(
+                air: FibonacciAIR.self, proof: bytes + [0], publicInputs: inputs, options: options)
         }
         var rng = TestRNG(seed: 43)
         for size in [16, 100, 1000, bytes.count] {
             let garbage = (0..<size).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             #expect(throws: STARKError.self) {
-                try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: garbage, publicInputs: inputs, options: options)
+                try Verifier.verifyInsecure(
+                    air: FibonacciAIR.self, proof: garbage, publicInputs: inputs, options: options)
             }
             // Garbage behind a valid header, to reach the count and element parsers.
             let header = Array(bytes[0..<11]) + garbage
             #expect(throws: STARKError.self) {
-                try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: header, publicInputs: inputs, options: options)
+                try Verifier.verifyInsecure(
+                    air: FibonacciAIR.self, proof: header, publicInputs: inputs, options: options)
             }
         }
         // A header claiming 2^30 rows at blowup 256 (an LDE beyond 2^32 points) is refused.
@@ -145,9 +149,12 @@ import Testing
         huge[10] = 30
         let parsed = try Proof(bytes: huge)
         let hugeAIR = try FibonacciAIR(traceLength: 1 << 30, publicInputs: inputs)
-        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: hugeAIR, proof: parsed, options: parsed.options) }
         #expect(throws: STARKError.self) {
-            try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: huge, publicInputs: inputs, options: parsed.options)
+            try Verifier.verifyInsecure(air: hugeAIR, proof: parsed, options: parsed.options)
+        }
+        #expect(throws: STARKError.self) {
+            try Verifier.verifyInsecure(
+                air: FibonacciAIR.self, proof: huge, publicInputs: inputs, options: parsed.options)
         }
         // Huge counts must be refused before allocating.
         var hostile = Array(bytes[0..<(11 + 32 + 1 + 32)])
@@ -206,12 +213,14 @@ struct RenamedFibonacciAIR: AIR {
         let bytes = try Prover.prove(air: FibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
         try Verifier.verifyInsecure(air: FibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
         #expect(throws: STARKError.self) {
-            try Verifier.verifyInsecure(air: RenamedFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
+            try Verifier.verifyInsecure(
+                air: RenamedFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: .testing)
         }
         // And the renamed AIR's own proofs verify.
         let renamed = try Prover.prove(
             air: RenamedFibonacciAIR.self, trace: trace, publicInputs: inputs, options: .testing)
-        try Verifier.verifyInsecure(air: RenamedFibonacciAIR.self, proof: renamed, publicInputs: inputs, options: .testing)
+        try Verifier.verifyInsecure(
+            air: RenamedFibonacciAIR.self, proof: renamed, publicInputs: inputs, options: .testing)
     }
 
     @Test func everyTruncationPointIsRejected() throws {

@@ -73,7 +73,8 @@ import Testing
         outputs[0].value = Goldilocks(11)
         let wrongOutput = KeyValueAIR.PublicInputs(inputs: Self.inputs, outputs: outputs)
         #expect(throws: STARKError.self) {
-            try Verifier.verifyInsecure(air: KeyValueAIR.self, proof: bytes, publicInputs: wrongOutput, options: options)
+            try Verifier.verifyInsecure(
+                air: KeyValueAIR.self, proof: bytes, publicInputs: wrongOutput, options: options)
         }
         var inputs = Self.inputs
         inputs[1].value = Goldilocks(21)
@@ -133,7 +134,9 @@ import Testing
         }
         let trace = try KeyValueAIR.buildTrace(publicInputs: statement, log: Self.log)
         let air = try KeyValueAIR(traceLength: trace.length, publicInputs: statement)
-        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: trace)) }
+        #expect(throws: STARKError.self) {
+            try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: trace))
+        }
         // A consistent-looking trace whose final row claims the wrong output breaks the multiset.
         let honest = try KeyValueAIR.buildTrace(publicInputs: Self.statement, log: Self.log)
         #expect(throws: STARKError.self) {
@@ -166,7 +169,9 @@ import Testing
             _ = try Prover.prove(air: KeyValueAIR.self, trace: trace, publicInputs: statement, options: options)
         }
         let air = try KeyValueAIR(traceLength: trace.length, publicInputs: statement)
-        #expect(throws: STARKError.self) { try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: trace)) }
+        #expect(throws: STARKError.self) {
+            try Verifier.verifyInsecure(air: air, proof: forge(statement, trace: trace))
+        }
     }
 
     @Test func malformedStatementsAreRefused() throws {
@@ -218,7 +223,8 @@ import Testing
             let zeros = [Ext2](repeating: .zero, count: air.mainWidth)
             var result = [Ext2](repeating: .zero, count: air.auxTransitionConstraints.count)
             let challenges = [Ext2](repeating: .one, count: air.auxChallengeCount)
-            air.evaluateAuxTransition(EvaluationFrame(current: zeros, next: zeros), challenges: challenges, into: &result)
+            air.evaluateAuxTransition(
+                EvaluationFrame(current: zeros, next: zeros), challenges: challenges, into: &result)
         }
     }
 

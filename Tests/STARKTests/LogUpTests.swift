@@ -51,7 +51,9 @@ struct ProgramBusAIR: AIR {
         guard challenges.count == 2 else { throw .invalidTrace("the program bus needs 2 challenges") }
         let n = main.length
         let denominators = (0..<n).map { i in
-            challenges[0] - LogUp.fingerprint([Ext2(main.columns[0][i]), Ext2(main.columns[1][i])], coefficients: [challenges[1]])
+            challenges[0]
+                - LogUp.fingerprint(
+                    [Ext2(main.columns[0][i]), Ext2(main.columns[1][i])], coefficients: [challenges[1]])
         }
         let inverses = batchInverse(denominators)
         var s = [Ext2](repeating: .zero, count: n)

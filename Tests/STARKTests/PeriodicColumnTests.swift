@@ -56,7 +56,8 @@ struct PeriodicFibonacciAIR: AIR {
         let (trace, inputs) = PeriodicFibonacciAIR.trace(length: rows)
         let bytes = try Prover.prove(
             air: PeriodicFibonacciAIR.self, trace: trace, publicInputs: inputs, options: options)
-        try Verifier.verifyInsecure(air: PeriodicFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: options)
+        try Verifier.verifyInsecure(
+            air: PeriodicFibonacciAIR.self, proof: bytes, publicInputs: inputs, options: options)
         // And under the default options, through the public verifier.
         if rows == 64 {
             let strong = try Prover.prove(air: PeriodicFibonacciAIR.self, trace: trace, publicInputs: inputs)

@@ -374,7 +374,9 @@ public struct KeyValueAIR: AIR {
                     // Shift each chunk by the total of the chunks before it.
                     var offsets = [(Ext2, Ext2)](repeating: (.zero, .zero), count: chunkCount)
                     for chunk in 1..<max(1, chunkCount) {
-                        offsets[chunk] = (offsets[chunk - 1].0 + ts[chunk - 1].0, offsets[chunk - 1].1 + ts[chunk - 1].1)
+                        offsets[chunk] = (
+                            offsets[chunk - 1].0 + ts[chunk - 1].0, offsets[chunk - 1].1 + ts[chunk - 1].1
+                        )
                     }
                     parallelForEach(count: chunkCount, threads: threads) { chunk in
                         let (m, r, _) = box.value

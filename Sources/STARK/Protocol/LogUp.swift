@@ -68,7 +68,9 @@ public enum LogUp {
     /// fp(t) = t₀ + c₁·t₁ + … + c_(w−1)·t_(w−1).
     @inlinable
     public static func fingerprint<E: STARKField>(_ tuple: [E], coefficients: [E]) -> E {
-        precondition(coefficients.count == tuple.count - 1, "fingerprint of \(tuple.count) elements needs \(tuple.count - 1) coefficients")
+        precondition(
+            coefficients.count == tuple.count - 1,
+            "fingerprint of \(tuple.count) elements needs \(tuple.count - 1) coefficients")
         var acc = tuple[0]
         for i in 1..<tuple.count { acc += coefficients[i - 1] * tuple[i] }
         return acc
