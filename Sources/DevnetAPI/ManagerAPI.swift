@@ -40,8 +40,8 @@ public struct ProgramReply: Codable, Sendable {
     public var encoding: HexBytes
     public var abi: ABI
     public var instructions: Int
-    /// Readable assembly of the program.
-    public var listing: String
+    /// The program as assembly text that assembles back to the same hash.
+    public var disassembly: String
     /// The registered threads that run it.
     public var threads: [String]
 
@@ -51,14 +51,14 @@ public struct ProgramReply: Codable, Sendable {
         self.encoding = encoding
         self.abi = abi
         self.instructions = instructions
-        self.listing = listing
+        self.disassembly = disassembly
         self.threads = threads
     }
 
     public init(_ program: Program, threads: [String]) {
         self.init(
             hash: program.hash, encoding: HexBytes(program.canonicalEncoding), abi: program.abi,
-            instructions: program.instructions.count, listing: program.listing, threads: threads)
+            instructions: program.instructions.count, disassembly: program.disassembly, threads: threads)
     }
 }
 

@@ -118,32 +118,3 @@ private struct EncodedProgramReader {
         return string
     }
 }
-
-extension Program {
-    /// The program as readable assembly: each entrypoint's signature at its first instruction, then
-    /// every instruction with its index, registers as `rN`, jump targets as `@N` and assert
-    /// messages quoted. For reading a deployed program; constants appear as their values.
-    public var listing: String {
-        var starts: [Int: [Entrypoint]] = [:]
-        for entry in abi.entrypoints { starts[entry.pc, default: []].append(entry) }
-        var lines = ["; program \(hash.hex): \(instructions.count) instructions"]
-        for (pc, instruction) in instructions.enumerated() {
-            for entry in starts[pc] ?? [] { lines.append(".entry \(entry.signature)") }
-            let operands = zip(instruction.opcode.operands, [instruction.a, instruction.b, instruction.c]).map {
-                role, word -> String in
-                switch role {
-                case .register, .quad: return "r\(word.value)"
-                case .target: return "@\(word.value)"
-                case .message:
-                    let index = Int(word.value)
-                    return index == 0 || index > messages.count ? "\(word.value)" : "\"\(messages[index - 1])\""
-                case .immediate, .count: return "\(word.value)"
-                }
-            }
-            let text = ([instruction.opcode.mnemonic] + [operands.joined(separator: ", ")]).filter { !$0.isEmpty }
-                .joined(separator: " ")
-            lines.append("    \(text)\(String(repeating: " ", count: max(1, 28 - text.count))); @\(pc)")
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-}

@@ -134,7 +134,7 @@ def test_the_manager_serves_the_published_program(devnet):
     assert envelope["status"] == "ok", program
     assert program["hash"] == summary["program_hash"]
     assert hashlib.sha256(bytes.fromhex(program["encoding"])).hexdigest() == program["hash"]
-    assert ".entry increment" in program["listing"] and program["threads"] == ["counter"]
+    assert ".entry increment" in program["disassembly"] and program["threads"] == ["counter"]
     envelope, same = manager.request("program", {"hash": program["hash"]})
     assert envelope["status"] == "ok" and same["encoding"] == program["encoding"]
     envelope, error = manager.request("program", {"hash": "00" * 32})
