@@ -45,8 +45,9 @@ public struct ProgramReply: Codable, Sendable {
     /// The registered threads that run it.
     public var threads: [String]
 
-    public init(hash: ProgramHash, encoding: HexBytes, abi: ABI, instructions: Int, listing: String, threads: [String])
-    {
+    public init(
+        hash: ProgramHash, encoding: HexBytes, abi: ABI, instructions: Int, disassembly: String, threads: [String]
+    ) {
         self.hash = hash
         self.encoding = encoding
         self.abi = abi
