@@ -34,7 +34,7 @@ public struct TopologyPrograms: Sendable {
         for thread in threads where seen.insert(thread.name).inserted {
             let program: Program
             do {
-                program = try Contracts.named(thread.contract, constants: constants(for: thread.contract))
+                program = try Self.program(of: thread, defaults: constants(for: thread.contract))
             } catch {
                 throw WireError(.notFound, "thread '\(thread.name)': \(error)")
             }
@@ -45,6 +45,15 @@ public struct TopologyPrograms: Sendable {
                 shipped[program.hash] = program
             }
         }
+    }
+
+    /// The program a thread spec names: its file's source with its constants, or the shipped
+    /// contract (with `defaults` for constants the spec does not set).
+    public static func program(of spec: ThreadSpec, defaults: [String: Felt] = [:]) throws -> Program {
+        var constants = defaults
+        for (name, value) in spec.constants ?? [:] { constants[name] = Felt(value) }
+        if let source = spec.source { return try Assembler.assemble(source, constants: constants) }
+        return try Contracts.named(spec.contract, constants: constants)
     }
 
     /// The entry for a thread name, or for a thread id written in decimal.

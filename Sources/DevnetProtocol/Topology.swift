@@ -34,6 +34,14 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
     /// True for a node attached to a running devnet: its thread's provers were funded then, by a
     /// logged faucet command, rather than at genesis.
     public var attached: Bool?
+    /// The assembly text of a contract read from a file (``contract`` is then the file's base
+    /// name); nil for a shipped contract.
+    public var source: String?
+    /// Where ``source`` was read from, for messages.
+    public var sourceFile: String?
+    /// Values for the contract's `.const` declarations, by name (thread names already resolved to
+    /// thread ids).
+    public var constants: [String: UInt64]?
 
     public init(
         name: String, contract: String, proofSystem: String, maxSubBlock: Int? = nil, prover: Int? = nil,

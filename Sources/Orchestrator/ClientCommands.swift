@@ -132,7 +132,8 @@ public final class DevnetClientSession: Sendable {
             throw Self.explain(error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
         }
         let reply = try await call(
-            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 10_000), as: ReceiptReply.self,
+            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 10_000),
+            as: ReceiptReply.self,
             timeout: .seconds(20))
         guard let receipt = reply.receipt else {
             throw OrchestratorError(
@@ -210,6 +211,12 @@ public final class DevnetClientSession: Sendable {
 
     public func thread(record name: String) async throws -> ThreadSummary {
         try await call("manager", ManagerMessage.thread, ThreadRequest(thread: name), as: ThreadSummary.self)
+    }
+
+    /// A program the manager has: the one `thread` runs, or the one with hash `target`.
+    public func program(_ target: String) async throws -> ProgramReply {
+        let request = ProgramHash(hex: target).map { ProgramRequest(hash: $0) } ?? ProgramRequest(thread: target)
+        return try await call("manager", ManagerMessage.program, request, as: ProgramReply.self)
     }
 
     public func mine() async throws -> MineReply {

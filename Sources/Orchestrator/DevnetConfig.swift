@@ -1,5 +1,7 @@
+import DevnetAPI
 public import DevnetProtocol
 import Foundation
+import ThreadVM
 import Yams
 import ZKCore
 
@@ -147,7 +149,8 @@ extension DevnetConfig {
             self.basePort = try reader.integer(node, path: key("base_port"), in: 1024...65000)
         }
         if let node = top["sequencer"] {
-            let sequencer = try reader.mapping(node, path: key("sequencer"), allowed: ["block_mode", "block_interval_ms"])
+            let sequencer = try reader.mapping(
+                node, path: key("sequencer"), allowed: ["block_mode", "block_interval_ms"])
             var mode = "instant"
             if let node = sequencer["block_mode"] {
                 mode = try reader.choice(
@@ -167,16 +170,19 @@ extension DevnetConfig {
             }
             if interval != nil, mode != "interval", let node = sequencer["block_interval_ms"] {
                 throw reader.error(
-                    node, key("sequencer.block_interval_ms"), "only applies when block_mode is interval (it is \(mode))")
+                    node, key("sequencer.block_interval_ms"), "only applies when block_mode is interval (it is \(mode))"
+                )
             }
         }
         if let node = top["threads"] {
             var names: Set<String> = []
             var threads: [ThreadSpec] = []
+            // Constants are resolved once every thread name is known.
+            var pendingConstants: [(index: Int, path: String, node: Node)] = []
             for (index, item) in try reader.sequence(node, path: key("threads")).enumerated() {
                 let path = key("threads[\(index)]")
                 let fields = try reader.mapping(
-                    item, path: path, allowed: ["name", "contract", "proof_system", "max_sub_block"])
+                    item, path: path, allowed: ["name", "contract", "constants", "proof_system", "max_sub_block"])
                 guard let nameNode = fields["name"] else {
                     throw reader.error(item, path, "missing key 'name'")
                 }
@@ -188,9 +194,24 @@ extension DevnetConfig {
                     throw reader.error(nameNode, "\(path).name", "thread '\(name)' is defined twice")
                 }
                 // A thread named after a shipped contract runs that contract unless told otherwise.
-                let contract: String
-                if let node = fields["contract"] {
-                    contract = try reader.choice(node, path: "\(path).contract", from: Self.knownContracts, noun: "contract")
+                var contract: String
+                var source: (path: String, text: String)?
+                if let node = fields["contract"],
+                    ContractFiles.isPath(try reader.string(node, path: "\(path).contract"))
+                {
+                    let file = ContractFiles.resolve(
+                        try reader.string(node, path: "\(path).contract"), relativeTo: reader.file)
+                    do {
+                        source = (file, try String(contentsOfFile: file, encoding: .utf8))
+                    } catch {
+                        throw reader.error(
+                            node, "\(path).contract",
+                            "cannot read the contract file \(file): \(error.localizedDescription)")
+                    }
+                    contract = ContractFiles.label(of: file)
+                } else if let node = fields["contract"] {
+                    contract = try reader.choice(
+                        node, path: "\(path).contract", from: Self.knownContracts, noun: "contract")
                 } else if Self.knownContracts.contains(name) {
                     contract = name
                 } else {
@@ -206,8 +227,42 @@ extension DevnetConfig {
                 if let node = fields["max_sub_block"] {
                     maxSubBlock = try reader.integer(node, path: "\(path).max_sub_block", in: 1...65536)
                 }
-                threads.append(
-                    ThreadSpec(name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock))
+                var spec = ThreadSpec(
+                    name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock)
+                spec.source = source?.text
+                spec.sourceFile = source?.path
+                threads.append(spec)
+                if let node = fields["constants"] {
+                    pendingConstants.append((threads.count - 1, "\(path).constants", node))
+                }
+            }
+            let threadNames = threads.map(\.name)
+            for pending in pendingConstants {
+                var constants: [String: UInt64] = [:]
+                for (nameNode, valueNode) in try reader.pairs(pending.node, path: pending.path) {
+                    let constant = try reader.string(nameNode, path: pending.path)
+                    let text = try reader.string(valueNode, path: "\(pending.path).\(constant)")
+                    switch ContractFiles.constant(text, threads: threadNames) {
+                    case .success(let value): constants[constant] = value
+                    case .failure(let problem):
+                        throw reader.error(valueNode, "\(pending.path).\(constant)", problem.message)
+                    }
+                }
+                threads[pending.index].constants = constants
+            }
+            // Every contract assembles now, before anything starts.
+            for (index, spec) in threads.enumerated() where spec.source != nil || spec.constants != nil {
+                do {
+                    _ = try TopologyPrograms.program(of: spec)
+                } catch let error as AssemblyError {
+                    throw ConfigError(
+                        file: spec.sourceFile ?? reader.file, line: error.line, column: error.column,
+                        key: key("threads[\(index)].contract"), message: error.message)
+                } catch {
+                    throw ConfigError(
+                        file: spec.sourceFile ?? reader.file, line: 0, column: 0,
+                        key: key("threads[\(index)].contract"), message: "\(error)")
+                }
             }
             self.threads = threads
         }
@@ -264,6 +319,14 @@ struct ConfigReader {
             values[key] = value
         }
         return values
+    }
+
+    /// The key/value pairs of a mapping, in order, keys being any scalars.
+    func pairs(_ node: Node, path: String) throws -> [(Node, Node)] {
+        guard case let .mapping(mapping) = node else {
+            throw error(node, path, "should be a mapping of names to values")
+        }
+        return mapping.map { ($0.key, $0.value) }
     }
 
     func sequence(_ node: Node, path: String) throws -> [Node] {

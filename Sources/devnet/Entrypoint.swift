@@ -11,6 +11,7 @@ struct Devnet: AsyncParsableCommand {
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
+            Contract.self,
         ]
     )
 }
@@ -492,6 +493,77 @@ struct ScenarioCheck: ParsableCommand {
         } catch let error as OrchestratorError {
             FileHandle.standardError.write(Data((error.message + "\n").utf8))
             throw ExitCode(error.exitCode)
+        }
+    }
+}
+
+struct Contract: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a contract file, print its program hash, or print a deployed program.",
+        subcommands: [ContractCheck.self, ContractHash.self, ContractDisasm.self]
+    )
+}
+
+/// The options of the commands that read a contract file.
+struct ContractFileOptions: ParsableArguments {
+    @Argument(help: "The .tasm file.") var file: String
+    @Option(name: .customLong("const"), help: "Set a .const: NAME=VALUE (a number). Repeat for more.")
+    var constants: [String] = []
+    @Flag(help: "Print JSON.") var json = false
+}
+
+struct ContractCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract:
+            "Assemble a contract and run its checks; print its ABI and program hash (exit 2 if it does not assemble).")
+    @OptionGroup var options: ContractFileOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let report = try ContractReport.of(path: options.file, constants: options.constants)
+            print(options.json ? DevnetClientSession.json(report) : report.text)
+        }
+    }
+}
+
+struct ContractHash: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash", abstract: "Print a contract's program hash under each OS version.")
+    @OptionGroup var options: ContractFileOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let report = try ContractReport.of(path: options.file, constants: options.constants)
+            if options.json {
+                print(DevnetClientSession.json(report.hashes))
+            } else {
+                for (version, hash) in report.hashes.sorted(by: { $0.key < $1.key }) { print("os \(version): \(hash)") }
+            }
+        }
+    }
+}
+
+struct ContractDisasm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disasm",
+        abstract: "Print the program a thread runs (or a program hash) as the manager serves it.",
+        discussion: "Example: devnet contract disasm token")
+    @Argument(help: "A thread name, or a program hash.") var target: String
+    @Flag(help: "Print JSON: hash, encoding, ABI and disassembly.") var json = false
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { session in
+            let reply = try await session.program(target)
+            if json {
+                print(DevnetClientSession.json(reply))
+            } else {
+                print(
+                    "; program \(reply.hash)\(reply.threads.isEmpty ? "" : " (thread \(reply.threads.joined(separator: ", ")))")"
+                )
+                print(reply.disassembly, terminator: "")
+            }
         }
     }
 }

@@ -1,0 +1,107 @@
+import DevnetProtocol
+import Foundation
+public import ThreadVM
+import ZKCore
+
+/// Contracts that users write: read from `.tasm` files named in a config, a scenario or
+/// `devnet attach --contract`, with constants set from the config.
+enum ContractFiles {
+    /// Whether a `contract:` value names a file rather than a shipped contract.
+    static func isPath(_ value: String) -> Bool {
+        value.hasSuffix(".tasm") || value.contains("/")
+    }
+
+    /// `value` resolved against the directory of `file` (the config or scenario that names it).
+    static func resolve(_ value: String, relativeTo file: String) -> String {
+        if value.hasPrefix("/") { return value }
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        return directory.appendingPathComponent(value).standardizedFileURL.path
+    }
+
+    /// The contract's label: the file's name without `.tasm`.
+    static func label(of path: String) -> String {
+        URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    }
+
+    /// A constant's value: a number (decimal or `0x` hex, below p), or the name of a thread of
+    /// the devnet, which stands for its thread id.
+    static func constant(_ text: String, threads: [String]) -> Result<UInt64, ConstantProblem> {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let number: UInt64? =
+            trimmed.lowercased().hasPrefix("0x") ? UInt64(trimmed.dropFirst(2), radix: 16) : UInt64(trimmed)
+        if let number {
+            return number < Felt.modulus
+                ? .success(number)
+                : .failure(ConstantProblem(message: "\(number) is not below the field modulus \(Felt.modulus)"))
+        }
+        if threads.contains(trimmed) { return .success(ThreadId.derive(name: trimmed).value) }
+        return .failure(
+            ConstantProblem(
+                message:
+                    "'\(trimmed)' is neither a number nor a thread of this devnet (threads: \(threads.joined(separator: ", ")))"
+            ))
+    }
+}
+
+/// Why a constant's value cannot be used.
+struct ConstantProblem: Error {
+    var message: String
+}
+
+/// What `devnet contract check` and `hash` report about a contract file.
+public struct ContractReport: Codable, Sendable {
+    public var file: String
+    public var contract: String
+    /// The program hash under each OS version that can run it, by version.
+    public var hashes: [String: String]
+    public var instructions: Int
+    public var bytes: Int
+    public var entrypoints: [String]
+    public var constants: [String: UInt64]
+    public var abi: ABI
+
+    /// Assembles `path` with `constants` (`NAME=VALUE`; a value is a number) and describes it.
+    ///
+    /// - Throws: ``OrchestratorError`` with exit code 2 naming the file, line and column.
+    public static func of(path: String, constants assignments: [String]) throws -> ContractReport {
+        let source: String
+        do {
+            source = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw OrchestratorError.usage("error: \(path): cannot read the contract: \(error.localizedDescription)")
+        }
+        var constants: [String: UInt64] = [:]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw OrchestratorError.usage("error: --const '\(assignment)': write NAME=VALUE, e.g. KARTS_THREAD=123")
+            }
+            switch ContractFiles.constant(parts[1], threads: []) {
+            case .success(let value): constants[parts[0]] = value
+            case .failure(let problem): throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
+            }
+        }
+        let program: Program
+        do {
+            program = try Assembler.assemble(source, constants: constants.mapValues { Felt($0) })
+        } catch {
+            throw OrchestratorError.usage("error: \(path):\(error.line):\(error.column): \(error.message)")
+        }
+        return ContractReport(
+            file: path, contract: ContractFiles.label(of: path),
+            hashes: Dictionary(uniqueKeysWithValues: OSVersion.supported.sorted().map { ("\($0)", program.hash.hex) }),
+            instructions: program.instructions.count, bytes: program.canonicalEncoding.count,
+            entrypoints: program.abi.entrypoints.map(\.signature), constants: constants, abi: program.abi)
+    }
+
+    /// The report as people read it.
+    public var text: String {
+        var lines = ["\(file): contract \(contract), \(instructions) instructions, \(bytes) bytes encoded"]
+        for (version, hash) in hashes.sorted(by: { $0.key < $1.key }) {
+            lines.append("program hash (OS \(version)): \(hash)")
+        }
+        lines.append("entrypoints:")
+        lines += entrypoints.map { "  \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}
