@@ -53,10 +53,12 @@ public enum DaemonMain {
         // anything over ``maxRequestBytes`` itself, with a reply and a log line.
         options.maxMessageSize = 4 * Int64(maxRequestBytes)
         // Per peer: a client with 1000 requests unread waits (TCP pushes back) until the daemon
-        // catches up; a client that leaves 100 replies unread loses further ones. A reply can be
-        // megabytes (`events`), so this bounds what one peer that does not read can make us hold.
+        // catches up; a client that leaves 10,000 replies unread loses further ones. A busy client
+        // keeps hundreds of requests in flight on one connection (a submit and a waiting
+        // `tx_status` per transaction), and reads them as fast as they come; this bounds what one
+        // peer that does not read at all can make the daemon hold.
         options.receiveHighWaterMark = 1000
-        options.sendHighWaterMark = 100
+        options.sendHighWaterMark = 10_000
         // What the runtime has read but not yet started; little, so that when the endpoint is
         // busy the backlog stays in libzmq, fairly queued across peers, and a new peer's
         // `health` is among the next requests read.

@@ -28,7 +28,7 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     /// The most requests one endpoint handles at once. Beyond it the endpoint reads no more until
     /// one finishes, and libzmq holds back the peers; the other endpoint is not affected, so
     /// `health` on the admin endpoint answers while the api endpoint is flooded.
-    public static var maxConcurrentRequests: Int { 512 }
+    public static var maxConcurrentRequests: Int { 16_384 }
 
     private let context: DaemonContext
     private let role: Role
