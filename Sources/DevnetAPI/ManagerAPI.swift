@@ -20,6 +20,20 @@ public enum ManagerMessage {
     public static let settlements = "settlements"
     /// ``ProgramRequest`` → ``ProgramReply``: a program the manager has, by hash or by thread.
     public static let program = "program"
+    /// ``CheckUpgradeRequest`` → `{}` when the upgrade would apply now, else an error whose code is
+    /// the revert code (`NOT_OWNER`, `UNKNOWN_THREAD`, `UNKNOWN_PROGRAM`, `BAD_PROGRAM`, …). The
+    /// sequencer asks it before admitting an upgrade.
+    public static let checkUpgrade = "check_upgrade"
+}
+
+public struct CheckUpgradeRequest: Codable, Sendable {
+    public var upgrade: ThreadUpgrade
+    public var sender: Address
+
+    public init(upgrade: ThreadUpgrade, sender: Address) {
+        self.upgrade = upgrade
+        self.sender = sender
+    }
 }
 
 public struct ProgramRequest: Codable, Sendable {
@@ -87,8 +101,12 @@ public struct ExecuteRequest: Codable, Sendable {
     public var txHash: String
     public var blockNumber: UInt64
     public var payload: L2Payload
+    /// The L2 transaction's signer: a registration records it as the thread's owner, and only the
+    /// owner may upgrade the thread.
+    public var sender: Address?
 
-    public init(txHash: String, blockNumber: UInt64, payload: L2Payload) {
+    public init(txHash: String, blockNumber: UInt64, payload: L2Payload, sender: Address? = nil) {
+        self.sender = sender
         self.txHash = txHash
         self.blockNumber = blockNumber
         self.payload = payload
@@ -112,12 +130,15 @@ public struct ThreadSummary: Codable, Sendable {
     public var stateRoot: String
     public var sequence: UInt64
     public var keys: Int
+    /// The account that registered the thread and may upgrade it.
+    public var owner: Address?
 
     public init(
         threadId: Felt, name: String, contract: String, osVersion: UInt32, programHash: ProgramHash,
         proofSystem: String,
-        stateRoot: String, sequence: UInt64, keys: Int
+        stateRoot: String, sequence: UInt64, keys: Int, owner: Address? = nil
     ) {
+        self.owner = owner
         self.threadId = threadId
         self.name = name
         self.contract = contract

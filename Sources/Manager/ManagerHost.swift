@@ -50,7 +50,11 @@ actor ManagerHost {
     {
         switch request.payload {
         case let .registerThread(registration):
-            return state.register(registration, txHash: request.txHash, programs: catalog.program(hash:))
+            return state.register(
+                registration, txHash: request.txHash, sender: request.sender, programs: catalog.program(hash:))
+        case let .upgradeThread(upgrade):
+            return state.upgrade(
+                upgrade, txHash: request.txHash, sender: request.sender, programs: catalog.program(hash:))
         case let .threadUpdate(bundle):
             return state.apply(
                 bundle: bundle, txHash: request.txHash, block: request.blockNumber, programs: catalog.program(hash:))
@@ -112,7 +116,7 @@ actor ManagerHost {
         ThreadSummary(
             threadId: record.threadId, name: record.name, contract: record.contract, osVersion: record.osVersion,
             programHash: record.programHash, proofSystem: record.proofSystem, stateRoot: record.stateRoot,
-            sequence: record.sequence, keys: record.state.count
+            sequence: record.sequence, keys: record.state.count, owner: record.owner
         )
     }
 
@@ -139,6 +143,13 @@ actor ManagerHost {
             settlements: request.txHashes.map { hash in
                 state.settlements[hash.lowercased()].flatMap { $0.thread == record.threadId ? $0 : nil }
             })
+    }
+
+    func checkUpgrade(_ request: CheckUpgradeRequest) throws -> Empty {
+        if let refusal = state.checkUpgrade(request.upgrade, sender: request.sender, programs: catalog.program(hash:)) {
+            throw WireError(WireErrorCode(refusal.code.rawValue), refusal.message)
+        }
+        return Empty()
     }
 
     func program(_ request: ProgramRequest) throws -> ProgramReply {

@@ -29,6 +29,7 @@ public struct ManagerRole: DaemonRole {
         router.on(ManagerMessage.view, ViewRequest.self) { try await host.view($0) }
         router.on(ManagerMessage.settlements, SettlementsRequest.self) { try await host.settlements($0) }
         router.on(ManagerMessage.program, ProgramRequest.self) { try await host.program($0) }
+        router.on(ManagerMessage.checkUpgrade, CheckUpgradeRequest.self) { try await host.checkUpgrade($0) }
         return router
     }
 

@@ -1,16 +1,20 @@
-import DevnetProtocol
 import DevnetAPI
+import DevnetProtocol
 import Foundation
+import ThreadVM
 import ZKCore
-
 
 extension Orchestrator {
     /// What `devnet attach` adds to a running devnet.
     public struct AttachOptions: Sendable {
         /// The thread the node runs: a new one, or one the devnet already has (a second prover).
         public var thread: String
-        /// The contract of a new thread; defaults to the thread's name when that is a shipped contract.
+        /// The contract of a new thread: a shipped contract's name, or a `.tasm` file (an absolute
+        /// path, or relative to the working directory); defaults to the thread's name when that is
+        /// a shipped contract.
         public var contract: String?
+        /// `NAME=VALUE` values for the contract's `.const`s; a value is a number or a thread name.
+        public var constants: [String]
         public var proofSystem: String?
         public var maxSubBlock: Int?
         /// The prover account index (`prover-<thread>-<n>`); defaults to the first one no node uses.
@@ -20,8 +24,9 @@ extension Orchestrator {
 
         public init(
             thread: String, contract: String? = nil, proofSystem: String? = nil, maxSubBlock: Int? = nil,
-            prover: Int? = nil, port: Int? = nil
+            prover: Int? = nil, port: Int? = nil, constants: [String] = []
         ) {
+            self.constants = constants
             self.thread = thread
             self.contract = contract
             self.proofSystem = proofSystem
@@ -63,11 +68,13 @@ extension Orchestrator {
                 index = free
             } else {
                 throw OrchestratorError.usage(
-                    "error: thread '\(name)' already has a node for each of its \(DevAccounts.proversPerThread) prover accounts")
+                    "error: thread '\(name)' already has a node for each of its \(DevAccounts.proversPerThread) prover accounts"
+                )
             }
             guard (1...DevAccounts.proversPerThread).contains(index) else {
                 throw OrchestratorError.usage(
-                    "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)")
+                    "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)"
+                )
             }
             var spec = existing
             spec.prover = index
@@ -76,10 +83,20 @@ extension Orchestrator {
             return spec
         }
         let contract: String
-        if let given = options.contract {
+        var source: (path: String, text: String)?
+        if let given = options.contract, ContractFiles.isPath(given) {
+            let path = ContractFiles.resolve(given, relativeTo: FileManager.default.currentDirectoryPath + "/.")
+            do {
+                source = (path, try String(contentsOfFile: path, encoding: .utf8))
+            } catch {
+                throw OrchestratorError.usage("error: --contract: cannot read \(path): \(error.localizedDescription)")
+            }
+            contract = ContractFiles.label(of: path)
+        } else if let given = options.contract {
             guard DevnetConfig.knownContracts.contains(given) else {
                 throw OrchestratorError.usage(
-                    "error: unknown contract '\(given)' (shipped: \(DevnetConfig.knownContracts.joined(separator: ", ")))")
+                    "error: unknown contract '\(given)' (shipped: \(DevnetConfig.knownContracts.joined(separator: ", ")))"
+                )
             }
             contract = given
         } else if DevnetConfig.knownContracts.contains(name) {
@@ -97,11 +114,42 @@ extension Orchestrator {
         }
         if let index = options.prover, !(1...DevAccounts.proversPerThread).contains(index) {
             throw OrchestratorError.usage(
-                "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)")
+                "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)"
+            )
         }
-        return ThreadSpec(
+        var spec = ThreadSpec(
             name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: options.maxSubBlock,
             prover: options.prover, attached: true)
+        spec.source = source?.text
+        spec.sourceFile = source?.path
+        if !options.constants.isEmpty {
+            let threads = topology.processes.compactMap(\.thread?.name) + [name]
+            var constants: [String: UInt64] = [:]
+            for assignment in options.constants {
+                let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw OrchestratorError.usage(
+                        "error: --const '\(assignment)': write NAME=VALUE, e.g. KARTS_THREAD=karts")
+                }
+                switch ContractFiles.constant(parts[1], threads: threads) {
+                case .success(let value): constants[parts[0]] = value
+                case .failure(let problem):
+                    throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
+                }
+            }
+            spec.constants = constants
+        }
+        if spec.source != nil || spec.constants != nil {
+            do {
+                _ = try TopologyPrograms.program(of: spec)
+            } catch let error as AssemblyError {
+                throw OrchestratorError.usage(
+                    "error: \(spec.sourceFile ?? contract):\(error.line):\(error.column): \(error.message)")
+            } catch {
+                throw OrchestratorError.usage("error: contract \(contract): \(error)")
+            }
+        }
+        return spec
     }
 
     /// Adds a thread node to the running devnet: a new thread, or another prover for a thread it
@@ -155,7 +203,8 @@ extension Orchestrator {
         let process = ProcessSpec(
             name: name, role: .threadNode,
             endpoints: Endpoints(
-                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)", events: "tcp://\(host):\(first + 2)"),
+                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)", events: "tcp://\(host):\(first + 2)"
+            ),
             thread: spec)
 
         if isNewThread {

@@ -169,12 +169,13 @@ public final class DevnetClientSession: Sendable {
         let entry = try thread(name)
         let signer = try account(from)
         let node = node ?? "node-\(entry.thread.name)"
+        let program = try await runningProgram(entry)
         let nonce = try await call(node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self)
             .nonce
         let tx: ThreadTransaction
         do {
             tx = try ThreadTransaction.make(
-                thread: entry.threadId, contract: entry.program, entrypoint: entrypoint, arguments: arguments,
+                thread: entry.threadId, contract: program, entrypoint: entrypoint, arguments: arguments,
                 signer: signer, nonce: nonce
             )
         } catch {
@@ -186,6 +187,90 @@ public final class DevnetClientSession: Sendable {
             node, NodeMessage.status, TxStatusRequest(txHash: tx.txHash, waitMs: 30_000), as: TxStatusReply.self,
             timeout: .seconds(40)
         )
+    }
+
+    /// The program a thread runs on L2 (it may have been upgraded since the devnet started): the
+    /// topology's when the hashes agree or the thread is not registered yet, else the manager's.
+    func runningProgram(_ entry: TopologyPrograms.Entry) async throws -> Program {
+        guard
+            let summary = try? await request(
+                "manager", ManagerMessage.thread, ThreadRequest(thread: entry.thread.name), as: ThreadSummary.self),
+            summary.programHash != entry.program.hash
+        else { return entry.program }
+        let reply = try await call(
+            "manager", ManagerMessage.program, ProgramRequest(hash: summary.programHash), as: ProgramReply.self)
+        do {
+            return try Program(decoding: reply.encoding.bytes)
+        } catch {
+            throw OrchestratorError(
+                "error: the manager served a program for \(entry.thread.name) that does not decode: \(error.message)")
+        }
+    }
+
+    /// Upgrades a thread to the contract `contract` (a `.tasm` file or a shipped contract's name)
+    /// with `constants` (`NAME=VALUE`, a value being a number or a thread name), signed by the
+    /// account that registered the thread; waits for the receipt.
+    public func upgrade(thread name: String, contract: String, constants: [String]) async throws -> Receipt {
+        let entry = try thread(name)
+        var spec = ThreadSpec(name: entry.thread.name, contract: contract, proofSystem: entry.thread.proofSystem)
+        if ContractFiles.isPath(contract) {
+            let path = ContractFiles.resolve(contract, relativeTo: FileManager.default.currentDirectoryPath + "/.")
+            do {
+                spec.source = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw OrchestratorError.usage("error: --contract: cannot read \(path): \(error.localizedDescription)")
+            }
+            spec.sourceFile = path
+            spec.contract = ContractFiles.label(of: path)
+        } else if !DevnetConfig.knownContracts.contains(contract) {
+            throw OrchestratorError.usage(
+                "error: --contract: '\(contract)' is neither a .tasm file nor a shipped contract (\(DevnetConfig.knownContracts.joined(separator: ", ")))"
+            )
+        }
+        let threadNames = topology.processes.compactMap(\.thread?.name)
+        var values: [String: UInt64] = [:]
+        for assignment in constants {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw OrchestratorError.usage("error: --const '\(assignment)': write NAME=VALUE")
+            }
+            switch ContractFiles.constant(parts[1], threads: threadNames) {
+            case .success(let value): values[parts[0]] = value
+            case .failure(let problem): throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
+            }
+        }
+        spec.constants = values.isEmpty ? nil : values
+        let program: Program
+        do {
+            program = try TopologyPrograms.program(of: spec)
+        } catch let error as AssemblyError {
+            throw OrchestratorError.usage(
+                "error: \(spec.sourceFile ?? contract):\(error.line):\(error.column): \(error.message)")
+        }
+        let summary = try await call(
+            "manager", ManagerMessage.thread, ThreadRequest(thread: name), as: ThreadSummary.self)
+        guard let owner = summary.owner, let signer = accounts.account(at: owner, threads: threadNames) else {
+            throw OrchestratorError(
+                "error: thread \(name) was registered by \(summary.owner?.hex ?? "an unrecorded account"), whose key this devnet does not hold; only that account may upgrade it"
+            )
+        }
+        let info = try await call(
+            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
+        let payload = L2Payload.upgradeThread(
+            ThreadUpgrade(
+                threadId: entry.threadId, programHash: program.hash, program: HexBytes(program.canonicalEncoding)))
+        let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, payload: payload, payingExactly: .standard)
+        let reply = try await call(
+            "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
+        let receipt = try await call(
+            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: reply.txHash, waitMs: 10_000),
+            as: ReceiptReply.self, timeout: .seconds(20))
+        guard let included = receipt.receipt else {
+            throw OrchestratorError(
+                "error: the upgrade \(reply.txHash) was admitted but no block has included it after 10 s. With block_mode on_demand, run `devnet mine`"
+            )
+        }
+        return included
     }
 
     /// Where a thread transaction is, asked of the thread's node.

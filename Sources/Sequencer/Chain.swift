@@ -169,6 +169,11 @@ actor Chain {
         if let receipt = receipts[txHash] {
             return SubmitReply(txHash: txHash, status: receipt.status.rawValue, receipt: receipt)
         }
+        if !queued.contains(txHash), case let .upgradeThread(upgrade) = tx.payload, tx.verifySignature() {
+            // Refused before anything is charged: only the thread's owner may upgrade it, to a
+            // program that exists. (A bad signature is refused by admission below, unasked.)
+            try await checkUpgrade(upgrade, sender: tx.sender, txHash: txHash)
+        }
         if !queued.contains(txHash) {
             switch ledger.admit(
                 tx,
@@ -358,12 +363,34 @@ actor Chain {
         return MineReply(blockNumber: number, transactions: included.count)
     }
 
+    /// Asks the manager whether an upgrade would apply; throws its refusal as the admission error.
+    private func checkUpgrade(_ upgrade: ThreadUpgrade, sender: Address, txHash: String) async throws {
+        let client: RequestClient
+        if let manager {
+            client = manager
+        } else {
+            client = try await RequestClient.connect(to: managerEndpoint, on: loop)
+            manager = client
+        }
+        let reply = try await client.send(
+            ManagerMessage.checkUpgrade, CheckUpgradeRequest(upgrade: upgrade, sender: sender), timeout: .seconds(5))
+        if reply.envelope.status == .error {
+            let error =
+                (try? WireCoding.decoder().decode(WireError.self, from: reply.payload))
+                ?? WireError(.internalError, "the manager's answer to check_upgrade could not be read")
+            counters.add("rejected")
+            context.logger.info("rejected upgrade_thread \(txHash.prefix(12)): \(error.message)")
+            throw error
+        }
+    }
+
     /// Hands a registration or thread update to the manager and returns its verdict.
     ///
     /// The manager answers each transaction hash once and repeats that answer, so asking again
     /// after a timeout (the manager restarting, say) is safe. It keeps asking until it has one.
     private func execute(_ tx: L2Transaction, blockNumber: UInt64) async throws -> ManagerOutcome? {
-        let request = ExecuteRequest(txHash: tx.txHash, blockNumber: blockNumber, payload: tx.payload)
+        let request = ExecuteRequest(
+            txHash: tx.txHash, blockNumber: blockNumber, payload: tx.payload, sender: tx.sender)
         var attempt = 0
         while true {
             try Task.checkCancellation()

@@ -35,6 +35,25 @@ public struct ThreadRegistration: Hashable, Sendable, Codable {
     }
 }
 
+/// A new program for a registered thread, signed by the account that registered it. It takes
+/// effect at a sub-block boundary: sub-blocks after it run the new program on the same state.
+public struct ThreadUpgrade: Hashable, Sendable, Codable {
+    public var threadId: Felt
+    public var programHash: ProgramHash
+    /// The new program's canonical encoding (hex in JSON), published as at registration; absent
+    /// when the manager already has a program with that hash.
+    public var program: HexBytes?
+    /// A new OS version for the thread, when it changes; it must be supported and compatible.
+    public var osVersion: UInt32?
+
+    public init(threadId: Felt, programHash: ProgramHash, program: HexBytes? = nil, osVersion: UInt32? = nil) {
+        self.threadId = threadId
+        self.programHash = programHash
+        self.program = program
+        self.osVersion = osVersion
+    }
+}
+
 /// The thread OS versions this devnet knows.
 public enum OSVersion {
     /// The OS version of this protocol core: ThreadVM v1, SHA-256 keys, thread nonces, this
@@ -54,17 +73,20 @@ public enum L2Payload: Hashable, Sendable, Codable {
     case registerThread(ThreadRegistration)
     /// One or more sub-blocks, applied atomically (all or none).
     case threadUpdate(bundle: [SubBlockSubmission])
+    /// A new program for a thread, by the account that registered it.
+    case upgradeThread(ThreadUpgrade)
 
     public var kind: String {
         switch self {
         case .transfer: "transfer"
         case .registerThread: "register_thread"
         case .threadUpdate: "thread_update"
+        case .upgradeThread: "upgrade_thread"
         }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case type, to, amount, registration, bundle
+        case type, to, amount, registration, bundle, upgrade
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,10 +101,13 @@ public enum L2Payload: Hashable, Sendable, Codable {
             self = .registerThread(try container.decode(ThreadRegistration.self, forKey: .registration))
         case "thread_update":
             self = .threadUpdate(bundle: try container.decode([SubBlockSubmission].self, forKey: .bundle))
+        case "upgrade_thread":
+            self = .upgradeThread(try container.decode(ThreadUpgrade.self, forKey: .upgrade))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: container,
-                debugDescription: "unknown payload type '\(type)'; known: transfer, register_thread, thread_update")
+                debugDescription:
+                    "unknown payload type '\(type)'; known: transfer, register_thread, thread_update, upgrade_thread")
         }
     }
 
@@ -97,6 +122,8 @@ public enum L2Payload: Hashable, Sendable, Codable {
             try container.encode(registration, forKey: .registration)
         case .threadUpdate(let bundle):
             try container.encode(bundle, forKey: .bundle)
+        case .upgradeThread(let upgrade):
+            try container.encode(upgrade, forKey: .upgrade)
         }
     }
 
@@ -124,6 +151,13 @@ public enum L2Payload: Hashable, Sendable, Codable {
             writer.u8(3)
             writer.count(bundle.count)
             for submission in bundle { submission.encode(into: &writer) }
+        case .upgradeThread(let u):
+            writer.u8(4)
+            writer.felt(u.threadId)
+            writer.raw(u.programHash.bytes)
+            writer.u32(u.osVersion ?? 0)  // 0: unchanged
+            writer.u8(u.program == nil ? 0 : 1)
+            if let program = u.program { writer.data(program.bytes) }
         }
     }
 }

@@ -31,7 +31,7 @@ public struct FeeSchedule: Hashable, Sendable, Codable {
         switch tx.payload {
         case .transfer:
             break
-        case .registerThread:
+        case .registerThread, .upgradeThread:
             total = total.addingSaturating(perRegistration)
         case .threadUpdate(let bundle):
             let txCount = bundle.reduce(0) { $0 + $1.transactions.count }
@@ -320,7 +320,7 @@ public struct SequencerLedger: Sendable {
                 balances[to] = balance(of: to) + amount
                 events.append(ProtocolEvent(kind: .transfer, from: sender, to: to, amount: amount))
             }
-        case .registerThread, .threadUpdate:
+        case .registerThread, .threadUpdate, .upgradeThread:
             if let outcome = managerOutcome {
                 status = outcome.status
                 revert = outcome.revert

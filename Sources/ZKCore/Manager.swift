@@ -4,10 +4,13 @@ public import ThreadVM
 public struct ThreadRecord: Hashable, Sendable, Codable {
     public let threadId: Felt
     public let name: String
-    public let contract: String
-    public let osVersion: UInt32
-    public let programHash: ProgramHash
+    public private(set) var contract: String
+    public private(set) var osVersion: UInt32
+    public private(set) var programHash: ProgramHash
     public let proofSystem: String
+    /// The account that registered the thread: the only one that may upgrade it (nil for a
+    /// registration logged before owners were recorded).
+    public internal(set) var owner: Address?
     /// ``StateRoot`` of ``state``, 64 hex digits.
     public private(set) var stateRoot: String
     /// The sequence number of the last accepted sub-block (0 at registration).
@@ -56,8 +59,14 @@ public struct ThreadRecord: Hashable, Sendable, Codable {
         sequence = submission.sequence
     }
 
+    mutating func upgrade(to programHash: ProgramHash, osVersion: UInt32?, contract: String?) {
+        self.programHash = programHash
+        if let osVersion { self.osVersion = osVersion }
+        if let contract { self.contract = contract }
+    }
+
     private enum CodingKeys: String, CodingKey {
-        case threadId, name, contract, osVersion, programHash, proofSystem, stateRoot, sequence, state
+        case threadId, name, contract, osVersion, programHash, proofSystem, stateRoot, sequence, state, owner
     }
 
     /// A record restored from storage (the root is recomputed and checked).
@@ -82,6 +91,7 @@ public struct ThreadRecord: Hashable, Sendable, Codable {
             proofSystem: try c.decode(String.self, forKey: .proofSystem),
             sequence: try c.decode(UInt64.self, forKey: .sequence),
             state: try c.decode([KeyValue].self, forKey: .state))
+        owner = try c.decodeIfPresent(Address.self, forKey: .owner)
         let claimed = try c.decode(String.self, forKey: .stateRoot)
         guard claimed == stateRoot else {
             throw DecodingError.dataCorruptedError(
@@ -101,6 +111,7 @@ public struct ThreadRecord: Hashable, Sendable, Codable {
         try c.encode(stateRoot, forKey: .stateRoot)
         try c.encode(sequence, forKey: .sequence)
         try c.encode(entries, forKey: .state)
+        try c.encodeIfPresent(owner, forKey: .owner)
     }
 }
 
@@ -167,10 +178,11 @@ public struct ManagerState: Sendable {
     /// Registers a thread. Reverts with `THREAD_EXISTS`, `BAD_THREAD_ID`, `UNSUPPORTED_OS_VERSION`,
     /// `UNKNOWN_PROGRAM` or `UNKNOWN_PROOF_SYSTEM`. Idempotent per `txHash`.
     public mutating func register(
-        _ registration: ThreadRegistration, txHash: String, programs: (ProgramHash) -> Program?
+        _ registration: ThreadRegistration, txHash: String, sender: Address? = nil, programs: (ProgramHash) -> Program?
     ) -> ManagerOutcome {
         if let recorded = outcomes[txHash] { return recorded }
         let outcome = registerOutcome(registration, txHash: txHash, programs: programs)
+        if outcome.status == .accepted { threads[registration.threadId]?.owner = sender }
         outcomes[txHash] = outcome
         return outcome
     }
@@ -238,6 +250,85 @@ public struct ManagerState: Sendable {
                     kind: .threadRegistered, threadId: r.threadId, threadName: r.name, sequence: 0,
                     stateRoot: record.stateRoot)
             ])
+    }
+
+    /// Why `upgrade`, signed by `sender`, cannot apply now; nil when it can. The sequencer asks
+    /// this at admission, so a refused upgrade costs nothing; the manager checks again when the
+    /// upgrade is included.
+    public func checkUpgrade(_ u: ThreadUpgrade, sender: Address, programs: (ProgramHash) -> Program?)
+        -> RevertReason?
+    {
+        func reason(_ code: RevertReason.Code, _ message: String, expected: String? = nil, given: String? = nil)
+            -> RevertReason
+        {
+            RevertReason(code: code, message: message, threadId: u.threadId, expected: expected, given: given)
+        }
+        guard let record = threads[u.threadId] else {
+            return reason(.unknownThread, "cannot upgrade unknown thread \(u.threadId)")
+        }
+        guard let owner = record.owner, owner == sender else {
+            return reason(
+                .notOwner,
+                "thread \(record.name) may be upgraded only by the account that registered it (\(record.owner?.hex ?? "not recorded")), not \(sender.hex)",
+                expected: record.owner?.hex, given: sender.hex)
+        }
+        if let version = u.osVersion, !OSVersion.supported.contains(version) {
+            return reason(
+                .unsupportedOSVersion, "thread \(record.name): OS version \(version) is not supported",
+                given: String(version))
+        }
+        if let bytes = u.program {
+            let program: Program
+            do {
+                program = try Program(decoding: bytes.bytes)
+            } catch {
+                return reason(
+                    .badProgram, "thread \(record.name): the published program is not valid: \(error.message)")
+            }
+            guard program.hash == u.programHash else {
+                return reason(
+                    .badProgram,
+                    "thread \(record.name): the published program's hash is \(program.hash), not \(u.programHash)",
+                    expected: u.programHash.hex, given: program.hash.hex)
+            }
+        } else if program(u.programHash, programs) == nil {
+            return reason(
+                .unknownProgram,
+                "thread \(record.name): no program \(u.programHash) is on L2; publish it with the upgrade",
+                given: u.programHash.hex)
+        }
+        return nil
+    }
+
+    /// Upgrades a thread's program (and OS version) at the current sub-block boundary: the state
+    /// carries over, and sub-blocks proven against the old program then revert `WRONG_PROGRAM`.
+    /// Idempotent per `txHash`.
+    public mutating func upgrade(
+        _ u: ThreadUpgrade, txHash: String, sender: Address?, programs: (ProgramHash) -> Program?
+    ) -> ManagerOutcome {
+        if let recorded = outcomes[txHash] { return recorded }
+        let outcome: ManagerOutcome
+        if let sender, let refusal = checkUpgrade(u, sender: sender, programs: programs) {
+            outcome = .reverted(txHash, refusal)
+        } else if sender == nil {
+            outcome = .reverted(
+                txHash, RevertReason(code: .notOwner, message: "an upgrade needs its sender", threadId: u.threadId))
+        } else {
+            if let bytes = u.program, let program = try? Program(decoding: bytes.bytes) {
+                published[program.hash] = program
+            }
+            threads[u.threadId]!.upgrade(to: u.programHash, osVersion: u.osVersion, contract: nil)
+            let record = threads[u.threadId]!
+            outcome = ManagerOutcome(
+                txHash: txHash, status: .accepted,
+                events: [
+                    ProtocolEvent(
+                        kind: .threadUpgraded, threadId: record.threadId, threadName: record.name,
+                        sequence: record.sequence, stateRoot: record.stateRoot)
+                ])
+        }
+        outcomes[txHash] = outcome
+        return outcome
     }
 
     /// Applies a bundle of sub-blocks atomically: each is checked, in order, against the state as

@@ -51,6 +51,9 @@ public struct ThreadTxFailure: Hashable, Sendable {
         case wrongNonce = "WRONG_NONCE"
         /// It was included and settled (its nonce is used), but the contract call failed.
         case executionFailed = "EXECUTION_FAILED"
+        /// The thread's program was upgraded and its calldata no longer fits the new ABI; it was
+        /// not included.
+        case badCalldata = "BAD_CALLDATA"
     }
 
     public var code: Code
@@ -323,8 +326,17 @@ public struct NodePipeline: Sendable {
         case .success(let result):
             entries[tx.txHash]?.vmFailure = result.failure?.description
         case .failure(let refusal):
-            // Not reached: the nonce was checked against this fork.
-            finish(tx.txHash, .failed(ThreadTxFailure(code: .wrongNonce, message: refusal.message)))
+            // The nonce was checked against this fork; what is left is calldata that the thread's
+            // program, upgraded since the transaction was admitted, no longer takes.
+            let code: ThreadTxFailure.Code = refusal.code == .badCalldata ? .badCalldata : .wrongNonce
+            finish(
+                tx.txHash,
+                .failed(
+                    ThreadTxFailure(
+                        code: code,
+                        message: code == .badCalldata
+                            ? "the thread's program was upgraded and no longer takes this call: \(refusal.message)"
+                            : refusal.message)))
         }
     }
 

@@ -18,6 +18,8 @@ public struct RevertReason: Error, Hashable, Sendable, Codable, CustomStringConv
         case threadExists = "THREAD_EXISTS"
         case unknownProgram = "UNKNOWN_PROGRAM"
         case badProgram = "BAD_PROGRAM"
+        // Upgrade.
+        case notOwner = "NOT_OWNER"
         case unknownProofSystem = "UNKNOWN_PROOF_SYSTEM"
         case unsupportedOSVersion = "UNSUPPORTED_OS_VERSION"
         case badThreadId = "BAD_THREAD_ID"
@@ -62,6 +64,7 @@ public struct ProtocolEvent: Hashable, Sendable, Codable {
         case transfer
         case threadRegistered = "thread_registered"
         case subBlockAccepted = "sub_block_accepted"
+        case threadUpgraded = "thread_upgraded"
     }
 
     public var kind: Kind

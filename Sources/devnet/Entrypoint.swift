@@ -11,7 +11,7 @@ struct Devnet: AsyncParsableCommand {
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
-            Contract.self,
+            Contract.self, Upgrade.self,
         ]
     )
 }
@@ -404,7 +404,10 @@ struct Attach: AsyncParsableCommand {
             """
     )
     @Argument(help: "The thread: a new name, or a thread the devnet has.") var thread: String
-    @Option(help: "The contract of a new thread (token, achievements, karts, counter).") var contract: String?
+    @Option(help: "The contract of a new thread: token, achievements, karts, counter, or a .tasm file.")
+    var contract: String?
+    @Option(name: .customLong("const"), help: "Set a .const of the contract: NAME=VALUE (a number or a thread name).")
+    var constants: [String] = []
     @Option(help: "The proof system of a new thread (reexec or stark).") var proofSystem: String?
     @Option(help: "The most transactions per sub-block.") var maxSubBlock: Int?
     @Option(help: "Which prover account pays (prover-<thread>-N, N in 1…4); default: the first one free.")
@@ -419,7 +422,7 @@ struct Attach: AsyncParsableCommand {
             let name = try await orchestrator.attach(
                 .init(
                     thread: thread, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock,
-                    prover: prover, port: port))
+                    prover: prover, port: port, constants: constants))
             print(Orchestrator.table(try await orchestrator.status()))
             print("attached \(name); see it with `devnet status`, its log with `devnet logs \(name)`")
         }
@@ -564,6 +567,31 @@ struct ContractDisasm: AsyncParsableCommand {
                 )
                 print(reply.disassembly, terminator: "")
             }
+        }
+    }
+}
+
+struct Upgrade: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upgrade a thread to a new program, signed by the account that registered it.",
+        discussion: """
+            The new program takes effect at a sub-block boundary; the thread's state carries over.
+            Sub-blocks proven against the old program revert with WRONG_PROGRAM, and their nodes
+            re-sync and resubmit under the new one.
+
+            devnet upgrade counter --contract counter-v2.tasm
+            """)
+    @Argument(help: "The thread.") var thread: String
+    @Option(help: "The new contract: a .tasm file, or a shipped contract's name.") var contract: String
+    @Option(name: .customLong("const"), help: "Set a .const: NAME=VALUE (a number or a thread name).")
+    var constants: [String] = []
+    @OptionGroup var dataDirectory: DataDirectory
+
+    func run() async throws {
+        try await withSession(dataDirectory) { session in
+            let receipt = try await session.upgrade(thread: thread, contract: contract, constants: constants)
+            print(DevnetClientSession.json(receipt))
+            if receipt.status != .accepted { throw ExitCode(1) }
         }
     }
 }

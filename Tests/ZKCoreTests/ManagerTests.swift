@@ -500,4 +500,50 @@ import ThreadVM
         let answer = try manager.view(thread: thread.id, entrypoint: "get", arguments: [], programs: { _ in nil })
         #expect(answer.returnData == [Felt(42)])
     }
+
+    /// Only the account that registered a thread may upgrade it, to a program that exists or is
+    /// published with the upgrade; sub-blocks proven against the old program then revert
+    /// WRONG_PROGRAM, and the state carries over to the new one.
+    @Test func upgradesFollowTheOwnerAndTheProgramRules() throws {
+        let owner = Fixture.accounts.prover(thread: "counter", index: 1)
+        var manager = ManagerState()
+        _ = manager.register(
+            Fixture.registration(Fixture.counter, Fixture.counterProgram, contract: "counter"), txHash: "reg",
+            sender: owner.address, programs: Fixture.program)
+        let bump = Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["3"], by: Fixture.alice, nonce: 0)
+        let stale = Fixture.subBlock(manager, Fixture.counter, [bump])
+
+        let v2 = try Assembler.assemble(
+            ".const COUNT = 1\n.entry get() view -> u64\n    set r0, COUNT\n    hash r8, r0, 1\n    load r1, r8\n    ret r1\n"
+        )
+        let upgrade = ThreadUpgrade(
+            threadId: Fixture.counter.id, programHash: v2.hash, program: HexBytes(v2.canonicalEncoding))
+        #expect(
+            manager.checkUpgrade(upgrade, sender: Fixture.bob.address, programs: Fixture.program)?.code == .notOwner)
+        let unpublished = ThreadUpgrade(threadId: Fixture.counter.id, programHash: v2.hash)
+        #expect(
+            manager.checkUpgrade(unpublished, sender: owner.address, programs: Fixture.program)?.code == .unknownProgram
+        )
+        var damaged = upgrade
+        damaged.program = HexBytes(Array(v2.canonicalEncoding.dropLast()))
+        #expect(manager.checkUpgrade(damaged, sender: owner.address, programs: Fixture.program)?.code == .badProgram)
+        let byBob = manager.upgrade(upgrade, txHash: "up-bob", sender: Fixture.bob.address, programs: Fixture.program)
+        #expect(byBob.revert?.code == .notOwner)
+
+        // The state before the upgrade carries over.
+        #expect(manager.apply(bundle: [stale], txHash: "b1", programs: Fixture.program).status == .accepted)
+        #expect(
+            manager.upgrade(upgrade, txHash: "up", sender: owner.address, programs: Fixture.program).status == .accepted
+        )
+        #expect(manager.record(Fixture.counter.id)?.programHash == v2.hash)
+        #expect(
+            try manager.view(thread: Fixture.counter.id, entrypoint: "get", arguments: [], programs: Fixture.program)
+                .returnData == [Felt(3)])
+        // A sub-block proven against the old program is refused.
+        let old = Fixture.tx(Fixture.counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: 1)
+        var late = stale
+        late.sequence = 2
+        late.transactions = [old]
+        #expect(manager.apply(bundle: [late], txHash: "b2", programs: Fixture.program).revert?.code == .wrongProgram)
+    }
 }

@@ -142,3 +142,31 @@ def test_the_manager_serves_the_published_program(devnet):
     envelope, error = manager.request("program", {})
     assert envelope["status"] == "error" and error["code"] == "BAD_PAYLOAD"
     manager.close()
+
+
+def test_an_upgrade_by_another_account_is_refused_at_admission_and_costs_nothing(devnet):
+    """Only the account that registered a thread may upgrade it; the sequencer asks the manager
+    before it admits an upgrade, so a refused one is never charged."""
+    alice = Account("alice", SEED)
+    sequencer = Client(devnet["sequencer"]["endpoints"]["api"])
+    manager = Client(devnet["manager"]["endpoints"]["api"])
+    _, summary = manager.request("thread", {"thread": "counter"})
+    assert summary["owner"] == Account("prover-counter-1", SEED).address
+    _, before = sequencer.request("account", {"account": alice.address})
+    nonce, max_fee = before["next_nonce"], 20000
+    program_hash = bytes.fromhex(summary["program_hash"])
+    payload = bytes([4]) + u64(thread_id("counter")) + program_hash + u32(0) + bytes([0])
+    signing = text("zkthreads/l2-tx/v1") + data(alice.public) + u64(nonce) + u64(max_fee) + payload
+    tx = {
+        "sender_public_key": alice.public.hex(), "nonce": nonce, "max_fee": max_fee,
+        "payload": {"type": "upgrade_thread",
+                    "upgrade": {"thread_id": thread_id("counter"), "program_hash": summary["program_hash"]}},
+        "signature": alice.key.sign(signing).hex(),
+    }
+    envelope, error = sequencer.request("submit", {"tx": tx})
+    assert envelope["status"] == "error" and error["code"] == "NOT_OWNER", error
+    assert "registered" in error["message"]
+    _, after = sequencer.request("account", {"account": alice.address})
+    assert after["balance"] == before["balance"] and after["next_nonce"] == nonce
+    sequencer.close()
+    manager.close()

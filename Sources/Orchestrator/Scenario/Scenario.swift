@@ -33,6 +33,9 @@ public struct Scenario: Sendable {
         case mine(Int)
         case sleep(Duration)
         case attach(Orchestrator.AttachOptions, node: String)
+        /// A new program for `thread` (a resolved `.tasm` path or a shipped contract's name), with
+        /// `NAME=VALUE` constants; `label` names its L2 receipt.
+        case upgrade(thread: String, contract: String, constants: [String], label: String)
         case kill(String)
         case restart(String)
         case pause(String)

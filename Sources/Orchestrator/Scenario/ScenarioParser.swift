@@ -25,7 +25,8 @@ extension Scenario {
 
     public static func parse(_ text: String, file: String, base: DevnetConfig) throws -> Scenario {
         guard let root = try ConfigReader.compose(text, file: file) else {
-            throw ConfigError(file: file, line: 0, column: 0, key: "", message: "the file is empty; a scenario needs steps")
+            throw ConfigError(
+                file: file, line: 0, column: 0, key: "", message: "the file is empty; a scenario needs steps")
         }
         var parser = ScenarioParser(reader: ConfigReader(file: file))
         return try parser.scenario(root, file: file, base: base)
@@ -55,7 +56,8 @@ struct ScenarioParser {
 
     static let topKeys = ["name", "description", "seed", "config", "topology", "steps"]
     static let actions = [
-        "send", "transfer", "wait", "mine", "sleep", "attach", "kill", "restart", "pause", "resume", "tamper", "mark",
+        "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
+        "tamper", "mark",
         "expect",
     ]
 
@@ -147,17 +149,23 @@ struct ScenarioParser {
             if let names = fields["settled"] ?? fields["final"] {
                 let key = fields["settled"] != nil ? "settled" : "final"
                 let list = try self.names(names, path: "\(path).\(key)")
-                for (index, name) in list.enumerated() { try requireLabel(name, names, path: "\(path).\(key)[\(index)]") }
+                for (index, name) in list.enumerated() {
+                    try requireLabel(name, names, path: "\(path).\(key)[\(index)]")
+                }
                 return (
                     .waitSettled(list, allowFailed: key == "final"), "wait until \(list.joined(separator: ", ")) \(key)"
                 )
             }
             guard let threadNode = fields["thread"], let sequenceNode = fields["sequence"] else {
-                throw reader.error(node, path, "say what to wait for: settled: [names], final: [names], or thread + sequence")
+                throw reader.error(
+                    node, path, "say what to wait for: settled: [names], final: [names], or thread + sequence")
             }
             let thread = try self.thread(threadNode, path: "\(path).thread")
             let sequence = UInt64(try reader.integer(sequenceNode, path: "\(path).sequence", in: 0...Int.max))
-            return (.waitSequence(thread: thread, sequence: sequence), "wait until thread \(thread) reaches sequence \(sequence)")
+            return (
+                .waitSequence(thread: thread, sequence: sequence),
+                "wait until thread \(thread) reaches sequence \(sequence)"
+            )
         case "mine":
             var blocks = 1
             if case .scalar = node, node.string != "" { blocks = try reader.integer(node, path: path, in: 1...10_000) }
@@ -167,6 +175,8 @@ struct ScenarioParser {
             return (.sleep(length), "sleep \(length)")
         case "attach":
             return try attach(node, path: path)
+        case "upgrade":
+            return try upgrade(node, path: path)
         case "kill", "restart":
             let name = try process(node, path: path)
             return (kind == "kill" ? .kill(name) : .restart(name), "\(kind == "kill" ? "kill -9" : "restart") \(name)")
@@ -203,17 +213,20 @@ struct ScenarioParser {
     private mutating func send(_ node: Node, path: String) throws -> Scenario.Send {
         let fields = try reader.mapping(
             node, path: path, allowed: ["thread", "entrypoint", "args", "from", "node", "as"])
-        guard let threadNode = fields["thread"], let entryNode = fields["entrypoint"], let fromNode = fields["from"] else {
+        guard let threadNode = fields["thread"], let entryNode = fields["entrypoint"], let fromNode = fields["from"]
+        else {
             throw reader.error(node, path, "needs thread, entrypoint and from (and args, if the entrypoint takes any)")
         }
         let thread = try self.thread(threadNode, path: "\(path).thread")
         let from = try account(fromNode, path: "\(path).from")
         let entrypoint = try reader.string(entryNode, path: "\(path).entrypoint")
         let arguments = try self.arguments(fields["args"], path: "\(path).args")
-        try checkCall(thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: path, view: false)
+        try checkCall(
+            thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: path, view: false)
         let target = try fields["node"].map { try self.node($0, path: "\(path).node") } ?? "node-\(thread)"
         if let spec = topology.process(named: target)?.thread, spec.name != thread {
-            throw reader.error(fields["node"] ?? node, "\(path).node", "\(target) runs thread \(spec.name), not \(thread)")
+            throw reader.error(
+                fields["node"] ?? node, "\(path).node", "\(target) runs thread \(spec.name), not \(thread)")
         }
         let label = try fields["as"].map { try newLabel($0, path: "\(path).as", .threadTx(node: target)) }
         return Scenario.Send(
@@ -229,7 +242,9 @@ struct ScenarioParser {
         let from = try account(fromNode, path: "\(path).from")
         let to = try account(toNode, path: "\(path).to")
         let amount = UInt64(try reader.integer(amountNode, path: "\(path).amount", in: 0...Int.max))
-        let maxFee = try fields["max_fee"].map { UInt64(try reader.integer($0, path: "\(path).max_fee", in: 0...Int.max)) }
+        let maxFee = try fields["max_fee"].map {
+            UInt64(try reader.integer($0, path: "\(path).max_fee", in: 0...Int.max))
+        }
         let rejected = try fields["rejected"].map { try reader.string($0, path: "\(path).rejected") }
         let wait = try fields["wait"].map { try reader.boolean($0, path: "\(path).wait") } ?? true
         if rejected != nil, let name = fields["as"] {
@@ -240,16 +255,84 @@ struct ScenarioParser {
             from: from, to: to, amount: amount, maxFee: maxFee, label: label, rejected: rejected, wait: wait)
     }
 
+    private mutating func upgrade(_ node: Node, path: String) throws -> (Scenario.Action, String) {
+        let fields = try reader.mapping(node, path: path, allowed: ["thread", "contract", "constants", "as"])
+        guard let threadNode = fields["thread"], let contractNode = fields["contract"] else {
+            throw reader.error(node, path, "needs thread and contract (a .tasm file or a shipped contract)")
+        }
+        let thread = try self.thread(threadNode, path: "\(path).thread")
+        let text = try reader.string(contractNode, path: "\(path).contract")
+        guard var spec = topology.processes.compactMap(\.thread).first(where: { $0.name == thread }) else {
+            throw reader.error(threadNode, "\(path).thread", "no thread '\(thread)' in this scenario's devnet")
+        }
+        var contract = text
+        if ContractFiles.isPath(text) {
+            contract = ContractFiles.resolve(text, relativeTo: reader.file)
+            do {
+                spec.source = try String(contentsOfFile: contract, encoding: .utf8)
+            } catch {
+                throw reader.error(
+                    contractNode, "\(path).contract",
+                    "cannot read the contract file \(contract): \(error.localizedDescription)")
+            }
+            spec.sourceFile = contract
+            spec.contract = ContractFiles.label(of: contract)
+        } else {
+            spec.contract = try reader.choice(
+                contractNode, path: "\(path).contract", from: DevnetConfig.knownContracts, noun: "contract")
+            spec.source = nil
+            spec.sourceFile = nil
+        }
+        let threadNames = topology.processes.compactMap(\.thread?.name)
+        var constants: [String] = []
+        var values: [String: UInt64] = [:]
+        if let constantsNode = fields["constants"] {
+            for (nameNode, valueNode) in try reader.pairs(constantsNode, path: "\(path).constants") {
+                let name = try reader.string(nameNode, path: "\(path).constants")
+                let value = try reader.string(valueNode, path: "\(path).constants.\(name)")
+                switch ContractFiles.constant(value, threads: threadNames) {
+                case .success(let number): values[name] = number
+                case .failure(let problem): throw reader.error(valueNode, "\(path).constants.\(name)", problem.message)
+                }
+                constants.append("\(name)=\(value)")
+            }
+        }
+        spec.constants = values.isEmpty ? nil : values
+        do {
+            _ = try TopologyPrograms.program(of: spec)
+        } catch let error as AssemblyError {
+            throw ConfigError(
+                file: spec.sourceFile ?? reader.file, line: error.line, column: error.column, key: "\(path).contract",
+                message: error.message)
+        }
+        // Later steps are checked against the new program's ABI.
+        for index in topology.processes.indices where topology.processes[index].thread?.name == thread {
+            topology.processes[index].thread = spec
+        }
+        programs = try TopologyPrograms(topology: topology)
+        let label =
+            try fields["as"].map { try newLabel($0, path: "\(path).as", .l2) } ?? "upgrade-\(thread)-\(labels.count)"
+        if fields["as"] == nil { labels[label] = .l2 }
+        return (
+            .upgrade(thread: thread, contract: contract, constants: constants, label: label),
+            "upgrade \(thread) to \(spec.contract)" + (fields["as"] != nil ? " as \(label)" : "")
+        )
+    }
+
     private mutating func attach(_ node: Node, path: String) throws -> (Scenario.Action, String) {
         let fields = try reader.mapping(
-            node, path: path, allowed: ["thread", "contract", "proof_system", "max_sub_block", "prover"])
+            node, path: path, allowed: ["thread", "contract", "constants", "proof_system", "max_sub_block", "prover"])
         guard let threadNode = fields["thread"] else {
             throw reader.error(node, path, "needs thread: a new thread's name, or one the devnet has (a second prover)")
         }
         let options = Orchestrator.AttachOptions(
             thread: try reader.string(threadNode, path: "\(path).thread"),
-            contract: try fields["contract"].map {
-                try reader.choice($0, path: "\(path).contract", from: DevnetConfig.knownContracts, noun: "contract")
+            contract: try fields["contract"].map { node in
+                let text = try reader.string(node, path: "\(path).contract")
+                // A contract file is relative to the scenario file.
+                if ContractFiles.isPath(text) { return ContractFiles.resolve(text, relativeTo: reader.file) }
+                return try reader.choice(
+                    node, path: "\(path).contract", from: DevnetConfig.knownContracts, noun: "contract")
             },
             proofSystem: try fields["proof_system"].map {
                 try reader.choice(
@@ -260,7 +343,12 @@ struct ScenarioParser {
             },
             prover: try fields["prover"].map {
                 try reader.integer($0, path: "\(path).prover", in: 1...DevAccounts.proversPerThread)
-            }
+            },
+            constants: try fields["constants"].map { node in
+                try reader.pairs(node, path: "\(path).constants").map { name, value in
+                    "\(try reader.string(name, path: "\(path).constants"))=\(try reader.string(value, path: "\(path).constants"))"
+                }
+            } ?? []
         )
         let spec: ThreadSpec
         do {
@@ -270,7 +358,8 @@ struct ScenarioParser {
                 node, path, error.message.hasPrefix("error: ") ? String(error.message.dropFirst(7)) : error.message)
         }
         let endpoints = Endpoints(api: "", admin: "", events: "")
-        topology.processes.append(ProcessSpec(name: spec.nodeName, role: .threadNode, endpoints: endpoints, thread: spec))
+        topology.processes.append(
+            ProcessSpec(name: spec.nodeName, role: .threadNode, endpoints: endpoints, thread: spec))
         programs = try TopologyPrograms(topology: topology)
         let what =
             topology.processes.filter({ $0.thread?.name == spec.name }).count > 1
@@ -301,7 +390,9 @@ struct ScenarioParser {
         }
         func only(_ keys: [String]) throws {
             for (key, value) in fields where !keys.contains(key) && key != kind && key != "eventually" {
-                throw reader.error(value, "\(path).\(key)", "does not apply to a \(kind) expectation (use: \(keys.joined(separator: ", ")))")
+                throw reader.error(
+                    value, "\(path).\(key)",
+                    "does not apply to a \(kind) expectation (use: \(keys.joined(separator: ", ")))")
             }
         }
         let eventually = try fields["eventually"].map { try reader.boolean($0, path: "\(path).eventually") } ?? false
@@ -346,7 +437,9 @@ struct ScenarioParser {
                 } else {
                     expectation = .balance(
                         account: account,
-                        check: .change(since: mark, by: Int64(try reader.integer(change, path: "\(path).change", in: Int.min...Int.max))))
+                        check: .change(
+                            since: mark,
+                            by: Int64(try reader.integer(change, path: "\(path).change", in: Int.min...Int.max))))
                 }
                 summary = "balance of \(account) changed by \(change.string ?? "") since \(mark)"
             } else {
@@ -368,7 +461,8 @@ struct ScenarioParser {
             let thread = try self.thread(threadNode, path: "\(at).thread")
             let entrypoint = try reader.string(entryNode, path: "\(at).entrypoint")
             let arguments = try self.arguments(call["args"], path: "\(at).args")
-            try checkCall(thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: at, view: true)
+            try checkCall(
+                thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: at, view: true)
             let caller = try call["caller"].map { try account($0, path: "\(at).caller") }
             guard let equalsNode = fields["equals"] else { throw reader.error(node, path, "needs equals") }
             let equals: [String]
@@ -379,8 +473,10 @@ struct ScenarioParser {
             } else {
                 equals = [try reader.string(equalsNode, path: "\(path).equals")]
             }
-            expectation = .call(thread: thread, entrypoint: entrypoint, arguments: arguments, caller: caller, equals: equals)
-            summary = "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) = \(equals.joined(separator: ", "))"
+            expectation = .call(
+                thread: thread, entrypoint: entrypoint, arguments: arguments, caller: caller, equals: equals)
+            summary =
+                "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) = \(equals.joined(separator: ", "))"
         case "reverts":
             try only(["reason", "equals", "at_least", "at_most"])
             let name = try self.node(subject, path: at)
@@ -405,11 +501,14 @@ struct ScenarioParser {
                 throw reader.error(node, path, "needs sequence (or at_least) and/or root")
             }
             expectation = .thread(name: thread, sequence: sequence, root: root)
-            summary = "thread \(thread)" + (sequence.map { " at sequence \($0)" } ?? "") + (root.map { " root \($0.prefix(12))" } ?? "")
+            summary =
+                "thread \(thread)" + (sequence.map { " at sequence \($0)" } ?? "")
+                + (root.map { " root \($0.prefix(12))" } ?? "")
         default:
             try only(["since", "accepted", "reverted", "rejected"])
             if case .mapping = subject {
-                throw reader.error(subject, at, "write counts: true and the numbers beside it (accepted: 2, reverted: 1)")
+                throw reader.error(
+                    subject, at, "write counts: true and the numbers beside it (accepted: 2, reverted: 1)")
             }
             let since = try fields["since"].map { try mark($0, path: "\(path).since") }
             let count = { (key: String) in
@@ -433,7 +532,9 @@ struct ScenarioParser {
     private func number(_ fields: [String: Node], node: Node, path: String) throws -> Scenario.NumberCheck {
         let given = ["equals", "at_least", "at_most"].filter { fields[$0] != nil }
         if given.count > 1, let extra = fields[given[1]] {
-            throw reader.error(extra, "\(path).\(given[1])", "give one of equals, at_least, at_most (\(given.joined(separator: " and ")) given)")
+            throw reader.error(
+                extra, "\(path).\(given[1])",
+                "give one of equals, at_least, at_most (\(given.joined(separator: " and ")) given)")
         }
         if let node = fields["equals"] {
             return .equals(UInt64(try reader.integer(node, path: "\(path).equals", in: 0...Int.max)))
@@ -455,7 +556,8 @@ struct ScenarioParser {
         guard known.contains(name) else {
             let hint = ConfigReader.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
             let plural = noun.hasSuffix("s") ? noun + "es" : noun + "s"
-            throw reader.error(node, path, "unknown \(noun) '\(name)' (\(plural): \(known.joined(separator: ", "))).\(hint)")
+            throw reader.error(
+                node, path, "unknown \(noun) '\(name)' (\(plural): \(known.joined(separator: ", "))).\(hint)")
         }
         return name
     }
@@ -498,7 +600,9 @@ struct ScenarioParser {
             throw reader.error(
                 node, path,
                 "no mark '\(name)' before this step"
-                    + (marks.isEmpty ? "; set one with a `mark: \(name)` step" : " (marks: \(marks.sorted().joined(separator: ", ")))"))
+                    + (marks.isEmpty
+                        ? "; set one with a `mark: \(name)` step"
+                        : " (marks: \(marks.sorted().joined(separator: ", ")))"))
         }
         return name
     }
@@ -518,7 +622,8 @@ struct ScenarioParser {
         throw reader.error(
             node, path,
             "no earlier step is named '\(name)'"
-                + (known.isEmpty ? "; name a step with `as: \(name)`" : " (named so far: \(known.joined(separator: ", ")))")
+                + (known.isEmpty
+                    ? "; name a step with `as: \(name)`" : " (named so far: \(known.joined(separator: ", ")))")
         )
     }
 

@@ -56,8 +56,10 @@ actor ScenarioRun {
     func waitUntilRegistered(_ threads: [String], until deadline: ContinuousClock.Instant) async throws {
         while true {
             let registered = Set(
-                try await session.call("manager", ManagerMessage.threads, Empty(), as: ThreadsReply.self).threads.map(\.name))
-            let pending = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self).pending
+                try await session.call("manager", ManagerMessage.threads, Empty(), as: ThreadsReply.self).threads.map(
+                    \.name))
+            let pending = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self)
+                .pending
             let missing = threads.filter { !registered.contains($0) }
             if missing.isEmpty, pending == 0 { return }
             if onDemandBlocks, pending > 0 { _ = try await session.mine() }
@@ -65,7 +67,8 @@ actor ScenarioRun {
                 throw StepFailure(
                     missing.isEmpty
                         ? "\(pending) L2 transaction(s) still pending after the threads registered"
-                        : "thread(s) \(missing.joined(separator: ", ")) not registered with the manager; see their nodes' logs")
+                        : "thread(s) \(missing.joined(separator: ", ")) not registered with the manager; see their nodes' logs"
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -104,6 +107,12 @@ actor ScenarioRun {
             await session.close()
             session = try DevnetClientSession(orchestrator)
             if isNew { try await waitUntilRegistered([options.thread], until: deadline) }
+        case let .upgrade(thread, contract, constants, label):
+            let receipt = try await session.upgrade(thread: thread, contract: contract, constants: constants)
+            named[label] = .l2(hash: receipt.txHash)
+            guard receipt.status == .accepted else {
+                throw StepFailure("the upgrade of \(thread) reverted: \(receipt.revert?.description ?? "no reason")")
+            }
         case let .kill(name):
             try await kill(name)
         case let .restart(name):
@@ -113,7 +122,8 @@ actor ScenarioRun {
         case let .resume(node):
             _ = try await admin(node, NodeAdminMessage.resume, Empty(), as: NodeInfo.self)
         case let .tamper(node, fault, label):
-            _ = try await admin(node, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: label), as: TamperReply.self)
+            _ = try await admin(
+                node, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: label), as: TamperReply.self)
             named[label] = .submission(node: node, label: label)
         case let .mark(name):
             marks[name] = try await snapshot()
@@ -144,7 +154,8 @@ actor ScenarioRun {
         _ node: String, _ type: String, _ payload: some Encodable & Sendable, as reply: Reply.Type
     ) async throws -> Reply {
         do {
-            return try await session.request(node, type, payload, as: Reply.self, endpoint: .admin, timeout: .seconds(10))
+            return try await session.request(
+                node, type, payload, as: Reply.self, endpoint: .admin, timeout: .seconds(10))
         } catch let error as WireError {
             throw StepFailure("\(node) refused '\(type)': \(error.code): \(error.message)")
         }
@@ -171,7 +182,8 @@ actor ScenarioRun {
             }
             return
         } catch let error as WireError {
-            throw DevnetClientSession.explain(error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
+            throw DevnetClientSession.explain(
+                error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
         }
         if let expected = transfer.rejected {
             throw StepFailure("the sequencer admitted \(tx.txHash); it should have rejected it with \(expected)")
@@ -225,7 +237,8 @@ actor ScenarioRun {
                 if let receipt = reply.receipt {
                     if receipt.status == .accepted || allowFailed { return }
                     throw StepFailure(
-                        "\(name) was \(receipt.status.rawValue) in block \(receipt.blockNumber): \(receipt.revert?.description ?? "")")
+                        "\(name) was \(receipt.status.rawValue) in block \(receipt.blockNumber): \(receipt.revert?.description ?? "")"
+                    )
                 }
                 seen = reply.status
             case let .submission(node, label):
@@ -237,7 +250,8 @@ actor ScenarioRun {
                 try await Task.sleep(for: .milliseconds(50))
             }
             guard ContinuousClock.now < deadline else {
-                throw StepFailure("timed out waiting for \(name) to \(allowFailed ? "finish" : "settle"); it is \(seen)")
+                throw StepFailure(
+                    "timed out waiting for \(name) to \(allowFailed ? "finish" : "settle"); it is \(seen)")
             }
         }
     }
@@ -258,7 +272,8 @@ actor ScenarioRun {
     }
 
     private func account(_ name: String) async throws -> AccountInfo {
-        try await session.call("sequencer", SequencerMessage.account, AccountRequest(account: name), as: AccountInfo.self)
+        try await session.call(
+            "sequencer", SequencerMessage.account, AccountRequest(account: name), as: AccountInfo.self)
     }
 
     private func marked(_ mark: String, _ account: String) throws -> AccountInfo {
@@ -278,23 +293,30 @@ actor ScenarioRun {
             }
             let reply = try await session.call(
                 "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: hash), as: ReceiptReply.self)
-            guard let receipt = reply.receipt else { return "\(name) (\(hash.prefix(12))) is \(reply.status), not in a block yet" }
+            guard let receipt = reply.receipt else {
+                return "\(name) (\(hash.prefix(12))) is \(reply.status), not in a block yet"
+            }
             let code = receipt.revert?.code.rawValue
             if let status, receipt.status.rawValue != status {
-                return "the receipt of \(name) is \(receipt.status.rawValue)\(code.map { " (\($0): \(receipt.revert?.message ?? ""))" } ?? ""), not \(status)"
+                return
+                    "the receipt of \(name) is \(receipt.status.rawValue)\(code.map { " (\($0): \(receipt.revert?.message ?? ""))" } ?? ""), not \(status)"
             }
             if let reason, code != reason {
                 return "the receipt of \(name) has revert reason \(code ?? "none"), not \(reason)"
             }
             return nil
         case let .txStatus(name, status, reason):
-            guard case let .threadTx(node, hash) = named[name] else { return "no thread transaction named \(name) was sent" }
-            let reply = try await session.call(node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
+            guard case let .threadTx(node, hash) = named[name] else {
+                return "no thread transaction named \(name) was sent"
+            }
+            let reply = try await session.call(
+                node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
             if reply.status.rawValue != status {
                 return "\(name) is \(reply.status.rawValue)\(reply.reason.map { " (\($0))" } ?? ""), not \(status)"
             }
             if let reason, !(reply.reason ?? "").contains(reason) {
-                return "\(name) is \(status) but its reason is '\(reply.reason ?? "")', which does not mention '\(reason)'"
+                return
+                    "\(name) is \(status) but its reason is '\(reply.reason ?? "")', which does not mention '\(reason)'"
             }
             return nil
         case let .balance(account, check):
@@ -306,7 +328,8 @@ actor ScenarioRun {
                 let before = try marked(mark, account)
                 let change = Int64(now.balance) - Int64(before.balance)
                 return change == by
-                    ? nil : "the balance of \(account) changed by \(change) since \(mark) (\(before.balance) → \(now.balance)), not \(by)"
+                    ? nil
+                    : "the balance of \(account) changed by \(change) since \(mark) (\(before.balance) → \(now.balance)), not \(by)"
             case let .changeByMinusFees(mark):
                 let before = try marked(mark, account)
                 let change = Int64(now.balance) - Int64(before.balance)
@@ -318,13 +341,16 @@ actor ScenarioRun {
             let now = try await self.account(account).feesPaid ?? 0
             let before = try mark.map { try marked($0, account).feesPaid ?? 0 } ?? 0
             let paid = now - before
-            return check.holds(paid) ? nil : "\(account) paid \(paid) in fees\(mark.map { " since \($0)" } ?? ""), not \(check)"
+            return check.holds(paid)
+                ? nil : "\(account) paid \(paid) in fees\(mark.map { " since \($0)" } ?? ""), not \(check)"
         case let .call(thread, entrypoint, arguments, caller, equals):
             let reply = try await session.view(
-                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), caller: caller)
+                thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments),
+                caller: caller)
             let values = reply.values.map { "\($0)" }
             if values == equals || reply.formatted == equals.joined(separator: ", ") { return nil }
-            return "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) returned \(reply.formatted), not \(equals.joined(separator: ", "))"
+            return
+                "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) returned \(reply.formatted), not \(equals.joined(separator: ", "))"
         case let .thread(name, sequence, root):
             let summary = try await session.call(
                 "manager", ManagerMessage.thread, ThreadRequest(thread: name), as: ThreadSummary.self)
@@ -342,7 +368,8 @@ actor ScenarioRun {
             let matching = reverted.filter { reason == nil || $0.revertCode == reason }
             if check.holds(UInt64(matching.count)) { return nil }
             let codes = reverted.map { $0.revertCode ?? "?" }
-            return "\(matching.count) of \(node)'s \(records.count) submissions reverted\(reason.map { " with \($0)" } ?? ""), not \(check)"
+            return
+                "\(matching.count) of \(node)'s \(records.count) submissions reverted\(reason.map { " with \($0)" } ?? ""), not \(check)"
                 + (codes.isEmpty ? "" : " (reverts seen: \(codes.joined(separator: ", ")))")
         case let .counts(mark, accepted, reverted, rejected):
             let now = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self)
@@ -371,8 +398,10 @@ actor ScenarioRun {
         case let .l2(hash):
             return hash
         case let .threadTx(node, hash):
-            return try await session.call(node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
-                .l2TxHash
+            return try await session.call(
+                node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self
+            )
+            .l2TxHash
         case let .submission(node, label):
             return try await submission(node: node, label: label)?.l2TxHash
         case nil:
