@@ -168,7 +168,7 @@ public final class DevnetClientSession: Sendable {
     ) async throws -> TxStatusReply {
         let entry = try thread(name)
         let signer = try account(from)
-        let node = node ?? "node-\(entry.thread.name)"
+        let node = try self.node(node, of: entry)
         let program = try await runningProgram(entry)
         let nonce = try await call(node, NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self)
             .nonce
@@ -273,11 +273,23 @@ public final class DevnetClientSession: Sendable {
         return included
     }
 
-    /// Where a thread transaction is, asked of the thread's node.
-    public func status(thread name: String, txHash: String) async throws -> TxStatusReply {
+    /// Where a thread transaction is, asked of the thread's node (or of `node`, another of its nodes).
+    public func status(thread name: String, txHash: String, node: String? = nil) async throws -> TxStatusReply {
         let entry = try thread(name)
         return try await call(
-            "node-\(entry.thread.name)", NodeMessage.status, TxStatusRequest(txHash: txHash), as: TxStatusReply.self)
+            try self.node(node, of: entry), NodeMessage.status, TxStatusRequest(txHash: txHash), as: TxStatusReply.self)
+    }
+
+    /// `name`, checked to be a node of the thread, or the thread's first node.
+    private func node(_ name: String?, of entry: TopologyPrograms.Entry) throws -> String {
+        guard let name else { return "node-\(entry.thread.name)" }
+        let nodes = topology.processes.filter { $0.thread?.name == entry.thread.name }.map(\.name)
+        guard nodes.contains(name) else {
+            throw OrchestratorError.usage(
+                "error: --node \(name) does not run thread \(entry.thread.name) (its nodes: \(nodes.joined(separator: ", ")))"
+            )
+        }
+        return name
     }
 
     /// Runs a view entrypoint on canonical state.

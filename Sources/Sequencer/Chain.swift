@@ -372,8 +372,19 @@ actor Chain {
             client = try await RequestClient.connect(to: managerEndpoint, on: loop)
             manager = client
         }
-        let reply = try await client.send(
-            ManagerMessage.checkUpgrade, CheckUpgradeRequest(upgrade: upgrade, sender: sender), timeout: .seconds(5))
+        let reply: RawReply
+        do {
+            reply = try await client.send(
+                ManagerMessage.checkUpgrade, CheckUpgradeRequest(upgrade: upgrade, sender: sender),
+                timeout: .seconds(5))
+        } catch {
+            // The manager may be restarting: connect afresh next time, and let the sender retry.
+            manager?.close()
+            manager = nil
+            throw WireError(
+                WireErrorCode("MANAGER_UNAVAILABLE"),
+                "the manager did not answer whether the upgrade may apply (\(error)); send it again shortly")
+        }
         if reply.envelope.status == .error {
             let error =
                 (try? WireCoding.decoder().decode(WireError.self, from: reply.payload))

@@ -61,10 +61,10 @@ extension NodeEngine {
         let summary = try await manager.call(
             ManagerMessage.thread, ThreadRequest(thread: spec.name), as: ThreadSummary.self,
             timeout: once ? .seconds(1) : .seconds(5), once: once)
-        pipeline.canonicalMoved(to: summary.sequence)
+        pipeline.canonicalMoved(to: summary.sequence, programHash: summary.programHash)
         try flush()
         if !pipeline.isReady {
-            context.logger.notice("thread \(spec.name) moved to sequence \(summary.sequence) through another prover")
+            context.logger.notice("thread \(spec.name) changed under the node (\(pipeline.waiting ?? "")); re-syncing")
             wakeInput.yield()
         }
     }

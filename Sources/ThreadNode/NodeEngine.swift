@@ -97,9 +97,9 @@ actor NodeEngine {
             case .refused(let refusal):
                 // A nonce ahead of the fork may be right if another prover moved the thread:
                 // look once, re-sync if so, and decide again.
-                if refusal.code == .wrongNonce, !checkedCanonical, let forkNonce = pipeline.nonce(of: tx.caller),
-                    tx.nonce > forkNonce
-                {
+                let nonceAhead = pipeline.nonce(of: tx.caller).map { tx.nonce > $0 } ?? false
+                if !checkedCanonical, refusal.code == .badCalldata || (refusal.code == .wrongNonce && nonceAhead) {
+                    // The thread may have been upgraded to a program that takes this call.
                     checkedCanonical = true
                     try? await checkCanonical(once: true)
                     continue

@@ -50,7 +50,19 @@ public struct ThreadUpgrade: Hashable, Sendable, Codable {
         self.threadId = threadId
         self.programHash = programHash
         self.program = program
-        self.osVersion = osVersion
+        self.osVersion = osVersion == 0 ? nil : osVersion
+    }
+
+    private enum CodingKeys: String, CodingKey { case threadId, programHash, program, osVersion }
+
+    /// `os_version` 0 reads as absent: both sign as "unchanged".
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            threadId: try c.decode(Felt.self, forKey: .threadId),
+            programHash: try c.decode(ProgramHash.self, forKey: .programHash),
+            program: try c.decodeIfPresent(HexBytes.self, forKey: .program),
+            osVersion: try c.decodeIfPresent(UInt32.self, forKey: .osVersion))
     }
 }
 

@@ -416,9 +416,18 @@ public struct NodePipeline: Sendable {
 
     /// Another prover moved the thread to `sequence`, beyond anything this node admitted: the
     /// fork is stale. The node drains and re-syncs.
-    public mutating func canonicalMoved(to sequence: UInt64) {
-        guard phase == .running, sequence > highestAdmitted else { return }
-        beginDrain("the thread reached sequence \(sequence) through another prover")
+    ///
+    /// With `programHash`, a thread upgraded to another program is stale too, whatever its
+    /// sequence: the node re-syncs and takes up the new program.
+    public mutating func canonicalMoved(to sequence: UInt64, programHash: ProgramHash? = nil) {
+        guard phase == .running else { return }
+        if let programHash, programHash != configuration.program.hash {
+            beginDrain("the thread was upgraded to program \(programHash)")
+        } else if sequence > highestAdmitted {
+            beginDrain("the thread reached sequence \(sequence) through another prover")
+        } else {
+            return
+        }
         finishDrainIfDone()
     }
 

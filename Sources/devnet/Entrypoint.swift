@@ -301,13 +301,15 @@ struct Send: AsyncParsableCommand {
     @Argument(help: "The entrypoint's arguments; account names stand for their addresses.") var arguments: [String] = []
     @Option(help: "The signing account's name.") var from = "alice"
     @Flag(help: "Return once the node accepted it, without waiting for settlement.") var noWait = false
+    @Option(help: "Which of the thread's nodes takes it, e.g. node-token-2 (default: node-<thread>).")
+    var node: String?
     @OptionGroup var dataDirectory: DataDirectory
 
     func run() async throws {
         try await withSession(dataDirectory) { session in
             let status = try await session.send(
                 thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments), from: from,
-                wait: !noWait
+                wait: !noWait, node: node
             )
             print(DevnetClientSession.json(status))
             if status.status == .failed { throw ExitCode(1) }
@@ -342,11 +344,13 @@ struct TxStatus: AsyncParsableCommand {
         commandName: "tx-status", abstract: "Ask a thread's node where a thread transaction is.")
     @Argument(help: "The thread.") var thread: String
     @Argument(help: "The thread transaction's hash.") var txHash: String
+    @Option(help: "Which of the thread's nodes to ask, e.g. node-token-2 (default: node-<thread>).")
+    var node: String?
     @OptionGroup var dataDirectory: DataDirectory
 
     func run() async throws {
         try await withSession(dataDirectory) {
-            print(DevnetClientSession.json(try await $0.status(thread: thread, txHash: txHash)))
+            print(DevnetClientSession.json(try await $0.status(thread: thread, txHash: txHash, node: node)))
         }
     }
 }

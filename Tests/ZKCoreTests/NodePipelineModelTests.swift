@@ -527,3 +527,17 @@ struct ModelWorld {
         }
     }
 }
+
+/// A node learns of an upgrade from the thread's program hash, even with nothing in flight.
+@Suite struct NodePipelineUpgradeTests {
+    @Test func anIdleNodeReSyncsWhenTheThreadRunsAnotherProgram() throws {
+        var world = ModelWorld(seed: 9, provers: 1)
+        world.syncAll()
+        #expect(world.nodes[0].pipeline.isReady)
+        let sequence = world.chain.manager.record(ModelWorld.thread.id)!.sequence
+        world.nodes[0].pipeline.canonicalMoved(to: sequence, programHash: Fixture.kartsProgram.hash)
+        #expect(world.nodes[0].pipeline.isReady, "the same program and sequence: nothing to do")
+        world.nodes[0].pipeline.canonicalMoved(to: sequence, programHash: Fixture.counterProgram.hash)
+        #expect(world.nodes[0].pipeline.needsSync)
+    }
+}
