@@ -192,9 +192,12 @@ public final class DevnetClientSession: Sendable {
     /// The program a thread runs on L2 (it may have been upgraded since the devnet started): the
     /// topology's when the hashes agree or the thread is not registered yet, else the manager's.
     func runningProgram(_ entry: TopologyPrograms.Entry) async throws -> Program {
+        // A manager that does not answer at once (it may be restarting) leaves the topology's
+        // program: the node checks the calldata against the running one anyway.
         guard
             let summary = try? await request(
-                "manager", ManagerMessage.thread, ThreadRequest(thread: entry.thread.name), as: ThreadSummary.self),
+                "manager", ManagerMessage.thread, ThreadRequest(thread: entry.thread.name), as: ThreadSummary.self,
+                timeout: .seconds(2)),
             summary.programHash != entry.program.hash
         else { return entry.program }
         let reply = try await call(
@@ -228,17 +231,7 @@ public final class DevnetClientSession: Sendable {
             )
         }
         let threadNames = topology.processes.compactMap(\.thread?.name)
-        var values: [String: UInt64] = [:]
-        for assignment in constants {
-            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw OrchestratorError.usage("error: --const '\(assignment)': write NAME=VALUE")
-            }
-            switch ContractFiles.constant(parts[1], threads: threadNames) {
-            case .success(let value): values[parts[0]] = value
-            case .failure(let problem): throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
-            }
-        }
+        let values = try ContractFiles.constants(constants, threads: threadNames)
         spec.constants = values.isEmpty ? nil : values
         let program: Program
         do {
