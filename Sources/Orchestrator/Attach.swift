@@ -124,19 +124,7 @@ extension Orchestrator {
         spec.sourceFile = source?.path
         if !options.constants.isEmpty {
             let threads = topology.processes.compactMap(\.thread?.name) + [name]
-            var constants: [String: UInt64] = [:]
-            for assignment in options.constants {
-                let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, !parts[0].isEmpty else {
-                    throw OrchestratorError.usage(
-                        "error: --const '\(assignment)': write NAME=VALUE, e.g. KARTS_THREAD=karts")
-                }
-                switch ContractFiles.constant(parts[1], threads: threads) {
-                case .success(let value): constants[parts[0]] = value
-                case .failure(let problem):
-                    throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
-                }
-            }
+            let constants = try ContractFiles.constants(options.constants, threads: threads)
             spec.constants = constants
         }
         if spec.source != nil || spec.constants != nil {

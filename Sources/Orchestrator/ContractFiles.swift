@@ -23,6 +23,26 @@ enum ContractFiles {
         URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     }
 
+    /// `NAME=VALUE` assignments from the command line (`--const`), each value a number or a
+    /// thread of `threads`.
+    ///
+    /// - Throws: ``OrchestratorError`` with exit code 2 naming the assignment at fault.
+    static func constants(_ assignments: [String], threads: [String]) throws -> [String: UInt64] {
+        var values: [String: UInt64] = [:]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw OrchestratorError.usage(
+                    "error: --const '\(assignment)': write NAME=VALUE, e.g. KARTS_THREAD=karts")
+            }
+            switch constant(parts[1], threads: threads) {
+            case .success(let value): values[parts[0]] = value
+            case .failure(let problem): throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
+            }
+        }
+        return values
+    }
+
     /// A constant's value: a number (decimal or `0x` hex, below p), or the name of a thread of
     /// the devnet, which stands for its thread id.
     static func constant(_ text: String, threads: [String]) -> Result<UInt64, ConstantProblem> {
@@ -70,17 +90,7 @@ public struct ContractReport: Codable, Sendable {
         } catch {
             throw OrchestratorError.usage("error: \(path): cannot read the contract: \(error.localizedDescription)")
         }
-        var constants: [String: UInt64] = [:]
-        for assignment in assignments {
-            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw OrchestratorError.usage("error: --const '\(assignment)': write NAME=VALUE, e.g. KARTS_THREAD=123")
-            }
-            switch ContractFiles.constant(parts[1], threads: []) {
-            case .success(let value): constants[parts[0]] = value
-            case .failure(let problem): throw OrchestratorError.usage("error: --const \(parts[0]): \(problem.message)")
-            }
-        }
+        let constants = try ContractFiles.constants(assignments, threads: [])
         let program: Program
         do {
             program = try Assembler.assemble(source, constants: constants.mapValues { Felt($0) })

@@ -363,15 +363,17 @@ actor Chain {
         return MineReply(blockNumber: number, transactions: included.count)
     }
 
+    /// The connection to the manager, made when there is none.
+    private func managerClient() async throws -> RequestClient {
+        if let manager { return manager }
+        let client = try await RequestClient.connect(to: managerEndpoint, on: loop)
+        manager = client
+        return client
+    }
+
     /// Asks the manager whether an upgrade would apply; throws its refusal as the admission error.
     private func checkUpgrade(_ upgrade: ThreadUpgrade, sender: Address, txHash: String) async throws {
-        let client: RequestClient
-        if let manager {
-            client = manager
-        } else {
-            client = try await RequestClient.connect(to: managerEndpoint, on: loop)
-            manager = client
-        }
+        let client = try await managerClient()
         let reply: RawReply
         do {
             reply = try await client.send(
@@ -406,13 +408,7 @@ actor Chain {
         while true {
             try Task.checkCancellation()
             do {
-                let client: RequestClient
-                if let manager {
-                    client = manager
-                } else {
-                    client = try await RequestClient.connect(to: managerEndpoint, on: loop)
-                    manager = client
-                }
+                let client = try await managerClient()
                 let reply = try await client.send(ManagerMessage.execute, request, timeout: .seconds(3))
                 if reply.envelope.status == .error {
                     let error = try? WireCoding.decoder().decode(WireError.self, from: reply.payload)

@@ -179,7 +179,8 @@ import ThreadVM
     }
 }
 
-struct SplitMix {
+/// A small deterministic generator (SplitMix64), so that a seed replays a case exactly.
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

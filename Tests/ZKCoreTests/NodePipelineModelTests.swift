@@ -114,19 +114,6 @@ import ThreadVM
     }
 }
 
-/// A small deterministic generator (SplitMix64), so that a seed replays a case exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The simulated L2: a sequencer queue that charges each prover one fee per submission (and
 /// refuses a prover that cannot pay), blocks that hand updates to the real manager in order, and
 /// receipts.
@@ -179,7 +166,7 @@ struct ModelNode {
 
 struct ModelWorld {
     static let thread = Fixture.karts
-    var rng: SplitMix64
+    var rng: SplitMix
     var chain = ModelChain()
     var nodes: [ModelNode] = []
     var users = Array(Fixture.accounts.users.prefix(4))
@@ -192,7 +179,7 @@ struct ModelWorld {
     let configuration: NodePipeline.Configuration
 
     init(seed: UInt64, provers: Int? = nil, maxSubBlock: Int? = nil) {
-        rng = SplitMix64(seed: seed)
+        rng = SplitMix(seed: seed)
         configuration = NodePipeline.Configuration(
             thread: Self.thread, program: Fixture.kartsProgram,
             maxSubBlock: maxSubBlock ?? Int.random(in: 1...4, using: &rng),
