@@ -19,9 +19,10 @@ import ThreadVM
 ///   canonical nonce plus its own unsettled transactions;
 /// - once faults stop and provers are funded, no node is left with work it could submit.
 ///
-/// `NODE_MODEL_CASES` sets the number of cases (default 2000, run in 8 parallel shares),
+/// `NODE_MODEL_CASES` sets the number of cases (default 2000, in 8 shares run one after another,
+/// so that the suite keeps to one core and leaves the other to the tests on real processes),
 /// `NODE_MODEL_SEED=n` replays one.
-@Suite struct NodePipelineModelTests {
+@Suite(.serialized) struct NodePipelineModelTests {
     static let shares = 8
 
     /// The seeds of one share of the cases.
