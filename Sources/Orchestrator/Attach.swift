@@ -83,15 +83,8 @@ extension Orchestrator {
             return spec
         }
         let contract: String
-        var source: (path: String, text: String)?
         if let given = options.contract, ContractFiles.isPath(given) {
-            let path = ContractFiles.resolve(given, relativeTo: FileManager.default.currentDirectoryPath + "/.")
-            do {
-                source = (path, try String(contentsOfFile: path, encoding: .utf8))
-            } catch {
-                throw OrchestratorError.usage("error: --contract: cannot read \(path): \(error.localizedDescription)")
-            }
-            contract = ContractFiles.label(of: path)
+            contract = given  // read below
         } else if let given = options.contract {
             guard DevnetConfig.knownContracts.contains(given) else {
                 throw OrchestratorError.usage(
@@ -120,22 +113,17 @@ extension Orchestrator {
         var spec = ThreadSpec(
             name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: options.maxSubBlock,
             prover: options.prover, attached: true)
-        spec.source = source?.text
-        spec.sourceFile = source?.path
         if !options.constants.isEmpty {
             let threads = topology.processes.compactMap(\.thread?.name) + [name]
-            let constants = try ContractFiles.constants(options.constants, threads: threads)
-            spec.constants = constants
+            spec.constants = try ContractFiles.constants(options.constants, threads: threads)
         }
-        if spec.source != nil || spec.constants != nil {
-            do {
-                _ = try TopologyPrograms.program(of: spec)
-            } catch let error as AssemblyError {
-                throw OrchestratorError.usage(
-                    "error: \(spec.sourceFile ?? contract):\(error.line):\(error.column): \(error.message)")
-            } catch {
-                throw OrchestratorError.usage("error: contract \(contract): \(error)")
+        do {
+            if ContractFiles.isPath(contract) {
+                try ContractFiles.load(contract, relativeTo: ContractFiles.workingDirectory, into: &spec)
             }
+            if spec.source != nil || spec.constants != nil { try ContractFiles.program(of: spec) }
+        } catch {
+            throw error.usage
         }
         return spec
     }

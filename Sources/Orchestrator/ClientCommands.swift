@@ -131,13 +131,18 @@ public final class DevnetClientSession: Sendable {
         } catch let error as WireError {
             throw Self.explain(error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
         }
+        return try await includedReceipt(of: tx.txHash)
+    }
+
+    /// The receipt of an admitted L2 transaction, waiting up to 10 s for a block to include it.
+    private func includedReceipt(of txHash: String) async throws -> Receipt {
         let reply = try await call(
-            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: tx.txHash, waitMs: 10_000),
+            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: txHash, waitMs: 10_000),
             as: ReceiptReply.self,
             timeout: .seconds(20))
         guard let receipt = reply.receipt else {
             throw OrchestratorError(
-                "error: \(tx.txHash) was admitted but no block has included it after 10 s. With block_mode on_demand, run `devnet mine`; then check it with `devnet receipt \(tx.txHash)`"
+                "error: \(txHash) was admitted but no block has included it after 10 s. With block_mode on_demand, run `devnet mine`; then check it with `devnet receipt \(txHash)`"
             )
         }
         return receipt
@@ -146,8 +151,12 @@ public final class DevnetClientSession: Sendable {
     /// Signs a fee-token transfer (max fee: its exact cost, unless given) and has the sequencer
     /// admit it. A rejection is thrown as the sequencer's ``WireError``, code and all.
     func admitTransfer(from: String, to: String, amount: UInt64, maxFee: UInt64?) async throws -> L2Transaction {
-        let signer = try account(from)
-        let payload = L2Payload.transfer(to: try address(to), amount: amount)
+        try await admit(.transfer(to: try address(to), amount: amount), signer: try account(from), maxFee: maxFee)
+    }
+
+    /// Signs `payload` as `signer` at its next nonce (max fee: the exact cost, unless given) and has
+    /// the sequencer admit it. A rejection is thrown as the sequencer's ``WireError``.
+    private func admit(_ payload: L2Payload, signer: DevAccount, maxFee: UInt64? = nil) async throws -> L2Transaction {
         let info = try await call(
             "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
         let tx: L2Transaction
@@ -216,16 +225,7 @@ public final class DevnetClientSession: Sendable {
     public func upgrade(thread name: String, contract: String, constants: [String]) async throws -> Receipt {
         let entry = try thread(name)
         var spec = ThreadSpec(name: entry.thread.name, contract: contract, proofSystem: entry.thread.proofSystem)
-        if ContractFiles.isPath(contract) {
-            let path = ContractFiles.resolve(contract, relativeTo: FileManager.default.currentDirectoryPath + "/.")
-            do {
-                spec.source = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw OrchestratorError.usage("error: --contract: cannot read \(path): \(error.localizedDescription)")
-            }
-            spec.sourceFile = path
-            spec.contract = ContractFiles.label(of: path)
-        } else if !DevnetConfig.knownContracts.contains(contract) {
+        if !ContractFiles.isPath(contract), !DevnetConfig.knownContracts.contains(contract) {
             throw OrchestratorError.usage(
                 "error: --contract: '\(contract)' is neither a .tasm file nor a shipped contract (\(DevnetConfig.knownContracts.joined(separator: ", ")))"
             )
@@ -235,10 +235,12 @@ public final class DevnetClientSession: Sendable {
         spec.constants = values.isEmpty ? nil : values
         let program: Program
         do {
-            program = try TopologyPrograms.program(of: spec)
-        } catch let error as AssemblyError {
-            throw OrchestratorError.usage(
-                "error: \(spec.sourceFile ?? contract):\(error.line):\(error.column): \(error.message)")
+            if ContractFiles.isPath(contract) {
+                try ContractFiles.load(contract, relativeTo: ContractFiles.workingDirectory, into: &spec)
+            }
+            program = try ContractFiles.program(of: spec)
+        } catch {
+            throw error.usage
         }
         let summary = try await call(
             "manager", ManagerMessage.thread, ThreadRequest(thread: name), as: ThreadSummary.self)
@@ -247,23 +249,16 @@ public final class DevnetClientSession: Sendable {
                 "error: thread \(name) was registered by \(summary.owner?.hex ?? "an unrecorded account"), whose key this devnet does not hold; only that account may upgrade it"
             )
         }
-        let info = try await call(
-            "sequencer", SequencerMessage.account, AccountRequest(account: signer.name), as: AccountInfo.self)
         let payload = L2Payload.upgradeThread(
             ThreadUpgrade(
                 threadId: entry.threadId, programHash: program.hash, program: HexBytes(program.canonicalEncoding)))
-        let tx = L2Transaction.make(signer: signer, nonce: info.nextNonce, payload: payload, payingExactly: .standard)
-        let reply = try await call(
-            "sequencer", SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self)
-        let receipt = try await call(
-            "sequencer", SequencerMessage.receipt, ReceiptRequest(txHash: reply.txHash, waitMs: 10_000),
-            as: ReceiptReply.self, timeout: .seconds(20))
-        guard let included = receipt.receipt else {
-            throw OrchestratorError(
-                "error: the upgrade \(reply.txHash) was admitted but no block has included it after 10 s. With block_mode on_demand, run `devnet mine`"
-            )
+        let tx: L2Transaction
+        do {
+            tx = try await admit(payload, signer: signer)
+        } catch let error as WireError {
+            throw Self.explain(error, process: "sequencer", type: SequencerMessage.submit, timeout: .seconds(30))
         }
-        return included
+        return try await includedReceipt(of: tx.txHash)
     }
 
     /// Where a thread transaction is, asked of the thread's node (or of `node`, another of its nodes).

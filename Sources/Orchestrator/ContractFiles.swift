@@ -1,3 +1,4 @@
+import DevnetAPI
 import DevnetProtocol
 import Foundation
 public import ThreadVM
@@ -21,6 +22,52 @@ enum ContractFiles {
     /// The contract's label: the file's name without `.tasm`.
     static func label(of path: String) -> String {
         URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    }
+
+    /// What a path on the command line is relative to.
+    static var workingDirectory: String { FileManager.default.currentDirectoryPath + "/." }
+
+    /// Makes `spec` run the contract file `value` (resolved against `file`): reads its source
+    /// and sets the label.
+    static func load(_ value: String, relativeTo file: String, into spec: inout ThreadSpec) throws(ContractProblem) {
+        let path = resolve(value, relativeTo: file)
+        do {
+            spec.source = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ContractProblem(file: path, message: "cannot read the contract file: \(error.localizedDescription)")
+        }
+        spec.sourceFile = path
+        spec.contract = label(of: path)
+    }
+
+    /// Assembles the program `spec` names, as the daemons will; a failure names the contract
+    /// file, line and column.
+    /// A program over the limits a registration publishes is refused here, naming the limit.
+    @discardableResult
+    static func program(of spec: ThreadSpec) throws(ContractProblem) -> Program {
+        let program: Program
+        do {
+            program = try TopologyPrograms.program(of: spec)
+        } catch let error as AssemblyError {
+            throw ContractProblem(
+                file: spec.sourceFile, line: error.line, column: error.column, message: error.message)
+        } catch let error as ContractError {
+            let assembly = error.assemblyError
+            throw ContractProblem(
+                file: assembly == nil ? nil : "\(spec.contract).tasm (shipped)", line: assembly?.line ?? 0,
+                column: assembly?.column ?? 0, message: assembly?.message ?? error.message)
+        } catch {
+            throw ContractProblem(file: spec.sourceFile, message: "\(error)")
+        }
+        let bytes = program.canonicalEncoding.count
+        guard bytes <= Program.maxEncodedBytes, program.instructions.count <= Program.maxInstructions else {
+            throw ContractProblem(
+                file: spec.sourceFile,
+                message:
+                    "the program has \(program.instructions.count) instructions and \(bytes) bytes encoded; a thread's program may have at most \(Program.maxInstructions) instructions and \(Program.maxEncodedBytes) bytes"
+            )
+        }
+        return program
     }
 
     /// `NAME=VALUE` assignments from the command line (`--const`), each value a number or a
@@ -68,6 +115,23 @@ struct ConstantProblem: Error {
     var message: String
 }
 
+/// A contract that cannot be read or assembled, and where.
+struct ContractProblem: Error {
+    var file: String?
+    var line = 0
+    var column = 0
+    var message: String
+
+    /// `file:line:column: message`, as much of it as is known.
+    var text: String {
+        guard let file else { return message }
+        return line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+    }
+
+    /// The problem as a command-line error (exit code 2).
+    var usage: OrchestratorError { .usage("error: \(text)") }
+}
+
 /// What `devnet contract check` and `hash` report about a contract file.
 public struct ContractReport: Codable, Sendable {
     public var file: String
@@ -84,18 +148,15 @@ public struct ContractReport: Codable, Sendable {
     ///
     /// - Throws: ``OrchestratorError`` with exit code 2 naming the file, line and column.
     public static func of(path: String, constants assignments: [String]) throws -> ContractReport {
-        let source: String
-        do {
-            source = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw OrchestratorError.usage("error: \(path): cannot read the contract: \(error.localizedDescription)")
-        }
+        var spec = ThreadSpec(name: "check", contract: path, proofSystem: ReexecProofSystem.name)
         let constants = try ContractFiles.constants(assignments, threads: [])
+        spec.constants = constants
         let program: Program
         do {
-            program = try Assembler.assemble(source, constants: constants.mapValues { Felt($0) })
+            try ContractFiles.load(path, relativeTo: ContractFiles.workingDirectory, into: &spec)
+            program = try ContractFiles.program(of: spec)
         } catch {
-            throw OrchestratorError.usage("error: \(path):\(error.line):\(error.column): \(error.message)")
+            throw error.usage
         }
         return ContractReport(
             file: path, contract: ContractFiles.label(of: path),

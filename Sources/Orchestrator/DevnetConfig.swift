@@ -195,20 +195,12 @@ extension DevnetConfig {
                 }
                 // A thread named after a shipped contract runs that contract unless told otherwise.
                 var contract: String
-                var source: (path: String, text: String)?
+                var contractFile: (node: Node, value: String)?
                 if let node = fields["contract"],
                     ContractFiles.isPath(try reader.string(node, path: "\(path).contract"))
                 {
-                    let file = ContractFiles.resolve(
-                        try reader.string(node, path: "\(path).contract"), relativeTo: reader.file)
-                    do {
-                        source = (file, try String(contentsOfFile: file, encoding: .utf8))
-                    } catch {
-                        throw reader.error(
-                            node, "\(path).contract",
-                            "cannot read the contract file \(file): \(error.localizedDescription)")
-                    }
-                    contract = ContractFiles.label(of: file)
+                    contract = try reader.string(node, path: "\(path).contract")
+                    contractFile = (node, contract)
                 } else if let node = fields["contract"] {
                     contract = try reader.choice(
                         node, path: "\(path).contract", from: Self.knownContracts, noun: "contract")
@@ -229,8 +221,13 @@ extension DevnetConfig {
                 }
                 var spec = ThreadSpec(
                     name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock)
-                spec.source = source?.text
-                spec.sourceFile = source?.path
+                if let contractFile {
+                    do {
+                        try ContractFiles.load(contractFile.value, relativeTo: reader.file, into: &spec)
+                    } catch {
+                        throw reader.error(contractFile.node, "\(path).contract", error.text)
+                    }
+                }
                 threads.append(spec)
                 if let node = fields["constants"] {
                     pendingConstants.append((threads.count - 1, "\(path).constants", node))
@@ -238,30 +235,15 @@ extension DevnetConfig {
             }
             let threadNames = threads.map(\.name)
             for pending in pendingConstants {
-                var constants: [String: UInt64] = [:]
-                for (nameNode, valueNode) in try reader.pairs(pending.node, path: pending.path) {
-                    let constant = try reader.string(nameNode, path: pending.path)
-                    let text = try reader.string(valueNode, path: "\(pending.path).\(constant)")
-                    switch ContractFiles.constant(text, threads: threadNames) {
-                    case .success(let value): constants[constant] = value
-                    case .failure(let problem):
-                        throw reader.error(valueNode, "\(pending.path).\(constant)", problem.message)
-                    }
-                }
-                threads[pending.index].constants = constants
+                threads[pending.index].constants = try reader.constants(
+                    pending.node, path: pending.path, threads: threadNames)
             }
             // Every contract assembles now, before anything starts.
             for (index, spec) in threads.enumerated() where spec.source != nil || spec.constants != nil {
                 do {
-                    _ = try TopologyPrograms.program(of: spec)
-                } catch let error as AssemblyError {
-                    throw ConfigError(
-                        file: spec.sourceFile ?? reader.file, line: error.line, column: error.column,
-                        key: key("threads[\(index)].contract"), message: error.message)
+                    try ContractFiles.program(of: spec)
                 } catch {
-                    throw ConfigError(
-                        file: spec.sourceFile ?? reader.file, line: 0, column: 0,
-                        key: key("threads[\(index)].contract"), message: "\(error)")
+                    throw reader.error(error, key: key("threads[\(index)].contract"))
                 }
             }
             self.threads = threads
@@ -319,6 +301,27 @@ struct ConfigReader {
             values[key] = value
         }
         return values
+    }
+
+    /// A `constants:` mapping: each `.const` name with its value, a number or a thread of
+    /// `threads` (standing for its id).
+    func constants(_ node: Node, path: String, threads: [String]) throws -> [String: UInt64] {
+        var constants: [String: UInt64] = [:]
+        for (nameNode, valueNode) in try pairs(node, path: path) {
+            let name = try string(nameNode, path: path)
+            switch ContractFiles.constant(try string(valueNode, path: "\(path).\(name)"), threads: threads) {
+            case .success(let value): constants[name] = value
+            case .failure(let problem): throw error(valueNode, "\(path).\(name)", problem.message)
+            }
+        }
+        return constants
+    }
+
+    /// A contract that does not assemble, at its place in the contract file, with the key that
+    /// named it.
+    func error(_ problem: ContractProblem, key: String) -> ConfigError {
+        ConfigError(
+            file: problem.file ?? file, line: problem.line, column: problem.column, key: key, message: problem.message)
     }
 
     /// The key/value pairs of a mapping, in order, keys being any scalars.

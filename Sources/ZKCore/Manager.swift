@@ -4,7 +4,7 @@ public import ThreadVM
 public struct ThreadRecord: Hashable, Sendable, Codable {
     public let threadId: Felt
     public let name: String
-    public private(set) var contract: String
+    public let contract: String
     public private(set) var osVersion: UInt32
     public private(set) var programHash: ProgramHash
     public let proofSystem: String
@@ -59,10 +59,9 @@ public struct ThreadRecord: Hashable, Sendable, Codable {
         sequence = submission.sequence
     }
 
-    mutating func upgrade(to programHash: ProgramHash, osVersion: UInt32?, contract: String?) {
+    mutating func upgrade(to programHash: ProgramHash, osVersion: UInt32?) {
         self.programHash = programHash
         if let osVersion { self.osVersion = osVersion }
-        if let contract { self.contract = contract }
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -258,46 +257,55 @@ public struct ManagerState: Sendable {
     public func checkUpgrade(_ u: ThreadUpgrade, sender: Address, programs: (ProgramHash) -> Program?)
         -> RevertReason?
     {
+        if case .failure(let refusal) = validate(u, sender: sender, programs: programs) { return refusal }
+        return nil
+    }
+
+    /// The upgrade's rules; on success, the program it publishes (nil when the manager has it).
+    private func validate(_ u: ThreadUpgrade, sender: Address?, programs: (ProgramHash) -> Program?)
+        -> Result<Program?, RevertReason>
+    {
         func reason(_ code: RevertReason.Code, _ message: String, expected: String? = nil, given: String? = nil)
-            -> RevertReason
+            -> Result<Program?, RevertReason>
         {
-            RevertReason(code: code, message: message, threadId: u.threadId, expected: expected, given: given)
+            .failure(RevertReason(code: code, message: message, threadId: u.threadId, expected: expected, given: given))
         }
         guard let record = threads[u.threadId] else {
             return reason(.unknownThread, "cannot upgrade unknown thread \(u.threadId)")
         }
-        guard let owner = record.owner, owner == sender else {
+        guard let owner = record.owner, let sender, owner == sender else {
             return reason(
                 .notOwner,
-                "thread \(record.name) may be upgraded only by the account that registered it (\(record.owner?.hex ?? "not recorded")), not \(sender.hex)",
-                expected: record.owner?.hex, given: sender.hex)
+                "thread \(record.name) may be upgraded only by the account that registered it (\(record.owner?.hex ?? "not recorded")), not \(sender?.hex ?? "an unknown sender")",
+                expected: record.owner?.hex, given: sender?.hex)
         }
         if let version = u.osVersion, !OSVersion.supported.contains(version) {
             return reason(
                 .unsupportedOSVersion, "thread \(record.name): OS version \(version) is not supported",
                 given: String(version))
         }
-        if let bytes = u.program {
-            let program: Program
-            do {
-                program = try Program(decoding: bytes.bytes)
-            } catch {
+        guard let bytes = u.program else {
+            guard program(u.programHash, programs) != nil else {
                 return reason(
-                    .badProgram, "thread \(record.name): the published program is not valid: \(error.message)")
+                    .unknownProgram,
+                    "thread \(record.name): no program \(u.programHash) is on L2; publish it with the upgrade",
+                    given: u.programHash.hex)
             }
-            guard program.hash == u.programHash else {
-                return reason(
-                    .badProgram,
-                    "thread \(record.name): the published program's hash is \(program.hash), not \(u.programHash)",
-                    expected: u.programHash.hex, given: program.hash.hex)
-            }
-        } else if program(u.programHash, programs) == nil {
-            return reason(
-                .unknownProgram,
-                "thread \(record.name): no program \(u.programHash) is on L2; publish it with the upgrade",
-                given: u.programHash.hex)
+            return .success(nil)
         }
-        return nil
+        let published: Program
+        do {
+            published = try Program(decoding: bytes.bytes)
+        } catch {
+            return reason(.badProgram, "thread \(record.name): the published program is not valid: \(error.message)")
+        }
+        guard published.hash == u.programHash else {
+            return reason(
+                .badProgram,
+                "thread \(record.name): the published program's hash is \(published.hash), not \(u.programHash)",
+                expected: u.programHash.hex, given: published.hash.hex)
+        }
+        return .success(published)
     }
 
     /// Upgrades a thread's program (and OS version) at the current sub-block boundary: the state
@@ -308,16 +316,12 @@ public struct ManagerState: Sendable {
     ) -> ManagerOutcome {
         if let recorded = outcomes[txHash] { return recorded }
         let outcome: ManagerOutcome
-        if let sender, let refusal = checkUpgrade(u, sender: sender, programs: programs) {
+        switch validate(u, sender: sender, programs: programs) {
+        case .failure(let refusal):
             outcome = .reverted(txHash, refusal)
-        } else if sender == nil {
-            outcome = .reverted(
-                txHash, RevertReason(code: .notOwner, message: "an upgrade needs its sender", threadId: u.threadId))
-        } else {
-            if let bytes = u.program, let program = try? Program(decoding: bytes.bytes) {
-                published[program.hash] = program
-            }
-            threads[u.threadId]!.upgrade(to: u.programHash, osVersion: u.osVersion, contract: nil)
+        case .success(let program):
+            if let program { published[program.hash] = program }
+            threads[u.threadId]!.upgrade(to: u.programHash, osVersion: u.osVersion)
             let record = threads[u.threadId]!
             outcome = ManagerOutcome(
                 txHash: txHash, status: .accepted,

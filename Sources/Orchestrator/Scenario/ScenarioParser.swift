@@ -269,41 +269,26 @@ struct ScenarioParser {
         if ContractFiles.isPath(text) {
             contract = ContractFiles.resolve(text, relativeTo: reader.file)
             do {
-                spec.source = try String(contentsOfFile: contract, encoding: .utf8)
+                try ContractFiles.load(contract, relativeTo: reader.file, into: &spec)
             } catch {
-                throw reader.error(
-                    contractNode, "\(path).contract",
-                    "cannot read the contract file \(contract): \(error.localizedDescription)")
+                throw reader.error(contractNode, "\(path).contract", error.text)
             }
-            spec.sourceFile = contract
-            spec.contract = ContractFiles.label(of: contract)
         } else {
             spec.contract = try reader.choice(
                 contractNode, path: "\(path).contract", from: DevnetConfig.knownContracts, noun: "contract")
             spec.source = nil
             spec.sourceFile = nil
         }
-        let threadNames = topology.processes.compactMap(\.thread?.name)
-        var constants: [String] = []
-        var values: [String: UInt64] = [:]
-        if let constantsNode = fields["constants"] {
-            for (nameNode, valueNode) in try reader.pairs(constantsNode, path: "\(path).constants") {
-                let name = try reader.string(nameNode, path: "\(path).constants")
-                let value = try reader.string(valueNode, path: "\(path).constants.\(name)")
-                switch ContractFiles.constant(value, threads: threadNames) {
-                case .success(let number): values[name] = number
-                case .failure(let problem): throw reader.error(valueNode, "\(path).constants.\(name)", problem.message)
-                }
-                constants.append("\(name)=\(value)")
-            }
+        let values = try fields["constants"].map {
+            try reader.constants($0, path: "\(path).constants", threads: topology.processes.compactMap(\.thread?.name))
         }
-        spec.constants = values.isEmpty ? nil : values
+        spec.constants = values
+        // At run time the values go as numbers: thread names are resolved already.
+        let constants = (values ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         do {
-            _ = try TopologyPrograms.program(of: spec)
-        } catch let error as AssemblyError {
-            throw ConfigError(
-                file: spec.sourceFile ?? reader.file, line: error.line, column: error.column, key: "\(path).contract",
-                message: error.message)
+            try ContractFiles.program(of: spec)
+        } catch {
+            throw reader.error(error, key: "\(path).contract")
         }
         // Later steps are checked against the new program's ABI.
         for index in topology.processes.indices where topology.processes[index].thread?.name == thread {
@@ -345,9 +330,12 @@ struct ScenarioParser {
                 try reader.integer($0, path: "\(path).prover", in: 1...DevAccounts.proversPerThread)
             },
             constants: try fields["constants"].map { node in
-                try reader.pairs(node, path: "\(path).constants").map { name, value in
-                    "\(try reader.string(name, path: "\(path).constants"))=\(try reader.string(value, path: "\(path).constants"))"
-                }
+                let threads =
+                    topology.processes.compactMap(\.thread?.name) + [
+                        try reader.string(threadNode, path: "\(path).thread")
+                    ]
+                return try reader.constants(node, path: "\(path).constants", threads: threads)
+                    .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             } ?? []
         )
         let spec: ThreadSpec
