@@ -104,8 +104,9 @@ enum ContractFiles {
         if threads.contains(trimmed) { return .success(ThreadId.derive(name: trimmed).value) }
         return .failure(
             ConstantProblem(
-                message:
-                    "'\(trimmed)' is neither a number nor a thread of this devnet (threads: \(threads.joined(separator: ", ")))"
+                message: threads.isEmpty
+                    ? "'\(trimmed)' is not a number (decimal, or 0x hex) below the field modulus"
+                    : "'\(trimmed)' is neither a number nor a thread of this devnet (threads: \(threads.joined(separator: ", ")))"
             ))
     }
 }
