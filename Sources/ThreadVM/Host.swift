@@ -7,8 +7,9 @@ public protocol StateReader: Sendable {
 
 /// Reads other threads' canonical state, for `xload`.
 ///
-/// Returns nil when `thread` is not a registered thread (the transaction then fails with
-/// ``VMFailure/unknownThread(_:thread:)``); absent keys of a known thread read as 0.
+/// Returns nil when `thread` is not a registered thread (under OS version 1 the transaction then
+/// fails with ``VMFailure/unknownThread(_:thread:)``; under version 2 the read is 0); absent keys
+/// of a known thread read as 0.
 public protocol CrossThreadReader: Sendable {
     func value(thread: Felt, key: StorageKey) -> Felt?
 }
@@ -46,7 +47,7 @@ public struct MemoryThreads: CrossThreadReader, Hashable, Sendable {
     }
 }
 
-/// A cross-thread reader that knows no threads: every `xload` fails.
+/// A cross-thread reader that knows no threads: every `xload` finds no thread.
 public struct NoThreads: CrossThreadReader, Hashable, Sendable {
     public init() {}
     public func value(thread: Felt, key: StorageKey) -> Felt? { nil }

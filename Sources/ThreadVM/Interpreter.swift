@@ -1,12 +1,15 @@
-/// Bounds on one execution.
+/// Bounds on one execution: the step bound of a ``VMRules``, on its own.
 public struct ExecutionLimits: Hashable, Sendable, Codable {
     /// Every executed instruction is one step; reaching the limit fails with ``VMFailure/outOfSteps(limit:)``.
     public var maxSteps: Int
 
     public init(maxSteps: Int) { self.maxSteps = maxSteps }
 
-    /// 10,000 steps per transaction.
-    public static let `default` = ExecutionLimits(maxSteps: 10_000)
+    /// OS version 1's bound: 10,000 steps per transaction.
+    public static let `default` = VMRules.v1.limits
+
+    /// The bound of `rules`.
+    public init(_ rules: VMRules) { self = rules.limits }
 }
 
 /// Where in a program something happened.
@@ -49,7 +52,7 @@ public enum VMFailure: Error, Hashable, Sendable, CustomStringConvertible {
     case calldataOutOfRange(Location, offset: UInt64)
     /// `store` in a view entrypoint.
     case writeInView(Location)
-    /// `xload` named a thread the host does not know.
+    /// `xload` named a thread the host does not know (OS version 1; version 2 reads 0).
     case unknownThread(Location, thread: Felt)
     /// `ret` returned a different number of words than the entrypoint's return type.
     case badReturn(Location, expected: Int, got: Int)
@@ -137,14 +140,30 @@ public struct ExecutionResult: Hashable, Sendable {
 }
 
 /// Runs transactions of one program. Deterministic: the result depends only on the program, the
-/// transaction, the limits and what the readers return.
+/// transaction, the rules and what the readers return.
 public struct Interpreter: Sendable {
     public let program: Program
-    public var limits: ExecutionLimits
+    /// The OS version's rules the program runs under.
+    public var rules: VMRules
 
-    public init(program: Program, limits: ExecutionLimits = .default) {
+    /// An interpreter under `rules` (e.g. ``VMRules/v2``). It does not run the rules' static
+    /// checks: a thread's program passed them when it was registered (``VMRules/check(_:)``).
+    public init(program: Program, rules: VMRules) {
         self.program = program
-        self.limits = limits
+        self.rules = rules
+    }
+
+    /// An interpreter under OS version 1's rules with the step bound `limits`.
+    public init(program: Program, limits: ExecutionLimits = .default) {
+        var rules = VMRules.v1
+        rules.limits = limits
+        self.init(program: program, rules: rules)
+    }
+
+    /// The step bound of ``rules``.
+    public var limits: ExecutionLimits {
+        get { rules.limits }
+        set { rules.limits = newValue }
     }
 
     /// Runs `transaction` against `state` (the thread's own storage) and `threads` (other threads'
@@ -154,8 +173,8 @@ public struct Interpreter: Sendable {
         state: some StateReader,
         threads: some CrossThreadReader = NoThreads()
     ) -> ExecutionResult {
-        var run = Run(program: program, state: state, threads: threads)
-        let outcome = run.execute(transaction, maxSteps: limits.maxSteps)
+        var run = Run(program: program, rules: rules, state: state, threads: threads)
+        let outcome = run.execute(transaction)
         let succeeded: Bool
         if case .success = outcome { succeeded = true } else { succeeded = false }
         return ExecutionResult(
@@ -178,6 +197,7 @@ struct CrossKey: Hashable, Sendable {
 /// The mutable state of one execution.
 private struct Run<State: StateReader, Threads: CrossThreadReader> {
     let program: Program
+    let rules: VMRules
     let state: State
     let threads: Threads
     var steps = 0
@@ -186,13 +206,15 @@ private struct Run<State: StateReader, Threads: CrossThreadReader> {
     var written: [StorageKey: Felt] = [:]
     var crossReads: [CrossKey: CrossRead] = [:]
 
-    init(program: Program, state: State, threads: Threads) {
+    init(program: Program, rules: VMRules, state: State, threads: Threads) {
         self.program = program
+        self.rules = rules
         self.state = state
         self.threads = threads
     }
 
-    mutating func execute(_ tx: Transaction, maxSteps: Int) -> ExecutionResult.Outcome {
+    mutating func execute(_ tx: Transaction) -> ExecutionResult.Outcome {
+        let maxSteps = rules.maxSteps
         let entry: Entrypoint
         do {
             entry = try program.abi.entrypoint(named: tx.entrypoint)
@@ -320,11 +342,16 @@ private struct Run<State: StateReader, Threads: CrossThreadReader> {
                 }
                 // Recorded either way: "no such thread" is part of the statement too.
                 crossReads[cross] = read
-                guard let value = read.observed else { return .failure(.unknownThread(here(), thread: thread)) }
-                r[reg(ins.a)] = value
+                if let value = read.observed {
+                    r[reg(ins.a)] = value
+                } else if rules.unregisteredThreadReadsZero {
+                    r[reg(ins.a)] = .zero
+                } else {
+                    return .failure(.unknownThread(here(), thread: thread))
+                }
             case .hash:
                 let start = reg(ins.b)
-                let digest = KeyDerivation.hash(r[start..<start + Int(ins.c.value)])
+                let digest = rules.hash(r[start..<start + Int(ins.c.value)]).quad
                 let d = reg(ins.a)
                 r[d] = digest.w0
                 r[d + 1] = digest.w1

@@ -41,15 +41,26 @@ public struct SubBlockBuilder: Sendable {
     private var inputs: [StorageKey: Felt] = [:]
     private var crossReads: [CrossKey: CrossRead] = [:]
 
+    /// A builder under `rules` (the thread's OS version).
+    public init(
+        program: Program,
+        base: any StateReader,
+        threads: any CrossThreadReader = NoThreads(),
+        rules: VMRules
+    ) {
+        interpreter = Interpreter(program: program, rules: rules)
+        self.threads = threads
+        fork = LocalFork(base: base)
+    }
+
+    /// A builder under OS version 1 with the step bound `limits`.
     public init(
         program: Program,
         base: any StateReader,
         threads: any CrossThreadReader = NoThreads(),
         limits: ExecutionLimits = .default
     ) {
-        interpreter = Interpreter(program: program, limits: limits)
-        self.threads = threads
-        fork = LocalFork(base: base)
+        self.init(program: program, base: base, threads: threads, rules: SubBlockExecutor.v1(limits))
     }
 
     /// Runs `transaction` on the fork and records its effects.
@@ -89,11 +100,28 @@ public enum SubBlockExecutor {
         program: Program,
         base: any StateReader,
         threads: any CrossThreadReader = NoThreads(),
-        limits: ExecutionLimits = .default
+        rules: VMRules
     ) -> SubBlockStatement {
-        var builder = SubBlockBuilder(program: program, base: base, threads: threads, limits: limits)
+        var builder = SubBlockBuilder(program: program, base: base, threads: threads, rules: rules)
         for transaction in transactions { builder.apply(transaction) }
         return builder.statement
+    }
+
+    /// ``execute(_:program:base:threads:rules:)`` under OS version 1 with the step bound `limits`.
+    public static func execute(
+        _ transactions: [Transaction],
+        program: Program,
+        base: any StateReader,
+        threads: any CrossThreadReader = NoThreads(),
+        limits: ExecutionLimits = .default
+    ) -> SubBlockStatement {
+        execute(transactions, program: program, base: base, threads: threads, rules: v1(limits))
+    }
+
+    static func v1(_ limits: ExecutionLimits) -> VMRules {
+        var rules = VMRules.v1
+        rules.limits = limits
+        return rules
     }
 }
 
@@ -114,11 +142,25 @@ extension SubBlockExecutor {
         crossReads: [CrossRead],
         limits: ExecutionLimits = .default
     ) -> StatementMismatch? {
+        verify(
+            transactions, program: program, inputs: inputs, outputs: outputs, crossReads: crossReads,
+            rules: v1(limits))
+    }
+
+    /// ``verify(_:program:inputs:outputs:crossReads:limits:)`` under `rules` (the thread's OS version).
+    public static func verify(
+        _ transactions: [Transaction],
+        program: Program,
+        inputs: [KeyValue],
+        outputs: [KeyValue],
+        crossReads: [CrossRead],
+        rules: VMRules
+    ) -> StatementMismatch? {
         var base = MemoryState()
         base.apply(inputs)
         var threads = MemoryThreads()
         threads.add(claims: crossReads)
-        let recomputed = execute(transactions, program: program, base: base, threads: threads, limits: limits)
+        let recomputed = execute(transactions, program: program, base: base, threads: threads, rules: rules)
         if recomputed.inputs != inputs.sorted(by: { $0.key < $1.key }) {
             return StatementMismatch(part: .inputs, claimed: inputs.count, recomputed: recomputed.inputs.count)
         }

@@ -91,7 +91,8 @@ public struct StorageKey: Hashable, Comparable, Sendable, Codable, CustomStringC
         self.quad = quad
     }
 
-    /// The key that `hash` derives from `words` (1 to 8 of them), e.g. `[slot] + address.words`.
+    /// The key that `hash` derives from `words` (1 to 8 of them) under OS version 1, e.g.
+    /// `[slot] + address.words`; ``VMRules/hash(_:)`` gives any version's.
     ///
     /// key = SHA-256("zkthreads/key/v1" ‖ n ‖ word₁ ‖ … ‖ wordₙ), with n one byte and each word
     /// 8 big-endian bytes of its canonical value; the digest is split into four 8-byte big-endian
@@ -174,10 +175,24 @@ public struct Address: Hashable, Comparable, Sendable, Codable, CustomStringConv
     }
 }
 
-/// The hash behind the `hash` instruction and ``StorageKey/derive(_:)``.
-enum KeyDerivation {
-    static let maxWords = 8
+/// The hashes behind the `hash` instruction (``VMRules/hash(_:)``) and ``StorageKey/derive(_:)``.
+public enum KeyDerivation {
+    /// The most words one `hash` takes: the Poseidon2 rate.
+    public static let maxWords = 8
     static let domain: [UInt8] = Array("zkthreads/key/v1".utf8)
+    /// The domain tag of OS version 2 keys, in capacity element 9 of the Poseidon2 state: the
+    /// eight ASCII bytes `zkt/key2` read as a big-endian integer, 0x7a6b742f6b657932 (below p).
+    public static let poseidon2Domain = Felt(0x7a6b_742f_6b65_7932)
+
+    /// OS version 2: `[w₀ … wₙ₋₁, 0 …, n, domain, 0, 0]`, one Poseidon2 permutation, elements 0–3.
+    static func poseidon2(_ words: some Collection<Felt>) -> Quad {
+        var state = [Felt](repeating: .zero, count: Poseidon2.width)
+        for (index, word) in words.enumerated() { state[index] = word }
+        state[maxWords] = Felt(UInt64(words.count))
+        state[maxWords + 1] = poseidon2Domain
+        Poseidon2.permute(&state)
+        return Quad(state[0], state[1], state[2], state[3])
+    }
 
     static func hash(_ words: some Collection<Felt>) -> Quad {
         var bytes = domain
