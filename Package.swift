@@ -57,7 +57,7 @@ let package = Package(
         /// the manager's acceptance rules and the proof-system interface. No I/O.
         .target(
             name: "ZKCore",
-            dependencies: ["ThreadVM", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ThreadVM", "STARK", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -133,7 +133,7 @@ let package = Package(
         /** Prove/verify timings and proof sizes of the STARK library's AIRs. */
         .executableTarget(
             name: "stark-bench",
-            dependencies: ["STARK"],
+            dependencies: ["STARK", "ZKCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DaemonKit", "DevnetStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["DevnetProtocol", "DevnetClient", "ZeroMQ"], swiftSettings: swiftSettings),
         .testTarget(name: "STARKTests", dependencies: ["STARK"], swiftSettings: swiftSettings),
-        .testTarget(name: "ZKCoreTests", dependencies: ["ZKCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ZKCoreTests", dependencies: ["ZKCore", "STARK"], swiftSettings: swiftSettings),
         .testTarget(name: "ThreadVMTests", dependencies: ["ThreadVM"], swiftSettings: swiftSettings),
     ]
 )

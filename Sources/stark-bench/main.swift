@@ -2,7 +2,10 @@
 //
 //   stark-bench [--min-log 10] [--max-log 18] [--threads 1|all|both|N] [--air fib|kv|all]
 //               [--security 96|high]
+//   stark-bench --transfers 16,256,4096 [--threads N]
+//               (the ThreadVM AIR: `stark` sub-blocks of token transfers)
 import STARK
+import ZKCore
 
 func usage() -> Never {
     print(
@@ -22,6 +25,7 @@ var maxLog = 18
 var threadCounts = [1, Parallelism.availableCores]
 var airs = BenchmarkAIR.allCases
 var options = ProofOptions.default
+var transfers: [Int] = []
 
 var args = CommandLine.arguments.dropFirst()
 while let flag = args.popFirst() {
@@ -37,6 +41,8 @@ while let flag = args.popFirst() {
         }
     case "--air":
         airs = value == "all" ? BenchmarkAIR.allCases : [BenchmarkAIR(rawValue: value) ?? { usage() }()]
+    case "--transfers":
+        transfers = value.split(separator: ",").map { Int($0) ?? { usage() }() }
     case "--security":
         switch value {
         case "96": options = .default
@@ -45,6 +51,29 @@ while let flag = args.popFirst() {
         }
     default: usage()
     }
+}
+if !transfers.isEmpty {
+    print("ThreadVM AIR: stark sub-blocks of token transfers (\(StarkProofSystem().options))")
+    print(
+        "| transfers | rows (used) | columns (main + aux ext) | threads | trace (s) | prove (s) | verify proof (ms) | verify with signatures (ms) | proof (KB) | security (conj. / proven bits) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for count in transfers {
+        for threads in threadCounts {
+            do {
+                let r = try StarkBenchmark.run(transfers: count, threads: threads)
+                func ms(_ s: Double) -> Double { (s * 10000).rounded() / 10 }
+                func s3(_ s: Double) -> Double { (s * 1000).rounded() / 1000 }
+                print(
+                    "| \(count) | \(r.rows) (\(r.usedRows)) | \(r.mainColumns) + \(r.auxColumns) | \(threads) | \(s3(r.traceSeconds)) | \(s3(r.proveSeconds)) | \(ms(r.verifyProofSeconds)) | \(ms(r.verifyTotalSeconds)) | \((Double(r.proofBytes) / 102.4).rounded() / 10) | \(r.conjecturedBits) / \(r.provenBits) |"
+                )
+            } catch {
+                print("| \(count) | error: \(error) |")
+                exit(1)
+            }
+        }
+    }
+    exit(0)
 }
 guard minLog >= 3, maxLog <= 24, minLog <= maxLog else { usage() }
 threadCounts = Array(Set(threadCounts)).sorted()

@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+import ThreadVM
+
+@testable import STARK
+@testable import ZKCore
+
+/// The `stark` proof system: honest sub-blocks verify, and a lying prover is never accepted.
+///
+/// The lying prover here builds the honest trace, then changes the statement, the claims or the
+/// trace itself, and proves the result with the constraint check switched off, so the verifier
+/// faces a real STARK proof of a false statement rather than flipped bytes.
+@Suite(.serialized) struct StarkProofSystemTests {
+    typealias F = Fixture
+    let system = StarkProofSystem()
+
+    /// A sub-block of the token thread under OS version 2 (not proved).
+    static func tokenSubBlock(_ txs: [ThreadTransaction], canonical: [KeyValue] = []) -> SubBlockSubmission {
+        var batcher = SubBlockBatcher(
+            thread: F.token, program: F.tokenProgram, osVersion: 2, proofSystem: StarkProofSystem.name,
+            canonical: MemoryState(Dictionary(canonical.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })),
+            sequence: 0, threads: MemoryThreads())
+        for tx in txs {
+            if case .failure(let refusal) = batcher.add(tx) { fatalError("\(refusal)") }
+        }
+        return batcher.seal()!
+    }
+
+    func tx(_ entrypoint: String, _ arguments: [String], by signer: DevAccount, nonce: UInt64) -> ThreadTransaction {
+        F.tx(F.token, F.tokenProgram, entrypoint, arguments, by: signer, nonce: nonce)
+    }
+
+    /// Mint to alice, two transfers, and between them one that fails for lack of balance (carol's
+    /// balance is then an input that is never written).
+    var mixed: SubBlockSubmission {
+        Self.tokenSubBlock([
+            tx("mint", ["to=\(F.alice.address.hex)", "amount=100"], by: F.alice, nonce: 0),
+            tx("transfer", ["to=\(F.bob.address.hex)", "amount=30"], by: F.alice, nonce: 1),
+            tx("transfer", ["to=\(F.alice.address.hex)", "amount=500"], by: F.carol, nonce: 0),
+            tx("transfer", ["to=\(F.alice.address.hex)", "amount=5"], by: F.bob, nonce: 0),
+        ])
+    }
+
+    /// Builds the honest trace and claims for `honest`, lets `lie` change any of them, and proves
+    /// whatever results without checking the constraints.
+    func lyingProof(
+        _ honest: SubBlockSubmission,
+        lie: (inout SubBlockSubmission, inout ThreadProofClaims, inout TraceTable) -> Void
+    ) throws -> SubBlockSubmission {
+        var builder = ThreadTraceBuilder(
+            program: F.tokenProgram, rules: .v2, inputs: honest.inputs, crossReads: honest.crossReads)
+        for tx in honest.transactions { _ = try builder.add(tx) }
+        var (trace, claims) = try builder.finish(claimedOutputs: honest.outputs)
+        var statement = honest
+        lie(&statement, &claims, &trace)
+        statement.txCommitment = SubBlockSubmission.commitment(to: statement.transactions)
+        statement.proof = Data()
+        let inputs = try StarkProofSystem.publicInputs(statement, program: F.tokenProgram, rules: .v2, claims: claims)
+            .get()
+        let air = try ThreadVMAIR(traceLength: trace.length, publicInputs: inputs)
+        let stark = try Prover.prove(
+            air: air, trace: trace, options: ProofOptions.default, threads: 2, checkConstraints: false
+        ).bytes
+        var writer = ProofWriter()
+        writer.bytes.append(contentsOf: StarkProofSystem.magic)
+        writer.bytes.append(StarkProofSystem.version)
+        claims.encode(into: &writer)
+        writer.u32(UInt32(stark.count))
+        writer.bytes.append(contentsOf: stark)
+        statement.proof = Data(writer.bytes)
+        return statement
+    }
+
+    func expectRejected(_ submission: SubBlockSubmission, _ what: Comment) {
+        let verdict = system.verify(submission, program: F.tokenProgram)
+        #expect(!verdict.isOK, what)
+    }
+
+    @Test func anHonestSubBlockVerifiesAndReportsItsFailure() throws {
+        let sub = try mixed.proved(by: system, program: F.tokenProgram)
+        let (verdict, failures) = system.verifyReportingFailures(sub, program: F.tokenProgram)
+        #expect(verdict == .ok)
+        #expect(failures?.keys.sorted() == [2])
+        #expect(failures?[2]?.contains("insufficient balance") == true)
+    }
+
+    @Test func theHonestTraceSatisfiesEveryConstraint() throws {
+        // The lying harness with no lie: proving with the constraint check off still verifies.
+        let sub = try lyingProof(mixed) { _, _, _ in }
+        #expect(system.verify(sub, program: F.tokenProgram) == .ok)
+    }
+
+    @Test func aWrongOutputValueIsRejected() throws {
+        let sub = try lyingProof(mixed) { statement, _, _ in
+            statement.outputs[0].value = statement.outputs[0].value + .one
+        }
+        expectRejected(sub, "a wrong output value")
+    }
+
+    @Test func anOmittedWriteIsRejected() throws {
+        let sub = try lyingProof(mixed) { statement, _, _ in statement.outputs.removeLast() }
+        expectRejected(sub, "an omitted write")
+    }
+
+    @Test func anExtraWriteIsRejected() throws {
+        let honest = mixed
+        let unwritten = honest.inputs.first { input in !honest.outputs.contains { $0.key == input.key } }
+        // Carol's balance: read by the failing transfer, never written.
+        let key = try #require(unwritten?.key)
+        let sub = try lyingProof(honest) { statement, _, _ in
+            statement.outputs.append(KeyValue(key: key, value: 999))
+            statement.outputs.sort { $0.key < $1.key }
+        }
+        expectRejected(sub, "an extra write")
+    }
+
+    @Test func aSkippedTransactionIsRejected() throws {
+        let sub = try lyingProof(mixed) { statement, claims, _ in
+            statement.transactions.remove(at: 1)
+            claims.outcomes.remove(at: 1)
+        }
+        expectRejected(sub, "a skipped transaction")
+    }
+
+    @Test func reorderedTransactionsAreRejected() throws {
+        let sub = try lyingProof(mixed) { statement, claims, _ in
+            statement.transactions.swapAt(2, 3)
+            claims.outcomes.swapAt(2, 3)
+        }
+        expectRejected(sub, "reordered transactions")
+    }
+
+    @Test func alteredCalldataIsRejected() throws {
+        let sub = try lyingProof(mixed) { statement, _, _ in
+            statement.transactions[1] = tx("transfer", ["to=\(F.bob.address.hex)", "amount=31"], by: F.alice, nonce: 1)
+        }
+        expectRejected(sub, "altered calldata")
+    }
+
+    @Test func aDifferentCallerIsRejected() throws {
+        let sub = try lyingProof(mixed) { statement, _, _ in
+            statement.transactions[3] = tx(
+                "transfer", ["to=\(F.alice.address.hex)", "amount=5"], by: F.carol, nonce: 1)
+        }
+        expectRejected(sub, "a different caller")
+    }
+
+    @Test func aFailedTransactionReportedAsSucceededIsRejected() throws {
+        let sub = try lyingProof(mixed) { _, claims, _ in claims.outcomes[2] = .success }
+        expectRejected(sub, "failure reported as success")
+    }
+
+    @Test func aSucceededTransactionReportedAsFailedIsRejected() throws {
+        let failing = mixed
+        let sub = try lyingProof(failing) { _, claims, _ in claims.outcomes[1] = claims.outcomes[2] }
+        expectRejected(sub, "success reported as failure")
+    }
+
+    @Test func aDishonestTraceIsRejected() throws {
+        // The prover rewrites the balance its failing transfer loaded, so that the assertion
+        // passes, and claims success: the memory bus no longer balances.
+        let sub = try lyingProof(mixed) { _, claims, trace in
+            typealias C = ThreadVMAIR.Column
+            let load = C.op + ThreadVMAIR.Op.load.rawValue
+            // The first load after the third header is bob's balance in the failing transfer.
+            var headers = 0
+            for row in 0..<trace.length {
+                if trace.columns[C.header][row] == .one { headers += 1 }
+                if headers == 3 && trace.columns[load][row] == .one {
+                    trace.columns[C.result][row] = Goldilocks(1000)
+                    trace.columns[C.old][row] = Goldilocks(1000)
+                    trace.columns[C.new][row] = Goldilocks(1000)
+                    break
+                }
+            }
+            claims.outcomes[2] = .success
+        }
+        expectRejected(sub, "a trace whose load returns a value never written")
+    }
+
+    @Test func aProofForAnotherStatementIsRejected() throws {
+        let honest = try mixed.proved(by: system, program: F.tokenProgram)
+        var later = honest
+        later.sequence += 1
+        expectRejected(later, "another sequence")
+        var other = honest
+        other.threadId = F.counter.id
+        expectRejected(other, "another thread")
+        var renamed = honest
+        renamed.programHash = F.counterProgram.hash
+        #expect(!system.verify(renamed, program: F.counterProgram).isOK)
+    }
+
+    @Test func garbageTruncatedAndMutatedProofsAreRejectedWithoutATrap() throws {
+        let honest = try mixed.proved(by: system, program: F.tokenProgram)
+        var garbage = honest
+        garbage.proof = Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 37) })
+        expectRejected(garbage, "garbage")
+        var truncated = honest
+        truncated.proof = honest.proof.prefix(honest.proof.count / 2)
+        expectRejected(truncated, "truncated")
+        var oversized = honest
+        oversized.proof = honest.proof + Data(repeating: 0, count: 64)
+        expectRejected(oversized, "trailing bytes")
+        // Sampled single-byte mutations across the whole proof, at a fixed stride.
+        let bytes = [UInt8](honest.proof)
+        var rejected = 0
+        var tried = 0
+        for position in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 48)) {
+            var mutated = bytes
+            mutated[position] ^= 0x5A
+            var sub = honest
+            sub.proof = Data(mutated)
+            tried += 1
+            if !system.verify(sub, program: F.tokenProgram).isOK { rejected += 1 }
+        }
+        #expect(rejected == tried)
+    }
+
+    @Test func weakerOptionsAreRejected() throws {
+        var weak = StarkProofSystem()
+        weak.options = STARKOptions(proofOptions: .testing)
+        let sub = try mixed.proved(by: weak, program: F.tokenProgram)
+        expectRejected(sub, "a proof made with the testing options")
+    }
+
+    @Test func onlyOSVersionTwoCanBeProved() throws {
+        var sub = mixed
+        sub.osVersion = 1
+        #expect(throws: ProofError.self) { try sub.proved(by: system, program: F.tokenProgram) }
+    }
+}
