@@ -14,7 +14,9 @@ public struct SubBlockBatcher: Sendable {
     public let proofSystem: String
     /// Seal automatically reached: ``isFull`` turns true at this many open transactions.
     public var maxTransactions: Int
-    public let limits: ExecutionLimits
+    /// The VM rules of ``osVersion`` that transactions run under.
+    public let rules: VMRules
+    public var limits: ExecutionLimits { rules.limits }
 
     /// Canonical state plus the outputs of every sealed, unsettled sub-block.
     private var tip: MemoryState
@@ -27,20 +29,25 @@ public struct SubBlockBatcher: Sendable {
     /// The last canonical sequence this batcher knows to be settled.
     public private(set) var settledSequence: UInt64
 
+    /// A batcher for a thread pinned to `osVersion`, whose rules its transactions run under
+    /// (an unknown version, which the manager refuses anyway, runs version 1's). `limits`
+    /// replaces the version's step bound (for tests).
     public init(
         thread: ThreadInfo, program: Program, osVersion: UInt32 = OSVersion.current,
         proofSystem: String = ReexecProofSystem.name, canonical: MemoryState, sequence: UInt64,
-        threads: any CrossThreadReader = NoThreads(), maxTransactions: Int = 256, limits: ExecutionLimits = .default
+        threads: any CrossThreadReader = NoThreads(), maxTransactions: Int = 256, limits: ExecutionLimits? = nil
     ) {
         self.thread = thread
         self.program = program
         self.osVersion = osVersion
         self.proofSystem = proofSystem
         self.maxTransactions = maxTransactions
-        self.limits = limits
+        var rules = OSVersion.rules(osVersion) ?? .v1
+        if let limits { rules.limits = limits }
+        self.rules = rules
         tip = canonical
         self.threads = threads
-        open = ThreadExecution(program: program, base: canonical, threads: threads, limits: limits)
+        open = ThreadExecution(program: program, base: canonical, threads: threads, rules: rules)
         lastSealed = sequence
         settledSequence = sequence
     }
@@ -101,9 +108,9 @@ public struct SubBlockBatcher: Sendable {
             txCommitment: SubBlockSubmission.commitment(to: transactions), transactions: transactions,
             proofSystem: proofSystem)
         // Drop the fork's reference to `tip` before mutating it, so it is updated in place.
-        open = ThreadExecution(program: program, base: MemoryState(), threads: threads, limits: limits)
+        open = ThreadExecution(program: program, base: MemoryState(), threads: threads, rules: rules)
         tip.apply(statement.outputs)
-        open = ThreadExecution(program: program, base: tip, threads: threads, limits: limits)
+        open = ThreadExecution(program: program, base: tip, threads: threads, rules: rules)
         sealed.append(submission)
         lastSealed = submission.sequence
         return submission
@@ -126,11 +133,11 @@ public struct SubBlockBatcher: Sendable {
         let pending = unsettledTransactions
         if let newThreads { threads = newThreads }
         sealed = []
-        open = ThreadExecution(program: program, base: MemoryState(), threads: threads, limits: limits)
+        open = ThreadExecution(program: program, base: MemoryState(), threads: threads, rules: rules)
         tip = canonical
         lastSealed = sequence
         settledSequence = sequence
-        open = ThreadExecution(program: program, base: tip, threads: threads, limits: limits)
+        open = ThreadExecution(program: program, base: tip, threads: threads, rules: rules)
         var report = RebaseReport()
         for tx in pending {
             switch open.apply(tx) {

@@ -66,12 +66,37 @@ public struct ThreadUpgrade: Hashable, Sendable, Codable {
     }
 }
 
-/// The thread OS versions this devnet knows.
+/// The thread OS versions this devnet knows. A thread's version is pinned when it registers and
+/// decides the VM rules its sub-blocks run under (``rules(_:)``); see docs/protocol.md, "OS versions".
 public enum OSVersion {
-    /// The OS version of this protocol core: ThreadVM v1, SHA-256 keys, thread nonces, this
-    /// state-root construction.
+    /// The version a thread registers with unless it asks for another: ThreadVM v1, SHA-256
+    /// keys, thread nonces, this state-root construction.
     public static let current: UInt32 = 1
-    public static let supported: Set<UInt32> = [1]
+    /// The provable OS: Poseidon2 keys, static checks at registration, 1,024 steps per
+    /// transaction, `xload` of an unregistered thread reads 0. The `stark` proof system proves it.
+    public static let provable: UInt32 = 2
+    public static let supported: Set<UInt32> = [1, 2]
+
+    /// The VM rules of `version`, or nil when it is not supported.
+    public static func rules(_ version: UInt32) -> VMRules? {
+        supported.contains(version) ? VMRules.forVersion(version) : nil
+    }
+
+    /// The version a thread with proof system `proofSystem` must run, when the proof system
+    /// demands one: `stark` proves only the provable OS.
+    public static func required(byProofSystem proofSystem: String) -> UInt32? {
+        proofSystem == StarkProofSystem.name ? provable : nil
+    }
+
+    /// The version a thread registers with when its configuration does not name one.
+    public static func defaultVersion(proofSystem: String) -> UInt32 {
+        required(byProofSystem: proofSystem) ?? current
+    }
+
+    /// Whether a thread may move from `old` to `new` in an upgrade. Versions 1 and 2 derive
+    /// storage keys with different hashes, so a thread's state would not be found under the
+    /// other: only the same version is compatible.
+    public static func compatible(_ old: UInt32, _ new: UInt32) -> Bool { old == new }
 }
 
 /// What an L2 transaction does.

@@ -174,8 +174,10 @@ public struct ManagerState: Sendable {
     /// A reader of canonical state for `xload`s (a snapshot; it does not follow later changes).
     public var crossThreadReader: CanonicalThreads { CanonicalThreads(threads: threads) }
 
-    /// Registers a thread. Reverts with `THREAD_EXISTS`, `BAD_THREAD_ID`, `UNSUPPORTED_OS_VERSION`,
-    /// `UNKNOWN_PROGRAM` or `UNKNOWN_PROOF_SYSTEM`. Idempotent per `txHash`.
+    /// Registers a thread. Reverts with `THREAD_EXISTS`, `BAD_THREAD_ID`, `UNSUPPORTED_OS_VERSION`
+    /// (also for a proof system that proves another version), `BAD_PROGRAM` (also for a program
+    /// that fails the static checks of the thread's OS version), `UNKNOWN_PROGRAM` or
+    /// `UNKNOWN_PROOF_SYSTEM`. Idempotent per `txHash`.
     public mutating func register(
         _ registration: ThreadRegistration, txHash: String, sender: Address? = nil, programs: (ProgramHash) -> Program?
     ) -> ManagerOutcome {
@@ -227,7 +229,7 @@ public struct ManagerState: Sendable {
                     expected: r.programHash.hex, given: publishing!.hash.hex)
             }
         }
-        guard publishing != nil || program(r.programHash, programs) != nil else {
+        guard let running = publishing ?? program(r.programHash, programs) else {
             return revert(
                 .unknownProgram,
                 "thread \(r.name): unknown contract program \(r.programHash) (contract '\(r.contract)')",
@@ -238,6 +240,15 @@ public struct ManagerState: Sendable {
                 .unknownProofSystem,
                 "thread \(r.name): unknown proof system '\(r.proofSystem)'; known: \(proofSystems.names.joined(separator: ", "))",
                 given: r.proofSystem)
+        }
+        if let required = OSVersion.required(byProofSystem: r.proofSystem), required != r.osVersion {
+            return revert(
+                .unsupportedOSVersion,
+                "thread \(r.name): proof system '\(r.proofSystem)' proves OS version \(required) only, not \(r.osVersion)",
+                expected: String(required), given: String(r.osVersion))
+        }
+        if let refusal = Self.staticCheck(running, version: r.osVersion, thread: r.name) {
+            return revert(.badProgram, refusal)
         }
         let record = ThreadRecord(registration: r)
         threads[r.threadId] = record
@@ -284,12 +295,22 @@ public struct ManagerState: Sendable {
                 .unsupportedOSVersion, "thread \(record.name): OS version \(version) is not supported",
                 given: String(version))
         }
+        let version = u.osVersion ?? record.osVersion
+        guard OSVersion.compatible(record.osVersion, version) else {
+            return reason(
+                .unsupportedOSVersion,
+                "thread \(record.name) runs OS version \(record.osVersion) and cannot move to \(version): the two derive storage keys with different hashes, so its state would not be found",
+                expected: String(record.osVersion), given: String(version))
+        }
         guard let bytes = u.program else {
-            guard program(u.programHash, programs) != nil else {
+            guard let known = program(u.programHash, programs) else {
                 return reason(
                     .unknownProgram,
                     "thread \(record.name): no program \(u.programHash) is on L2; publish it with the upgrade",
                     given: u.programHash.hex)
+            }
+            if let refusal = Self.staticCheck(known, version: version, thread: record.name) {
+                return reason(.badProgram, refusal)
             }
             return .success(nil)
         }
@@ -305,7 +326,22 @@ public struct ManagerState: Sendable {
                 "thread \(record.name): the published program's hash is \(published.hash), not \(u.programHash)",
                 expected: u.programHash.hex, given: published.hash.hex)
         }
+        if let refusal = Self.staticCheck(published, version: version, thread: record.name) {
+            return reason(.badProgram, refusal)
+        }
         return .success(published)
+    }
+
+    /// Why `program` may not run on a thread of OS `version` (its static checks), or nil.
+    static func staticCheck(_ program: Program, version: UInt32, thread: String) -> String? {
+        guard let rules = OSVersion.rules(version) else { return nil }
+        do {
+            try rules.check(program)
+            return nil
+        } catch {
+            return
+                "thread \(thread): program \(program.hash) fails the static checks of OS version \(version): \(error)"
+        }
     }
 
     /// Upgrades a thread's program (and OS version) at the current sub-block boundary: the state
@@ -514,7 +550,7 @@ public struct ManagerState: Sendable {
             throw ViewError(
                 code: .notAView, message: "thread \(record.name): \(entry.signature) is not a view entrypoint")
         }
-        let result = Interpreter(program: program).execute(
+        let result = Interpreter(program: program, rules: OSVersion.rules(record.osVersion) ?? .v1).execute(
             Transaction(caller: caller, entrypoint: entrypoint, calldata: calldata),
             state: MemoryState(record.state), threads: crossThreadReader)
         switch result.outcome {

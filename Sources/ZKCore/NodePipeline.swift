@@ -100,20 +100,32 @@ public struct NodePipeline: Sendable {
         public var maxInFlight: Int
         /// Admitted transactions not yet final; beyond this a submit is refused as busy.
         public var maxUnsettled: Int
-        public var limits: ExecutionLimits
+        /// The thread's OS version: the one the node registers it with, until a sync finds the
+        /// canonical record's (a thread registered by another node, or upgraded).
+        public var osVersion: UInt32
+        /// Replaces the OS version's step bound when set (for tests).
+        public var limits: ExecutionLimits?
 
         public init(
             thread: ThreadInfo, program: Program, proofSystem: String = ReexecProofSystem.name,
-            maxSubBlock: Int = 256, maxInFlight: Int = 2, maxUnsettled: Int = 100_000,
-            limits: ExecutionLimits = .default
+            osVersion: UInt32 = OSVersion.current, maxSubBlock: Int = 256, maxInFlight: Int = 2,
+            maxUnsettled: Int = 100_000, limits: ExecutionLimits? = nil
         ) {
             self.thread = thread
             self.program = program
             self.proofSystem = proofSystem
+            self.osVersion = osVersion
             self.maxSubBlock = max(1, maxSubBlock)
             self.maxInFlight = max(1, maxInFlight)
             self.maxUnsettled = max(1, maxUnsettled)
             self.limits = limits
+        }
+
+        /// The VM rules transactions run under: the OS version's, with ``limits`` if set.
+        public var rules: VMRules {
+            var rules = OSVersion.rules(osVersion) ?? .v1
+            if let limits { rules.limits = limits }
+            return rules
         }
     }
 
@@ -312,7 +324,7 @@ public struct NodePipeline: Sendable {
     private func missingCrossReads(_ tx: ThreadTransaction) -> [CrossThreadKey] {
         guard let batcher else { return [] }
         let probe = CrossReadProbe(cache: cache)
-        _ = Interpreter(program: configuration.program, limits: configuration.limits).execute(
+        _ = Interpreter(program: configuration.program, rules: configuration.rules).execute(
             tx.vmTransaction, state: ForkReader { batcher.value(at: $0) }, threads: probe)
         return probe.misses.sorted { ($0.thread, $0.key) < ($1.thread, $1.key) }
     }
@@ -417,12 +429,16 @@ public struct NodePipeline: Sendable {
     /// Another prover moved the thread to `sequence`, beyond anything this node admitted: the
     /// fork is stale. The node drains and re-syncs.
     ///
-    /// With `programHash`, a thread upgraded to another program is stale too, whatever its
-    /// sequence: the node re-syncs and takes up the new program.
-    public mutating func canonicalMoved(to sequence: UInt64, programHash: ProgramHash? = nil) {
+    /// With `programHash` (and `osVersion`), a thread upgraded to another program (or OS
+    /// version) is stale too, whatever its sequence: the node re-syncs and takes it up.
+    public mutating func canonicalMoved(
+        to sequence: UInt64, programHash: ProgramHash? = nil, osVersion: UInt32? = nil
+    ) {
         guard phase == .running else { return }
         if let programHash, programHash != configuration.program.hash {
             beginDrain("the thread was upgraded to program \(programHash)")
+        } else if let osVersion, osVersion != configuration.osVersion {
+            beginDrain("the thread runs OS version \(osVersion)")
         } else if sequence > highestAdmitted {
             beginDrain("the thread reached sequence \(sequence) through another prover")
         } else {
@@ -466,19 +482,22 @@ public struct NodePipeline: Sendable {
 
     /// The canonical state at `sequence`, and where the canonical chain holds some of the
     /// unsettled transactions. Those settle; every other unsettled transaction is re-executed
-    /// on the new state (``advanceRebase()``).
+    /// on the new state (``advanceRebase()``). `program` and `osVersion` are the thread's as
+    /// the canonical record has them, when known.
     public mutating func synced(
-        canonical: MemoryState, sequence: UInt64, settled: [String: SettledTransaction], program: Program? = nil
+        canonical: MemoryState, sequence: UInt64, settled: [String: SettledTransaction], program: Program? = nil,
+        osVersion: UInt32? = nil
     ) {
         guard phase == .syncing else { return }
         if let program { configuration.program = program }
+        if let osVersion { configuration.osVersion = osVersion }
         cache = CrossThreadCache()
         admitted = [:]
         sending = nil
         batcher = SubBlockBatcher(
-            thread: thread, program: configuration.program, proofSystem: configuration.proofSystem,
-            canonical: canonical, sequence: sequence, threads: cache, maxTransactions: configuration.maxSubBlock,
-            limits: configuration.limits)
+            thread: thread, program: configuration.program, osVersion: configuration.osVersion,
+            proofSystem: configuration.proofSystem, canonical: canonical, sequence: sequence, threads: cache,
+            maxTransactions: configuration.maxSubBlock, limits: configuration.limits)
         rebaseQueue = []
         for tx in unsettledInOrder {
             if let found = settled[tx.txHash] {

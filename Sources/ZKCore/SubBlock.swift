@@ -153,13 +153,14 @@ public struct ProofSystems: Sendable {
 /// in order: the proof is exactly that digest; ``SubBlockSubmission/txCommitment`` commits to the
 /// published transactions; every transaction is for this thread and carries a valid signature of
 /// its sender; re-executing them (nonce checks included) from the claimed inputs and cross reads
-/// alone reproduces the claimed inputs, outputs and cross reads exactly.
+/// alone reproduces the claimed inputs, outputs and cross reads exactly. Re-execution runs under
+/// the VM rules of the statement's OS version (``OSVersion/rules(_:)``); the manager checks
+/// before that the version is the one the thread is pinned to.
 public struct ReexecProofSystem: ProofSystem {
     public static let name = "reexec"
     public var name: String { Self.name }
-    public var limits: ExecutionLimits
 
-    public init(limits: ExecutionLimits = .default) { self.limits = limits }
+    public init() {}
 
     public static func digest(of submission: SubBlockSubmission) -> Data {
         var writer = CanonicalWriter(domain: "zkthreads/reexec-proof/v1")
@@ -214,11 +215,14 @@ public struct ReexecProofSystem: ProofSystem {
                 return .invalid("transaction \(index) (\(tx.entrypoint)) has a bad signature from \(tx.caller)")
             }
         }
+        guard let rules = OSVersion.rules(submission.osVersion) else {
+            return .invalid("OS version \(submission.osVersion) is not supported")
+        }
         var base = MemoryState()
         base.apply(submission.inputs)
         var threads = MemoryThreads()
         threads.add(claims: submission.crossReads)
-        var execution = ThreadExecution(program: program, base: base, threads: threads, limits: limits)
+        var execution = ThreadExecution(program: program, base: base, threads: threads, rules: rules)
         for (index, tx) in submission.transactions.enumerated() {
             switch execution.apply(tx) {
             case .failure(let mismatch):
@@ -287,6 +291,15 @@ public struct ThreadExecution: Sendable {
     private var nonceWrites: [StorageKey: Felt] = [:]
     public private(set) var transactions: [ThreadTransaction] = []
 
+    /// An execution under `rules`, the VM rules of the thread's OS version.
+    public init(
+        program: Program, base: any StateReader, threads: any CrossThreadReader = NoThreads(), rules: VMRules
+    ) {
+        vm = SubBlockBuilder(program: program, base: base, threads: threads, rules: rules)
+        self.base = base
+    }
+
+    /// An execution under OS version 1's rules with the step bound `limits`.
     public init(
         program: Program, base: any StateReader, threads: any CrossThreadReader = NoThreads(),
         limits: ExecutionLimits = .default
