@@ -73,3 +73,9 @@ public struct TopologyPrograms: Sendable {
     /// The thread names, for error messages.
     public var names: [String] { entries.map(\.thread.name) }
 }
+
+extension ThreadSpec {
+    /// The OS version the thread registers with: ``osVersion`` when the configuration names one,
+    /// else the proof system's default (2 for `stark`, else 1).
+    public var pinnedOSVersion: UInt32 { osVersion ?? OSVersion.defaultVersion(proofSystem: proofSystem) }
+}

@@ -26,6 +26,9 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
     public var contract: String
     /// `reexec` or `stark`.
     public var proofSystem: String
+    /// The OS version the thread registers with: 1, or 2 (the provable OS, which `stark`
+    /// requires); nil for the proof system's default (1 for `reexec`, 2 for `stark`).
+    public var osVersion: UInt32?
     /// The most transactions the node seals into one sub-block; nil for the node's default (256).
     public var maxSubBlock: Int?
     /// Which of the thread's prover accounts (`prover-<thread>-<n>`) the node pays with; nil for 1.
@@ -44,12 +47,13 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
     public var constants: [String: UInt64]?
 
     public init(
-        name: String, contract: String, proofSystem: String, maxSubBlock: Int? = nil, prover: Int? = nil,
-        attached: Bool? = nil
+        name: String, contract: String, proofSystem: String, osVersion: UInt32? = nil, maxSubBlock: Int? = nil,
+        prover: Int? = nil, attached: Bool? = nil
     ) {
         self.name = name
         self.contract = contract
         self.proofSystem = proofSystem
+        self.osVersion = osVersion
         self.maxSubBlock = maxSubBlock
         self.prover = prover
         self.attached = attached

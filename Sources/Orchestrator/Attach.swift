@@ -16,6 +16,8 @@ extension Orchestrator {
         /// `NAME=VALUE` values for the contract's `.const`s; a value is a number or a thread name.
         public var constants: [String]
         public var proofSystem: String?
+        /// The OS version of a new thread; defaults to the proof system's (1, or 2 for `stark`).
+        public var osVersion: UInt32?
         public var maxSubBlock: Int?
         /// The prover account index (`prover-<thread>-<n>`); defaults to the first one no node uses.
         public var prover: Int?
@@ -23,10 +25,11 @@ extension Orchestrator {
         public var port: Int?
 
         public init(
-            thread: String, contract: String? = nil, proofSystem: String? = nil, maxSubBlock: Int? = nil,
-            prover: Int? = nil, port: Int? = nil, constants: [String] = []
+            thread: String, contract: String? = nil, proofSystem: String? = nil, osVersion: UInt32? = nil,
+            maxSubBlock: Int? = nil, prover: Int? = nil, port: Int? = nil, constants: [String] = []
         ) {
             self.constants = constants
+            self.osVersion = osVersion
             self.thread = thread
             self.contract = contract
             self.proofSystem = proofSystem
@@ -54,6 +57,10 @@ extension Orchestrator {
             if let proofSystem = options.proofSystem, proofSystem != existing.proofSystem {
                 throw OrchestratorError.usage(
                     "error: thread '\(name)' is pinned to proof system '\(existing.proofSystem)', not '\(proofSystem)'")
+            }
+            if let osVersion = options.osVersion, osVersion != existing.pinnedOSVersion {
+                throw OrchestratorError.usage(
+                    "error: thread '\(name)' is pinned to OS version \(existing.pinnedOSVersion), not \(osVersion)")
             }
             let used = Set(nodes.map(\.proverIndex))
             let index: Int
@@ -105,14 +112,19 @@ extension Orchestrator {
                 "error: unknown proof system '\(proofSystem)' (one of: \(DevnetConfig.knownProofSystems.joined(separator: ", ")))"
             )
         }
+        if let osVersion = options.osVersion,
+            let problem = DevnetConfig.osVersionProblem(osVersion, proofSystem: proofSystem)
+        {
+            throw OrchestratorError.usage("error: --os-version: \(problem)")
+        }
         if let index = options.prover, !(1...DevAccounts.proversPerThread).contains(index) {
             throw OrchestratorError.usage(
                 "error: --prover \(index) is out of range: a thread has prover accounts 1…\(DevAccounts.proversPerThread)"
             )
         }
         var spec = ThreadSpec(
-            name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: options.maxSubBlock,
-            prover: options.prover, attached: true)
+            name: name, contract: contract, proofSystem: proofSystem, osVersion: options.osVersion,
+            maxSubBlock: options.maxSubBlock, prover: options.prover, attached: true)
         if !options.constants.isEmpty {
             let threads = topology.processes.compactMap(\.thread?.name) + [name]
             spec.constants = try ContractFiles.constants(options.constants, threads: threads)
@@ -121,7 +133,9 @@ extension Orchestrator {
             if ContractFiles.isPath(contract) {
                 try ContractFiles.load(contract, relativeTo: ContractFiles.workingDirectory, into: &spec)
             }
-            if spec.source != nil || spec.constants != nil { try ContractFiles.program(of: spec) }
+            if spec.source != nil || spec.constants != nil || spec.pinnedOSVersion != OSVersion.current {
+                try ContractFiles.program(of: spec)
+            }
         } catch {
             throw error.usage
         }

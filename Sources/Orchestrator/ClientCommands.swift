@@ -224,7 +224,9 @@ public final class DevnetClientSession: Sendable {
     /// account that registered the thread; waits for the receipt.
     public func upgrade(thread name: String, contract: String, constants: [String]) async throws -> Receipt {
         let entry = try thread(name)
-        var spec = ThreadSpec(name: entry.thread.name, contract: contract, proofSystem: entry.thread.proofSystem)
+        var spec = ThreadSpec(
+            name: entry.thread.name, contract: contract, proofSystem: entry.thread.proofSystem,
+            osVersion: entry.thread.osVersion)
         if !ContractFiles.isPath(contract), !DevnetConfig.knownContracts.contains(contract) {
             throw OrchestratorError.usage(
                 "error: --contract: '\(contract)' is neither a .tasm file nor a shipped contract (\(DevnetConfig.knownContracts.joined(separator: ", ")))"

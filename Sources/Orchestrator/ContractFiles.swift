@@ -42,7 +42,9 @@ enum ContractFiles {
 
     /// Assembles the program `spec` names, as the daemons will; a failure names the contract
     /// file, line and column.
-    /// A program over the limits a registration publishes is refused here, naming the limit.
+    /// A program over the limits a registration publishes is refused here, naming the limit, and
+    /// so is one that fails the static checks of the thread's OS version, naming the instruction
+    /// and its line.
     @discardableResult
     static func program(of spec: ThreadSpec) throws(ContractProblem) -> Program {
         let program: Program
@@ -67,7 +69,22 @@ enum ContractFiles {
                     "the program has \(program.instructions.count) instructions and \(bytes) bytes encoded; a thread's program may have at most \(Program.maxInstructions) instructions and \(Program.maxEncodedBytes) bytes"
             )
         }
+        if let problem = staticCheck(program, version: spec.pinnedOSVersion) {
+            throw ContractProblem(
+                file: spec.sourceFile ?? "\(spec.contract).tasm (shipped)", line: problem.line ?? 0,
+                column: problem.line == nil ? 0 : 1, message: staticCheckMessage(problem, version: spec.pinnedOSVersion)
+            )
+        }
         return program
+    }
+
+    /// The first static check of OS `version` that `program` fails, or nil.
+    static func staticCheck(_ program: Program, version: UInt32) -> StaticCheckError? {
+        OSVersion.rules(version)?.problems(in: program).first
+    }
+
+    static func staticCheckMessage(_ problem: StaticCheckError, version: UInt32) -> String {
+        "the program fails the static checks of OS version \(version): \(problem)"
     }
 
     /// `NAME=VALUE` assignments from the command line (`--const`), each value a number or a
@@ -139,17 +156,31 @@ public struct ContractReport: Codable, Sendable {
     public var contract: String
     /// The program hash under each OS version that can run it, by version.
     public var hashes: [String: String]
+    /// The OS versions whose static checks the program fails, by version: the first problem,
+    /// naming the instruction and its source line.
+    public var refused: [String: String]
     public var instructions: Int
     public var bytes: Int
     public var entrypoints: [String]
     public var constants: [String: UInt64]
     public var abi: ABI
 
-    /// Assembles `path` with `constants` (`NAME=VALUE`; a value is a number) and describes it.
+    /// Assembles `path` with `constants` (`NAME=VALUE`; a value is a number) and describes it
+    /// under every OS version.
     ///
+    /// - Parameter osVersion: the version the contract must run under (a thread's `os_version`);
+    ///   a program that fails its static checks is then an error.
     /// - Throws: ``OrchestratorError`` with exit code 2 naming the file, line and column.
-    public static func of(path: String, constants assignments: [String]) throws -> ContractReport {
-        var spec = ThreadSpec(name: "check", contract: path, proofSystem: ReexecProofSystem.name)
+    public static func of(path: String, constants assignments: [String], osVersion: UInt32? = nil) throws
+        -> ContractReport
+    {
+        if let osVersion, !OSVersion.supported.contains(osVersion) {
+            throw OrchestratorError.usage(
+                "error: --os-version \(osVersion) is not supported (supported: \(OSVersion.supported.sorted().map(String.init).joined(separator: ", ")))"
+            )
+        }
+        var spec = ThreadSpec(
+            name: "check", contract: path, proofSystem: ReexecProofSystem.name, osVersion: osVersion)
         let constants = try ContractFiles.constants(assignments, threads: [])
         spec.constants = constants
         let program: Program
@@ -159,9 +190,17 @@ public struct ContractReport: Codable, Sendable {
         } catch {
             throw error.usage
         }
+        var hashes: [String: String] = [:]
+        var refused: [String: String] = [:]
+        for version in OSVersion.supported.sorted() {
+            if let problem = ContractFiles.staticCheck(program, version: version) {
+                refused["\(version)"] = problem.description
+            } else {
+                hashes["\(version)"] = program.hash.hex
+            }
+        }
         return ContractReport(
-            file: path, contract: ContractFiles.label(of: path),
-            hashes: Dictionary(uniqueKeysWithValues: OSVersion.supported.sorted().map { ("\($0)", program.hash.hex) }),
+            file: path, contract: ContractFiles.label(of: path), hashes: hashes, refused: refused,
             instructions: program.instructions.count, bytes: program.canonicalEncoding.count,
             entrypoints: program.abi.entrypoints.map(\.signature), constants: constants, abi: program.abi)
     }
@@ -171,6 +210,9 @@ public struct ContractReport: Codable, Sendable {
         var lines = ["\(file): contract \(contract), \(instructions) instructions, \(bytes) bytes encoded"]
         for (version, hash) in hashes.sorted(by: { $0.key < $1.key }) {
             lines.append("program hash (OS \(version)): \(hash)")
+        }
+        for (version, reason) in refused.sorted(by: { $0.key < $1.key }) {
+            lines.append("OS \(version) refuses it: \(reason)")
         }
         lines.append("entrypoints:")
         lines += entrypoints.map { "  \($0)" }

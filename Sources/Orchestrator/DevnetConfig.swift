@@ -28,6 +28,19 @@ public struct DevnetConfig: Sendable, Equatable {
     /// The proof systems the daemons run (the manager verifies with them, the nodes prove).
     public static let knownProofSystems = ProofSystems.standard.names
 
+    /// Why a thread with `proofSystem` cannot run OS `version`, or nil when it can.
+    static func osVersionProblem(_ version: UInt32, proofSystem: String) -> String? {
+        guard OSVersion.supported.contains(version) else {
+            return
+                "OS version \(version) is not supported (supported: \(OSVersion.supported.sorted().map(String.init).joined(separator: ", ")))"
+        }
+        if let required = OSVersion.required(byProofSystem: proofSystem), required != version {
+            return
+                "proof system '\(proofSystem)' proves OS version \(required) only; set os_version to \(required) or leave it out"
+        }
+        return nil
+    }
+
     /// Ports per process: api, admin, events.
     static let portsPerProcess = 3
 
@@ -182,7 +195,8 @@ extension DevnetConfig {
             for (index, item) in try reader.sequence(node, path: key("threads")).enumerated() {
                 let path = key("threads[\(index)]")
                 let fields = try reader.mapping(
-                    item, path: path, allowed: ["name", "contract", "constants", "proof_system", "max_sub_block"])
+                    item, path: path,
+                    allowed: ["name", "contract", "constants", "proof_system", "os_version", "max_sub_block"])
                 guard let nameNode = fields["name"] else {
                     throw reader.error(item, path, "missing key 'name'")
                 }
@@ -215,12 +229,16 @@ extension DevnetConfig {
                     proofSystem = try reader.choice(
                         node, path: "\(path).proof_system", from: Self.knownProofSystems, noun: "proof system")
                 }
+                let osVersion = try fields["os_version"].map {
+                    try reader.osVersion($0, path: "\(path).os_version", proofSystem: proofSystem)
+                }
                 var maxSubBlock: Int?
                 if let node = fields["max_sub_block"] {
                     maxSubBlock = try reader.integer(node, path: "\(path).max_sub_block", in: 1...65536)
                 }
                 var spec = ThreadSpec(
-                    name: name, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock)
+                    name: name, contract: contract, proofSystem: proofSystem, osVersion: osVersion,
+                    maxSubBlock: maxSubBlock)
                 if let contractFile {
                     do {
                         try ContractFiles.load(contractFile.value, relativeTo: reader.file, into: &spec)
@@ -238,8 +256,10 @@ extension DevnetConfig {
                 threads[pending.index].constants = try reader.constants(
                     pending.node, path: pending.path, threads: threadNames)
             }
-            // Every contract assembles now, before anything starts.
-            for (index, spec) in threads.enumerated() where spec.source != nil || spec.constants != nil {
+            // Every contract assembles now, before anything starts, and passes the static
+            // checks of its thread's OS version.
+            for (index, spec) in threads.enumerated()
+            where spec.source != nil || spec.constants != nil || spec.pinnedOSVersion != OSVersion.current {
                 do {
                     try ContractFiles.program(of: spec)
                 } catch {
@@ -315,6 +335,16 @@ struct ConfigReader {
             }
         }
         return constants
+    }
+
+    /// An `os_version:` value: a supported version, and the one `proofSystem` proves if it
+    /// proves only one (`stark` proves version 2).
+    func osVersion(_ node: Node, path: String, proofSystem: String) throws -> UInt32 {
+        let value = try integer(node, path: path, in: 0...Int(UInt32.max))
+        if let problem = DevnetConfig.osVersionProblem(UInt32(value), proofSystem: proofSystem) {
+            throw error(node, path, problem)
+        }
+        return UInt32(value)
     }
 
     /// A contract that does not assemble, at its place in the contract file, with the key that

@@ -61,7 +61,7 @@ extension NodeEngine {
         let summary = try await manager.call(
             ManagerMessage.thread, ThreadRequest(thread: spec.name), as: ThreadSummary.self,
             timeout: once ? .seconds(1) : .seconds(5), once: once)
-        pipeline.canonicalMoved(to: summary.sequence, programHash: summary.programHash)
+        pipeline.canonicalMoved(to: summary.sequence, programHash: summary.programHash, osVersion: summary.osVersion)
         try flush()
         if !pipeline.isReady {
             context.logger.notice("thread \(spec.name) changed under the node (\(pipeline.waiting ?? "")); re-syncing")
@@ -103,7 +103,9 @@ extension NodeEngine {
         var canonical = MemoryState()
         canonical.apply(state.entries)
         let program = try await runningProgram(state.summary.programHash)
-        pipeline.synced(canonical: canonical, sequence: state.summary.sequence, settled: settled, program: program)
+        pipeline.synced(
+            canonical: canonical, sequence: state.summary.sequence, settled: settled, program: program,
+            osVersion: state.summary.osVersion)
         while true {
             let misses = pipeline.advanceRebase(names: names)
             if misses.isEmpty { break }
@@ -130,7 +132,7 @@ extension NodeEngine {
 
     private func registerThread() async throws {
         let registration = ThreadRegistration(
-            name: spec.name, contract: spec.contract, programHash: entry.program.hash, osVersion: OSVersion.current,
+            name: spec.name, contract: spec.contract, programHash: entry.program.hash, osVersion: spec.pinnedOSVersion,
             proofSystem: spec.proofSystem, genesisState: [], program: HexBytes(entry.program.canonicalEncoding))
         let receipt = try await account.submit(.registerThread(registration))
         if let revert = receipt.revert, revert.code != RevertReason.Code.threadExists {

@@ -71,7 +71,7 @@ actor NodeEngine {
         store = NodeStore(database: context.database)
         let configuration = NodePipeline.Configuration(
             thread: ThreadInfo(name: spec.name, id: entry.threadId), program: entry.program,
-            proofSystem: spec.proofSystem, maxSubBlock: spec.maxSubBlock ?? 256)
+            proofSystem: spec.proofSystem, osVersion: spec.pinnedOSVersion, maxSubBlock: spec.maxSubBlock ?? 256)
         // Every transaction comes back with its last status; the node re-syncs before it admits more.
         let stored = try store.load()
         pipeline = NodePipeline(configuration: configuration, restoring: stored)

@@ -413,6 +413,8 @@ struct Attach: AsyncParsableCommand {
     @Option(name: .customLong("const"), help: "Set a .const of the contract: NAME=VALUE (a number or a thread name).")
     var constants: [String] = []
     @Option(help: "The proof system of a new thread (reexec or stark).") var proofSystem: String?
+    @Option(help: "The OS version of a new thread (1, or 2: the provable OS); default: 1, or 2 for stark.")
+    var osVersion: UInt32?
     @Option(help: "The most transactions per sub-block.") var maxSubBlock: Int?
     @Option(help: "Which prover account pays (prover-<thread>-N, N in 1…4); default: the first one free.")
     var prover: Int?
@@ -425,8 +427,8 @@ struct Attach: AsyncParsableCommand {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
             let name = try await orchestrator.attach(
                 .init(
-                    thread: thread, contract: contract, proofSystem: proofSystem, maxSubBlock: maxSubBlock,
-                    prover: prover, port: port, constants: constants))
+                    thread: thread, contract: contract, proofSystem: proofSystem, osVersion: osVersion,
+                    maxSubBlock: maxSubBlock, prover: prover, port: port, constants: constants))
             print(Orchestrator.table(try await orchestrator.status()))
             print("attached \(name); see it with `devnet status`, its log with `devnet logs \(name)`")
         }
@@ -516,6 +518,10 @@ struct ContractFileOptions: ParsableArguments {
     @Argument(help: "The .tasm file.") var file: String
     @Option(name: .customLong("const"), help: "Set a .const: NAME=VALUE (a number). Repeat for more.")
     var constants: [String] = []
+    @Option(
+        name: .customLong("os-version"),
+        help: "The OS version the contract must run under; exit 2 if it fails that version's static checks.")
+    var osVersion: UInt32?
     @Flag(help: "Print JSON.") var json = false
 }
 
@@ -523,12 +529,14 @@ struct ContractCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract:
-            "Assemble a contract and run its checks; print its ABI and program hash (exit 2 if it does not assemble).")
+            "Assemble a contract and run its checks; print its ABI, its program hash and the OS versions that refuse it (exit 2 if it does not assemble)."
+    )
     @OptionGroup var options: ContractFileOptions
 
     func run() async throws {
         try await reportingErrors {
-            let report = try ContractReport.of(path: options.file, constants: options.constants)
+            let report = try ContractReport.of(
+                path: options.file, constants: options.constants, osVersion: options.osVersion)
             print(options.json ? DevnetClientSession.json(report) : report.text)
         }
     }
@@ -541,7 +549,8 @@ struct ContractHash: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let report = try ContractReport.of(path: options.file, constants: options.constants)
+            let report = try ContractReport.of(
+                path: options.file, constants: options.constants, osVersion: options.osVersion)
             if options.json {
                 print(DevnetClientSession.json(report.hashes))
             } else {

@@ -306,9 +306,14 @@ struct ScenarioParser {
 
     private mutating func attach(_ node: Node, path: String) throws -> (Scenario.Action, String) {
         let fields = try reader.mapping(
-            node, path: path, allowed: ["thread", "contract", "constants", "proof_system", "max_sub_block", "prover"])
+            node, path: path,
+            allowed: ["thread", "contract", "constants", "proof_system", "os_version", "max_sub_block", "prover"])
         guard let threadNode = fields["thread"] else {
             throw reader.error(node, path, "needs thread: a new thread's name, or one the devnet has (a second prover)")
+        }
+        let proofSystem = try fields["proof_system"].map {
+            try reader.choice(
+                $0, path: "\(path).proof_system", from: DevnetConfig.knownProofSystems, noun: "proof system")
         }
         let options = Orchestrator.AttachOptions(
             thread: try reader.string(threadNode, path: "\(path).thread"),
@@ -319,9 +324,9 @@ struct ScenarioParser {
                 return try reader.choice(
                     node, path: "\(path).contract", from: DevnetConfig.knownContracts, noun: "contract")
             },
-            proofSystem: try fields["proof_system"].map {
-                try reader.choice(
-                    $0, path: "\(path).proof_system", from: DevnetConfig.knownProofSystems, noun: "proof system")
+            proofSystem: proofSystem,
+            osVersion: try fields["os_version"].map {
+                try reader.osVersion($0, path: "\(path).os_version", proofSystem: proofSystem ?? ReexecProofSystem.name)
             },
             maxSubBlock: try fields["max_sub_block"].map {
                 try reader.integer($0, path: "\(path).max_sub_block", in: 1...65536)
