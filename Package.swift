@@ -43,8 +43,9 @@ let package = Package(
         // MARK: Pure code (no I/O)
         /// Wire protocol v1: envelope, message types, codec, topology. No I/O.
         .target(name: "DevnetProtocol", swiftSettings: swiftSettings),
-        /// A self-contained STARK prover and verifier over Goldilocks.
-        .target(name: "STARK", swiftSettings: swiftSettings),
+        /// A self-contained STARK prover and verifier over Goldilocks. Always optimized: unoptimized
+        /// field arithmetic makes a debug build's proofs (and so the test suite) about ten times slower.
+        .target(name: "STARK", swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
         /// The ThreadVM: assembler, interpreter and example contracts.
         .target(
             name: "ThreadVM",

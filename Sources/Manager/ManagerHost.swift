@@ -17,6 +17,8 @@ actor ManagerHost {
     private var state = ManagerState()
 
     nonisolated let counters = Mutex<[String: UInt64]>([:])
+    /// Proofs checked, their bytes and the time spent checking them, per proof system.
+    nonisolated let meter: ProofMeter
     nonisolated let restoredThreads: Int
     nonisolated let restoredCommands: Int
 
@@ -24,7 +26,9 @@ actor ManagerHost {
         self.context = context
         catalog = try TopologyPrograms(topology: context.topology)
         log = CommandLog(database: context.database)
-        var state = ManagerState()
+        let meter = ProofMeter()
+        self.meter = meter
+        var state = ManagerState(proofSystems: meter.measuring(.standard))
         let entries = try log.entries()
         let decoder = WireCoding.decoder()
         for entry in entries where entry.kind == "execute" {
@@ -40,6 +44,7 @@ actor ManagerHost {
             }
         }
         self.state = state
+        meter.reset()
         restoredThreads = state.records.count
         restoredCommands = entries.count
         counters.withLock { $0["threads"] = UInt64(state.records.count) }
@@ -173,5 +178,56 @@ actor ManagerHost {
         } catch {
             throw WireError(WireErrorCode(error.code.rawValue.uppercased()), error.message)
         }
+    }
+}
+
+/// Counts the proofs a manager checks: per proof system, how many, their bytes and the
+/// microseconds spent in the proof system's verifier (`<system>_proofs_verified`,
+/// `<system>_proof_bytes`, `<system>_verify_us` in the manager's stats).
+final class ProofMeter: Sendable {
+    private let counts = Mutex<[String: UInt64]>([:])
+
+    /// `systems` with every verification timed.
+    func measuring(_ systems: ProofSystems) -> ProofSystems {
+        ProofSystems(systems.systems.values.map { MeasuredProofSystem(base: $0, meter: self) })
+    }
+
+    func record(_ system: String, bytes: Int, elapsed: Duration) {
+        let micros =
+            UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+        counts.withLock {
+            $0["\(system)_proofs_verified", default: 0] += 1
+            $0["\(system)_proof_bytes", default: 0] += UInt64(bytes)
+            $0["\(system)_verify_us", default: 0] += micros
+        }
+    }
+
+    func reset() { counts.withLock { $0 = [:] } }
+
+    var snapshot: [String: UInt64] { counts.withLock { $0 } }
+}
+
+/// A proof system whose verifications are timed into a ``ProofMeter``.
+struct MeasuredProofSystem: ProofSystem {
+    let base: any ProofSystem
+    let meter: ProofMeter
+
+    var name: String { base.name }
+
+    func prove(_ submission: SubBlockSubmission, program: Program) throws -> Data {
+        try base.prove(submission, program: program)
+    }
+
+    func verify(_ submission: SubBlockSubmission, program: Program) -> ProofCheck {
+        verifyReportingFailures(submission, program: program).0
+    }
+
+    func verifyReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    ) {
+        let started = ContinuousClock.now
+        let result = base.verifyReportingFailures(submission, program: program)
+        meter.record(name, bytes: submission.proof.count, elapsed: ContinuousClock.now - started)
+        return result
     }
 }

@@ -34,6 +34,6 @@ public struct ManagerRole: DaemonRole {
     }
 
     public func counters() -> [String: UInt64] {
-        host.counters.withLock { $0 }
+        host.counters.withLock { $0 }.merging(host.meter.snapshot) { a, _ in a }
     }
 }

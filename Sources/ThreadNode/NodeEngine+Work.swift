@@ -147,7 +147,15 @@ extension NodeEngine {
     func dispatch(_ submission: SubBlockSubmission) async throws {
         let sequence = submission.sequence
         do {
-            let proved = try submission.proved(by: proofSystem, program: pipeline.configuration.program)
+            let started = ContinuousClock.now
+            let proved = try await Self.prove(submission, by: proofSystem, program: pipeline.configuration.program)
+            let elapsed = ContinuousClock.now - started
+            bump("proofs")
+            bump(
+                "prove_us",
+                UInt64(elapsed.components.seconds) * 1_000_000
+                    + UInt64(elapsed.components.attoseconds / 1_000_000_000_000))
+            bump("proof_bytes", UInt64(proved.proof.count))
             var tamper = faults.next()
             if let replay = tamper, replay.fault == .replay {
                 tamper = nil
@@ -176,6 +184,25 @@ extension NodeEngine {
             pipeline.submissionFailed(sequence: sequence, reason: reason)
             try flush()
             try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Proves on a thread of its own, off the actor and off the concurrency pool, so a proof that
+    /// takes seconds never holds up requests, receipts or the other loops.
+    nonisolated static func prove(
+        _ submission: SubBlockSubmission, by system: any ProofSystem, program: Program
+    ) async throws -> SubBlockSubmission {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    continuation.resume(returning: try submission.proved(by: system, program: program))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "prover"
+            thread.stackSize = 8 << 20
+            thread.start()
         }
     }
 

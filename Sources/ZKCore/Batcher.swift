@@ -55,7 +55,18 @@ public struct SubBlockBatcher: Sendable {
     /// Transactions executed but not yet sealed.
     public var openTransactions: [ThreadTransaction] { open.transactions }
     public var openCount: Int { open.transactions.count }
-    public var isFull: Bool { open.transactions.count >= maxTransactions }
+    /// True at ``maxTransactions`` open transactions, or for a `stark` thread once the open
+    /// transactions need nearly ``StarkProofSystem/maxTraceRows`` trace rows (so a sub-block of
+    /// long-running transactions is split before its proof could outgrow the node's memory).
+    public var isFull: Bool {
+        open.transactions.count >= maxTransactions || rowBudget.map { openRows >= $0 } ?? false
+    }
+
+    /// For a `stark` thread, the trace rows the open transactions need (0 otherwise).
+    public private(set) var openRows = 0
+    private var rowBudget: Int? {
+        proofSystem == StarkProofSystem.name ? StarkProofSystem.rowBudget(rules) : nil
+    }
 
     /// Every transaction not yet settled, in order: sealed ones first, then open ones.
     public var unsettledTransactions: [ThreadTransaction] { sealed.flatMap(\.transactions) + open.transactions }
@@ -86,7 +97,9 @@ public struct SubBlockBatcher: Sendable {
             return .failure(refusal)
         }
         switch open.apply(tx) {
-        case .success(let result): return .success(result)
+        case .success(let result):
+            if rowBudget != nil { openRows += StarkProofSystem.traceRows(of: result) }
+            return .success(result)
         case .failure(let mismatch):
             // validate() checked the nonce; kept for completeness.
             return .failure(
@@ -109,6 +122,7 @@ public struct SubBlockBatcher: Sendable {
             proofSystem: proofSystem)
         // Drop the fork's reference to `tip` before mutating it, so it is updated in place.
         open = ThreadExecution(program: program, base: MemoryState(), threads: threads, rules: rules)
+        openRows = 0
         tip.apply(statement.outputs)
         open = ThreadExecution(program: program, base: tip, threads: threads, rules: rules)
         sealed.append(submission)
@@ -138,11 +152,17 @@ public struct SubBlockBatcher: Sendable {
         lastSealed = sequence
         settledSequence = sequence
         open = ThreadExecution(program: program, base: tip, threads: threads, rules: rules)
+        openRows = 0
         var report = RebaseReport()
         for tx in pending {
             switch open.apply(tx) {
             case .success(let result):
                 report.kept.append(tx)
+                // A stark sub-block is split where its trace would grow too large.
+                if let budget = rowBudget {
+                    openRows += StarkProofSystem.traceRows(of: result)
+                    if openRows >= budget { _ = seal() }
+                }
                 if let failure = result.failure {
                     report.vmFailures.append(RebaseReport.VMFailed(transaction: tx, failure: failure))
                 }

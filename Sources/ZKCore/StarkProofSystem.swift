@@ -23,6 +23,20 @@ public struct StarkProofSystem: ProofSystem {
 
     public init(options: STARKOptions = .standard) { self.options = options }
 
+    /// The largest trace a node proves: 2^17 rows, about 6,500 token transfers, which proves in
+    /// under 4 GiB. Batchers of `stark` threads seal before a sub-block could need more.
+    public static let maxTraceRows = 1 << 17
+
+    /// The trace rows one executed transaction takes: its header, its steps, and for a failure an
+    /// out-of-steps row at most and one undo row per store.
+    public static func traceRows(of result: ExecutionResult) -> Int {
+        1 + result.steps + (result.succeeded ? 0 : 1 + result.accessLog.count { $0.kind == .write })
+    }
+
+    /// Open rows at which a batcher seals: room is left for one more transaction of the most
+    /// rows `rules` allow, and for the padding row.
+    public static func rowBudget(_ rules: VMRules) -> Int { maxTraceRows - 4 - 2 * rules.maxSteps }
+
     static let magic: [UInt8] = Array("ZKTS".utf8)
     static let version: UInt8 = 1
 

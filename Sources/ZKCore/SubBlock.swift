@@ -138,8 +138,8 @@ public struct ProofSystems: Sendable {
         self.systems = Dictionary(systems.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    /// `reexec` only (a `stark` system is added here once it exists).
-    public static let standard = ProofSystems([ReexecProofSystem()])
+    /// `reexec` and `stark`.
+    public static let standard = ProofSystems([ReexecProofSystem(), StarkProofSystem()])
 
     public subscript(name: String) -> (any ProofSystem)? { systems[name] }
 

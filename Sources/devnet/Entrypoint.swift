@@ -465,6 +465,9 @@ struct ScenarioRun: AsyncParsableCommand {
     @Option(help: "The first TCP port to try; scenarios take free ports from here up.") var basePort = 31300
     @Option(help: "Seconds a step may take when it sets no timeout.") var stepTimeout: Double = 30
     @Flag(help: "Keep the data directory of passing scenarios too.") var keep = false
+    @Option(
+        help: "Run every thread of every scenario with this proof system (reexec or stark; stark runs OS version 2).")
+    var proofSystem: String?
 
     func validate() throws {
         guard stepTimeout.isFinite, stepTimeout > 0 else {
@@ -477,7 +480,8 @@ struct ScenarioRun: AsyncParsableCommand {
             let runner = ScenarioRunner(
                 options: .init(
                     workDirectory: workDir, baseConfig: files.config, basePort: basePort,
-                    stepTimeout: .milliseconds(Int64(stepTimeout * 1000)), junitPath: junit, jsonPath: json, keep: keep)
+                    stepTimeout: .milliseconds(Int64(stepTimeout * 1000)), junitPath: junit, jsonPath: json, keep: keep,
+                    proofSystem: proofSystem)
             )
             let scenarios = try runner.load(files.paths)
             let results = try await runner.run(scenarios)

@@ -71,9 +71,14 @@ import ThreadVM
         return statement
     }
 
-    func expectRejected(_ submission: SubBlockSubmission, _ what: Comment) {
+    /// The verifier refuses `submission`, for a reason that mentions `reason` (by default: the
+    /// STARK proof itself, not a check in front of it).
+    func expectRejected(
+        _ submission: SubBlockSubmission, _ what: Comment, mentions reason: String = "STARK proof does not verify"
+    ) {
         let verdict = system.verify(submission, program: F.tokenProgram)
         #expect(!verdict.isOK, what)
+        #expect(verdict.description.contains(reason), "\(what): \(verdict)")
     }
 
     @Test func anHonestSubBlockVerifiesAndReportsItsFailure() throws {
@@ -185,7 +190,7 @@ import ThreadVM
         expectRejected(later, "another sequence")
         var other = honest
         other.threadId = F.counter.id
-        expectRejected(other, "another thread")
+        expectRejected(other, "another thread", mentions: "is signed for thread")
         var renamed = honest
         renamed.programHash = F.counterProgram.hash
         #expect(!system.verify(renamed, program: F.counterProgram).isOK)
@@ -195,13 +200,13 @@ import ThreadVM
         let honest = try mixed.proved(by: system, program: F.tokenProgram)
         var garbage = honest
         garbage.proof = Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 37) })
-        expectRejected(garbage, "garbage")
+        expectRejected(garbage, "garbage", mentions: "malformed stark proof")
         var truncated = honest
         truncated.proof = honest.proof.prefix(honest.proof.count / 2)
-        expectRejected(truncated, "truncated")
+        expectRejected(truncated, "truncated", mentions: "malformed stark proof")
         var oversized = honest
         oversized.proof = honest.proof + Data(repeating: 0, count: 64)
-        expectRejected(oversized, "trailing bytes")
+        expectRejected(oversized, "trailing bytes", mentions: "bytes after the proof")
         // Sampled single-byte mutations across the whole proof, at a fixed stride.
         let bytes = [UInt8](honest.proof)
         var rejected = 0

@@ -15,6 +15,25 @@ public struct Scenario: Sendable {
     public var fixedPorts: Bool
     public var steps: [Step]
 
+    /// This scenario with every thread, those it starts with and those it attaches, run by
+    /// `proofSystem` (`devnet scenario run --proof-system`). A `stark` thread runs OS version 2.
+    public func switched(to proofSystem: String) -> Scenario {
+        var copy = self
+        let osVersion: UInt32? = proofSystem == "stark" ? 2 : nil
+        for index in copy.config.threads.indices {
+            copy.config.threads[index].proofSystem = proofSystem
+            if let osVersion { copy.config.threads[index].osVersion = osVersion }
+        }
+        for index in copy.steps.indices {
+            if case .attach(var options, let node) = copy.steps[index].action {
+                options.proofSystem = proofSystem
+                if let osVersion { options.osVersion = osVersion }
+                copy.steps[index].action = .attach(options, node: node)
+            }
+        }
+        return copy
+    }
+
     /// One step, with where it is in the file.
     public struct Step: Sendable {
         public var line: Int

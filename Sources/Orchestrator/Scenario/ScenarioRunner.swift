@@ -21,13 +21,18 @@ public struct ScenarioRunner: Sendable {
         public var jsonPath: String?
         /// Keep the data directory of passing scenarios too.
         public var keep: Bool
+        /// Run every thread of every scenario with this proof system instead of its own.
+        public var proofSystem: String?
 
         public init(
             workDirectory: String? = nil, baseConfig: String? = nil, basePort: Int = 31300,
-            stepTimeout: Duration = .seconds(30), junitPath: String? = nil, jsonPath: String? = nil, keep: Bool = false
+            stepTimeout: Duration = .seconds(30), junitPath: String? = nil, jsonPath: String? = nil, keep: Bool = false,
+            proofSystem: String? = nil
         ) {
+            self.proofSystem = proofSystem
             self.workDirectory =
-                workDirectory ?? URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+                workDirectory
+                ?? URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
                     "zkthreads-scenarios"
                 ).path
             self.baseConfig = baseConfig
@@ -74,6 +79,11 @@ public struct ScenarioRunner: Sendable {
     ///
     /// - Throws: ``OrchestratorError`` (exit 2) with the file, line and key at fault.
     public func load(_ paths: [String]) throws -> [Scenario] {
+        if let proofSystem = options.proofSystem, !DevnetConfig.knownProofSystems.contains(proofSystem) {
+            throw OrchestratorError.usage(
+                "error: --proof-system \(proofSystem) is not one this devnet runs (\(DevnetConfig.knownProofSystems.joined(separator: ", ")))"
+            )
+        }
         var base = DevnetConfig.builtIn
         if let path = options.baseConfig {
             do {
@@ -84,7 +94,9 @@ public struct ScenarioRunner: Sendable {
         }
         return try Self.files(paths).map { file in
             do {
-                return try Scenario.load(path: file, base: base)
+                let scenario = try Scenario.load(path: file, base: base)
+                guard let proofSystem = options.proofSystem else { return scenario }
+                return scenario.switched(to: proofSystem)
             } catch {
                 throw OrchestratorError.usage("error: \(error)")
             }
@@ -264,7 +276,9 @@ public struct ScenarioRunner: Sendable {
             try? FileManager.default.removeItem(atPath: directory)
         }
         let finished = finish(failure)
-        output("  \(finished.passed ? "passed" : "FAILED") in \(String(format: "%.2f", Double(finished.durationMs) / 1000)) s")
+        output(
+            "  \(finished.passed ? "passed" : "FAILED") in \(String(format: "%.2f", Double(finished.durationMs) / 1000)) s"
+        )
         return finished
     }
 

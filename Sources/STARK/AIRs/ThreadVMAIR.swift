@@ -605,8 +605,9 @@ public struct ThreadVMAIR: AIR {
             var numerators: [(Ext2, Ext2)] = []
             denominators.reserveCapacity(rows.count * 12)
             numerators.reserveCapacity(rows.count * 6)
+            var cur = [Ext2](repeating: .zero, count: columns.count)
             for i in rows {
-                let cur = columns.map { Ext2($0[i]) }
+                for c in 0..<columns.count { cur[c] = Ext2(columns[c][i]) }
                 let terms = Self.terms(current: cur, periodic: [Ext2(table[i % 256])]) { Ext2($0.tag) }
                 for pair in 0..<6 {
                     denominators.append(alpha - Self.fingerprint(terms[2 * pair].1, powers: powers))
