@@ -44,18 +44,18 @@ import ThreadVM
     /// Builds the honest trace and claims for `honest`, lets `lie` change any of them, and proves
     /// whatever results without checking the constraints.
     func lyingProof(
-        _ honest: SubBlockSubmission,
+        _ honest: SubBlockSubmission, program: Program = F.tokenProgram,
         lie: (inout SubBlockSubmission, inout ThreadProofClaims, inout TraceTable) -> Void
     ) throws -> SubBlockSubmission {
         var builder = ThreadTraceBuilder(
-            program: F.tokenProgram, rules: .v2, inputs: honest.inputs, crossReads: honest.crossReads)
+            program: program, rules: .v2, inputs: honest.inputs, crossReads: honest.crossReads)
         for tx in honest.transactions { _ = try builder.add(tx) }
         var (trace, claims) = try builder.finish(claimedOutputs: honest.outputs)
         var statement = honest
         lie(&statement, &claims, &trace)
         statement.txCommitment = SubBlockSubmission.commitment(to: statement.transactions)
         statement.proof = Data()
-        let inputs = try StarkProofSystem.publicInputs(statement, program: F.tokenProgram, rules: .v2, claims: claims)
+        let inputs = try StarkProofSystem.publicInputs(statement, program: program, rules: .v2, claims: claims)
             .get()
         let air = try ThreadVMAIR(traceLength: trace.length, publicInputs: inputs)
         let stark = try Prover.prove(
@@ -74,9 +74,10 @@ import ThreadVM
     /// The verifier refuses `submission`, for a reason that mentions `reason` (by default: the
     /// STARK proof itself, not a check in front of it).
     func expectRejected(
-        _ submission: SubBlockSubmission, _ what: Comment, mentions reason: String = "STARK proof does not verify"
+        _ submission: SubBlockSubmission, _ what: Comment, mentions reason: String = "STARK proof does not verify",
+        program: Program = F.tokenProgram
     ) {
-        let verdict = system.verify(submission, program: F.tokenProgram)
+        let verdict = system.verify(submission, program: program)
         #expect(!verdict.isOK, what)
         #expect(verdict.description.contains(reason), "\(what): \(verdict)")
     }
@@ -181,6 +182,41 @@ import ThreadVM
             claims.outcomes[2] = .success
         }
         expectRejected(sub, "a trace whose load returns a value never written")
+    }
+
+    /// A karts unlock that reads the achievements thread (level 3 completed by alice).
+    var unlock: SubBlockSubmission {
+        let completed = VMRules.v2.hash([Felt(1)] + F.alice.address.quad.words + [Felt(3)])
+        let achievements = MemoryThreads([F.achievements.id: MemoryState([completed: .one])])
+        var batcher = SubBlockBatcher(
+            thread: F.karts, program: F.kartsProgram, osVersion: 2, proofSystem: StarkProofSystem.name,
+            canonical: MemoryState(), sequence: 0, threads: achievements)
+        let tx = F.tx(F.karts, F.kartsProgram, "unlock_kart", ["kart=7", "level=3"], by: F.alice, nonce: 0)
+        if case .failure(let refusal) = batcher.add(tx) { fatalError("\(refusal)") }
+        return batcher.seal()!
+    }
+
+    @Test func aCrossThreadReadVerifies() throws {
+        let sub = try unlock.proved(by: system, program: F.kartsProgram)
+        #expect(sub.crossReads.count == 1 && sub.crossReads[0].value == .one)
+        let (verdict, failures) = system.verifyReportingFailures(sub, program: F.kartsProgram)
+        #expect(verdict == .ok)
+        #expect(failures == [:])
+    }
+
+    @Test func aWrongCrossReadValueIsRejected() throws {
+        let sub = try lyingProof(unlock, program: F.kartsProgram) { statement, _, _ in
+            statement.crossReads[0].value = Felt(2)
+        }
+        expectRejected(sub, "a cross read claimed with another value", program: F.kartsProgram)
+    }
+
+    @Test func anOmittedCrossReadIsRejected() throws {
+        let sub = try lyingProof(unlock, program: F.kartsProgram) { statement, claims, _ in
+            statement.crossReads.removeAll()
+            claims.crossCounts.removeAll()
+        }
+        expectRejected(sub, "a cross read left out of the statement", program: F.kartsProgram)
     }
 
     @Test func aProofForAnotherStatementIsRejected() throws {
