@@ -203,7 +203,7 @@ public struct StarkProofSystem: ProofSystem {
         do {
             // Program: the normalized instruction at each pc, with its execution count.
             let rom = try PublicTable(
-                width: 13,
+                width: 12,
                 tuples: program.instructions.enumerated().map { pc, ins in
                     [Bus.program.tag, g(UInt64(pc))] + ProgramBus.fields(ins).elements.map { g($0) }
                 },

@@ -73,12 +73,12 @@ enum ProgramBus {
         }
     }
 
-    /// (op, dst, x, y, q, imm, n, m0, m1, m2, m3) for one instruction.
+    /// (op, dst, x, q, imm, n, m0, m1, m2, m3) for one instruction: `x` is the first source
+    /// register (the calldata offset for `arg`), `q` the quad's first register or the second source.
     struct Fields {
         var op: ThreadVMAIR.Op
         var dst = 0
         var x = 0
-        var y = 0
         var q = 0
         var imm: Felt = .zero
         var n = 0
@@ -86,7 +86,7 @@ enum ProgramBus {
 
         var elements: [UInt64] {
             [
-                UInt64(op.rawValue), UInt64(dst), UInt64(x), UInt64(y), UInt64(q), imm.value, UInt64(n),
+                UInt64(op.rawValue), UInt64(dst), UInt64(x), UInt64(q), imm.value, UInt64(n),
             ] + (0..<4).map { $0 < writes ? 1 : 0 }
         }
     }
@@ -102,12 +102,12 @@ enum ProgramBus {
         case .nop, .fail, .ret: break
         case .set: (f.dst, f.imm, f.writes) = (a, ins.b, 1)
         case .mov, .inv, .not: (f.dst, f.x, f.writes) = (a, b, 1)
-        case .add, .sub, .mul, .div, .eq, .lt: (f.dst, f.x, f.y, f.writes) = (a, b, c, 1)
+        case .add, .sub, .mul, .div, .eq, .lt: (f.dst, f.x, f.q, f.writes) = (a, b, c, 1)
         case .addi: (f.dst, f.x, f.imm, f.writes) = (a, b, ins.c, 1)
         case .jmp: f.imm = ins.a
         case .jz, .jnz: (f.x, f.imm) = (a, ins.b)
         case .assert: f.x = a
-        case .arg: (f.dst, f.imm, f.n, f.writes) = (a, ins.b, c, c)
+        case .arg: (f.dst, f.x, f.n, f.writes) = (a, Int(min(ins.b.value, 15)), c, c)
         case .caller: (f.dst, f.writes) = (a, 4)
         case .load: (f.dst, f.q, f.writes) = (a, b, 1)
         case .store: (f.q, f.x) = (a, b)
@@ -269,12 +269,11 @@ struct ThreadTraceBuilder {
             for (k, value) in entries[pc].enumerated() { row[C.opcode + k] = value }
             row[C.dstSelect + fields.dst] = 1
             row[C.xSelect + fields.x] = 1
-            row[C.ySelect + fields.y] = 1
             row[C.qSelect + fields.q] = 1
-            let x = r[fields.x], y = r[fields.y]
+            let x = r[fields.x]
             row[C.xValue] = x.value
-            row[C.yValue] = y.value
             let qWords = (0..<8).map { fields.q + $0 < 16 ? r[fields.q + $0] : .zero }
+            let y = qWords[0]
             for k in 0..<8 { row[C.qWords + k] = qWords[k].value }
             // Result lanes default to the registers they would write (unchanged).
             var res = (0..<4).map { fields.dst + $0 < 16 ? r[fields.dst + $0] : .zero }
@@ -332,11 +331,10 @@ struct ThreadTraceBuilder {
             case .ret:
                 break
             case .arg:
-                let offset = Int(fields.imm.value)
+                let offset = fields.x
                 guard offset + fields.n <= tx.calldata.count, offset < 8 else {
                     throw ProofError(message: "arg at pc \(pc) reads past the calldata")
                 }
-                row[C.argSelect + offset] = 1
                 for k in 0..<4 where offset + k < 8 {
                     let word = offset + k < tx.calldata.count ? tx.calldata[offset + k] : .zero
                     row[C.argWords + k] = word.value

@@ -38,7 +38,7 @@ public struct ThreadVMAIR: AIR {
 
     /// Bus tags: the first element of every tuple.
     public enum Bus: UInt64, CaseIterable, Sendable {
-        /// (pc, op, dst, x, y, q, imm, n, m0, m1, m2, m3): the normalized instruction at pc.
+        /// (pc, op, dst, x, q, imm, n, m0, m1, m2, m3): the normalized instruction at pc.
         case program = 1
         /// (tx, caller₀..₃, nonce, nonceKey₀..₃, entry pc, valid, fails, fail kind, fail pc, calldata₀..₇).
         case header = 2
@@ -106,30 +106,29 @@ public struct ThreadVMAIR: AIR {
         public static let pc = romStart
         public static let opcode = romStart + 1
         public static let dst = romStart + 2
+        /// The first source register; for `arg`, the calldata offset.
         public static let x = romStart + 3
-        public static let y = romStart + 4
-        public static let q = romStart + 5
-        public static let imm = romStart + 6
-        public static let n = romStart + 7
+        /// The quad's first register; for two-operand instructions, the second source.
+        public static let q = romStart + 4
+        public static let imm = romStart + 5
+        public static let n = romStart + 6
         /// Write mask: result word k is written to register dst + k.
-        public static let mask = romStart + 8
+        public static let mask = romStart + 7
         public static let dstSelect = mask + 4
         public static let xSelect = dstSelect + 16
-        public static let ySelect = xSelect + 16
-        public static let qSelect = ySelect + 16
+        public static let qSelect = xSelect + 16
         public static let register = qSelect + 16
         public static let xValue = register + 16
-        public static let yValue = xValue + 1
-        /// Eight words from register q on: the storage key (0…3) and `hash` inputs.
-        public static let qWords = yValue + 1
+        /// Eight words from register q on: the storage key (0…3), `hash` inputs, and in word 0 the
+        /// second operand of `add`, `sub`, `mul`, `div`, `eq` and `lt`.
+        public static let qWords = xValue + 1
         public static let result = qWords + 8
         public static let zeroIn = result + 4
         public static let zeroInverse = zeroIn + 1
         public static let isZero = zeroIn + 2
         public static let fails = zeroIn + 3
         public static let taken = zeroIn + 4
-        public static let argSelect = taken + 1
-        public static let argWords = argSelect + 8
+        public static let argWords = taken + 1
         public static let old = argWords + 4
         public static let new = old + 1
         public static let previousTime = old + 2
@@ -153,8 +152,7 @@ public struct ThreadVMAIR: AIR {
     public static let identity = "threadvm-sub-block/v1"
 
     static let selectorFields = [
-        (Column.dstSelect, Column.dst), (Column.xSelect, Column.x), (Column.ySelect, Column.y),
-        (Column.qSelect, Column.q),
+        (Column.dstSelect, Column.dst), (Column.xSelect, Column.x), (Column.qSelect, Column.q),
     ]
     static let outcomeColumns = [Column.valid, Column.txFails, Column.failKind, Column.failPC]
 
@@ -203,18 +201,14 @@ public struct ThreadVMAIR: AIR {
         add("opcode matches its flag", 1)
         for k in 0..<4 { add("mask \(k) is binary", 2) }
         for k in 0..<3 { add("mask \(k + 1) implies mask \(k)", 2) }
-        for name in ["dst", "x", "y", "q"] {
+        for name in ["dst", "x", "q"] {
             for i in 0..<16 { add("\(name) selector \(i) is binary", 2) }
             add("\(name) selector is one-hot on steps", 1)
             add("\(name) selector matches its index", 1)
         }
-        for j in 0..<8 { add("arg selector \(j) is binary", 2) }
-        add("arg selector is one-hot on arg", 1)
-        add("arg selector matches the offset", 2)
         add("x value is the selected register", 2)
-        add("y value is the selected register", 2)
         for k in 0..<8 { add("q word \(k) is a selected register", 3) }
-        for k in 0..<4 { add("arg word \(k) is the selected calldata", 2) }
+        for k in 0..<4 { add("arg word \(k) is the selected calldata", 3) }
         for op in ["set", "mov", "add", "addi", "sub"] { add("\(op) result", 2) }
         add("mul result", 3)
         add("div result", 3)
@@ -290,6 +284,10 @@ public struct ThreadVMAIR: AIR {
 
     // MARK: Main constraints
 
+    // The prover calls this through the AIR protocol from generic code, so without these
+    // pre-specialized entry points every field operation would go through a witness table.
+    @_specialize(where E == Goldilocks)
+    @_specialize(where E == Ext2)
     public func evaluateTransition<E: STARKField>(_ frame: EvaluationFrame<E>, into result: inout [E]) {
         typealias C = Column
         let cur = frame.current
@@ -340,18 +338,6 @@ public struct ThreadVMAIR: AIR {
             emit(index - cur[field])
         }
         let opArg = op(.arg)
-        do {
-            var sum = E.zero
-            var index = E.zero
-            for j in 0..<8 {
-                let s = cur[C.argSelect + j]
-                emit(s * (one - s))
-                sum += s
-                index += s * E(Goldilocks(UInt64(j)))
-            }
-            emit(sum - opArg)
-            emit(index - opArg * cur[C.imm])
-        }
 
         @inline(__always) func r(_ j: Int) -> E { cur[C.register + j] }
         @inline(__always) func selected(_ start: Int, offset: Int) -> E {
@@ -359,16 +345,16 @@ public struct ThreadVMAIR: AIR {
             for s in 0..<(16 - offset) { acc += cur[start + s] * cur[C.register + s + offset] }
             return acc
         }
-        let xv = cur[C.xValue], yv = cur[C.yValue]
+        let xv = cur[C.xValue], yv = cur[C.qWords]
         emit(xv - selected(C.xSelect, offset: 0))
-        emit(yv - selected(C.ySelect, offset: 0))
         for k in 0..<8 { emit(step * (cur[C.qWords + k] - selected(C.qSelect, offset: k))) }
         @inline(__always) func cd(_ k: Int) -> E { cur[C.calldata + k] }
         @inline(__always) func argWords(_ k: Int) -> E { cur[C.argWords + k] }
+        // `arg` selects its calldata offset with the x selector (it reads no register).
         for k in 0..<4 {
             var acc = E.zero
-            for j in 0..<(8 - k) { acc += cur[C.argSelect + j] * cd(j + k) }
-            emit(argWords(k) - acc)
+            for j in 0..<(8 - k) { acc += cur[C.xSelect + j] * cd(j + k) }
+            emit(opArg * (argWords(k) - acc))
         }
 
         @inline(__always) func res(_ k: Int) -> E { cur[C.result + k] }
@@ -510,7 +496,7 @@ public struct ThreadVMAIR: AIR {
         let read: [E] = [tag(.memory)] + q + [cur[C.old], cur[C.previousTime]]
         let write: [E] = [tag(.memory)] + q + [cur[C.new], cur[C.clock]]
         let cross: [E] = [tag(.crossRead), cur[C.xValue]] + q + [cur[C.result]]
-        let less: [E] = [tag(.lessThan), cur[C.xValue], cur[C.yValue], cur[C.result]]
+        let less: [E] = [tag(.lessThan), cur[C.xValue], cur[C.qWords], cur[C.result]]
         let hash: [E] =
             [tag(.hash), cur[C.n]] + (0..<8).map { cur[C.qWords + $0] } + (0..<4).map { cur[C.result + $0] }
         let journal: [E] = [tag(.journal), cur[C.tx], cur[C.stores]] + q + [cur[C.journalValue]]
