@@ -225,8 +225,9 @@ public struct StarkProofSystem: ProofSystem {
                 }
                 var calldata = [Goldilocks](repeating: .zero, count: ThreadVMAIR.calldataWords)
                 if entry != nil { for (k, word) in tx.calldata.enumerated() { calldata[k] = f(word) } }
-                let caller = tx.caller.quad.words.map { f($0) }
-                let nonceKey = ThreadNonce.key(of: tx.caller).quad.words.map { f($0) }
+                let address = tx.caller
+                let caller = address.quad.words.map { f($0) }
+                let nonceKey = ThreadNonce.key(of: address).quad.words.map { f($0) }
                 headers.append(
                     [Bus.header.tag, g(UInt64(index))] + caller + [g(tx.nonce)] + nonceKey
                         + [
