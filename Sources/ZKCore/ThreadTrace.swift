@@ -373,7 +373,8 @@ struct ThreadTraceBuilder {
             }
             for k in 0..<4 { row[C.result + k] = res[k].value }
             if fails {
-                row[C.fails] = 1
+                // The failing-test flag marks a test that failed; `fail` ends the run by its opcode.
+                if ins.opcode != .fail { row[C.fails] = 1 }
                 let kind: ThreadVMAIR.FailKind =
                     switch ins.opcode {
                     case .assert: .assertion

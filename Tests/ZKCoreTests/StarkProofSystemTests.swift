@@ -271,3 +271,102 @@ import ThreadVM
         #expect(throws: ProofError.self) { try sub.proved(by: system, program: F.tokenProgram) }
     }
 }
+
+/// Failures that roll back writes, running out of steps, and the row budget that splits sub-blocks.
+@Suite(.serialized) struct StarkFailurePathTests {
+    typealias F = Fixture
+    let system = StarkProofSystem()
+
+    /// `spin(n)` stores 1, 2, … n under one key, then fails: n undo rows. Past about 255 rounds it
+    /// runs out of its 1,024 steps instead.
+    static let spin = try! Assembler.assemble(
+        """
+        .entry spin(n: u64)
+            arg    r0, n
+            set    r1, 0
+        again:
+            addi   r1, r1, 1
+            store  r2, r1
+            eq     r6, r1, r0
+            jz     r6, again
+            fail   "spun"
+
+        .entry poke(v: u64)
+            arg    r1, v
+            store  r2, r1
+            ret
+        """)
+    static let thread = ThreadInfo(name: "spin")
+
+    func tx(_ entrypoint: String, _ argument: String, nonce: UInt64) -> ThreadTransaction {
+        try! ThreadTransaction.make(
+            thread: Self.thread.id, contract: Self.spin, entrypoint: entrypoint, arguments: [argument],
+            signer: F.alice, nonce: nonce)
+    }
+
+    func batcher(maxTransactions: Int = 256) -> SubBlockBatcher {
+        SubBlockBatcher(
+            thread: Self.thread, program: Self.spin, osVersion: 2, proofSystem: StarkProofSystem.name,
+            canonical: MemoryState(), sequence: 0, maxTransactions: maxTransactions)
+    }
+
+    @Test func rolledBackWritesAndOutOfStepsProveAndVerify() throws {
+        #expect(VMRules.v2.problems(in: Self.spin).isEmpty)
+        var b = batcher()
+        var estimated = 0
+        for (i, (entry, arg)) in [("poke", "v=7"), ("spin", "n=10"), ("spin", "n=400"), ("poke", "v=9")].enumerated() {
+            guard case .success(let result) = b.add(tx(entry, arg, nonce: UInt64(i))) else {
+                Issue.record("transaction \(i) refused")
+                return
+            }
+            estimated += StarkProofSystem.traceRows(of: result)
+        }
+        let sealed = b.seal()
+        let sub = try #require(sealed)
+        // The failed spins left no writes: the key holds the last poke.
+        #expect(sub.outputs.contains { $0.value == 9 })
+        let proved = try sub.proved(by: system, program: Self.spin)
+        let (verdict, failures) = system.verifyReportingFailures(proved, program: Self.spin)
+        #expect(verdict == .ok)
+        #expect(failures?[1]?.contains("spun") == true)
+        #expect(failures?[2]?.contains("out of steps") == true)
+        #expect(failures?.count == 2)
+
+        // The batcher's row estimate never undercounts the trace.
+        var builder = ThreadTraceBuilder(
+            program: Self.spin, rules: .v2, inputs: sub.inputs, crossReads: sub.crossReads)
+        for tx in sub.transactions { _ = try builder.add(tx) }
+        #expect(builder.rows.count <= estimated)
+    }
+
+    @Test func aRolledBackWriteCannotBeClaimedAsKept() throws {
+        var b = batcher()
+        _ = b.add(tx("poke", "v=7", nonce: 0))
+        _ = b.add(tx("spin", "n=10", nonce: 1))
+        let sealed = b.seal()
+        let honest = try #require(sealed)
+        var builder = ThreadTraceBuilder(
+            program: Self.spin, rules: .v2, inputs: honest.inputs, crossReads: honest.crossReads)
+        for tx in honest.transactions { _ = try builder.add(tx) }
+        // Claiming the failed spin's last write (10) as the key's final value.
+        var lying = honest
+        let index = try #require(lying.outputs.firstIndex { $0.value == 7 })
+        lying.outputs[index].value = 10
+        #expect(throws: ProofError.self) { try builder.finish(claimedOutputs: lying.outputs) }
+        lying.proof = try honest.proved(by: system, program: Self.spin).proof
+        #expect(!system.verify(lying, program: Self.spin).isOK)
+    }
+
+    @Test func aStarkBatcherSealsBeforeTheTraceOutgrowsTheLimit() {
+        var b = batcher(maxTransactions: 4096)
+        var nonce: UInt64 = 0
+        while !b.isFull && nonce < 4096 {
+            _ = b.add(tx("spin", "n=255", nonce: nonce))
+            nonce += 1
+        }
+        #expect(b.isFull)
+        #expect(b.openCount < 4096)
+        #expect(b.openRows < StarkProofSystem.maxTraceRows)
+        #expect(b.openRows >= StarkProofSystem.rowBudget(.v2))
+    }
+}
