@@ -215,6 +215,8 @@ struct ThreadTraceBuilder {
         let entry = StarkProofSystem.entry(of: tx, in: program)
         header[C.valid] = entry == nil ? 0 : 1
         header[C.pc] = UInt64(entry?.pc ?? 0)
+        // Calldata words past this transaction's are zero (not the previous transaction's).
+        for k in 0..<ThreadVMAIR.calldataWords { header[C.calldata + k] = 0 }
         if entry != nil {
             for (k, word) in tx.calldata.enumerated() { header[C.calldata + k] = word.value }
         }

@@ -370,3 +370,98 @@ import ThreadVM
         #expect(b.openRows >= StarkProofSystem.rowBudget(.v2))
     }
 }
+
+/// Random workloads over the shipped contracts, from a fixed, replayable seed: every sub-block
+/// proves and verifies, and `stark` reports exactly the failed calls, with the same reasons, that
+/// re-execution finds. `STARK_MODEL_SEED` replays another seed; `STARK_MODEL_ROUNDS` (default 3)
+/// runs more rounds of one sub-block per thread.
+@Suite(.serialized) struct StarkDifferentialTests {
+    typealias F = Fixture
+
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func randomSubBlocksAgreeWithReexecution() throws {
+        let seed = ProcessInfo.processInfo.environment["STARK_MODEL_SEED"].flatMap(UInt64.init) ?? 20_261_202
+        var rng = Generator(state: seed)
+        let users = Array(F.accounts.users.prefix(4))
+        let amounts = ["0", "1", "5", "100", "1000", "\(Felt.modulus - 1)", "\(UInt64(1) << 63)"]
+        var tokenState = MemoryState()
+        var kartsState = MemoryState()
+        var counterState = MemoryState()
+        var nonces: [String: UInt64] = [:]
+        var achievements = MemoryState()
+        // Alice and carol completed some levels in the achievements thread.
+        for (user, level) in [(F.alice, 1), (F.alice, 3), (F.carol, 2)] {
+            achievements.values[VMRules.v2.hash([Felt(1)] + user.address.quad.words + [Felt(UInt64(level))])] = .one
+        }
+        let threads = MemoryThreads([F.achievements.id: achievements])
+        var failuresSeen = 0
+        let rounds = ProcessInfo.processInfo.environment["STARK_MODEL_ROUNDS"].flatMap(Int.init) ?? 3
+        for round in 0..<rounds {
+            for (thread, program) in [
+                (F.token, F.tokenProgram), (F.karts, F.kartsProgram), (F.counter, F.counterProgram),
+            ] {
+                let canonical =
+                    thread == F.token ? tokenState : thread == F.karts ? kartsState : counterState
+                var batcher = SubBlockBatcher(
+                    thread: thread, program: program, osVersion: 2, proofSystem: StarkProofSystem.name,
+                    canonical: canonical, sequence: UInt64(round), threads: threads)
+                for _ in 0..<(1 + Int(rng.next() % 8)) {
+                    let user = users[Int(rng.next() % UInt64(users.count))]
+                    let other = users[Int(rng.next() % UInt64(users.count))]
+                    let amount = amounts[Int(rng.next() % UInt64(amounts.count))]
+                    let (entrypoint, arguments): (String, [String]) =
+                        switch thread {
+                        case F.token:
+                            [
+                                ("mint", ["to=\(other.address.hex)", "amount=\(amount)"]),
+                                ("transfer", ["to=\(other.address.hex)", "amount=\(amount)"]),
+                                ("balance_of", ["account=\(other.address.hex)"]),
+                            ][Int(rng.next() % 3)]
+                        case F.karts:
+                            ("unlock_kart", ["kart=\(rng.next() % 4)", "level=\(rng.next() % 4)"])
+                        default:
+                            ("increment", ["by=\(amount)"])
+                        }
+                    let key = "\(thread.name)/\(user.name)"
+                    let tx = try ThreadTransaction.make(
+                        thread: thread.id, contract: program, entrypoint: entrypoint, arguments: arguments,
+                        signer: user, nonce: nonces[key, default: 0])
+                    if case .success = batcher.add(tx) { nonces[key, default: 0] += 1 }
+                }
+                guard let sub = batcher.seal() else { continue }
+                let proved = try sub.proved(by: StarkProofSystem(), program: program)
+                let (verdict, starkFailures) = StarkProofSystem().verifyReportingFailures(proved, program: program)
+                #expect(verdict == .ok, "seed \(seed), round \(round), \(thread.name)")
+                var reexec = sub
+                reexec.proofSystem = ReexecProofSystem.name
+                reexec.proof = ReexecProofSystem.digest(of: reexec)
+                let (reexecVerdict, reexecFailures) = ReexecProofSystem().verifyReportingFailures(
+                    reexec, program: program)
+                #expect(reexecVerdict == .ok)
+                #expect(starkFailures == reexecFailures, "seed \(seed), round \(round), \(thread.name)")
+                failuresSeen += starkFailures?.count ?? 0
+                var next = canonical
+                next.apply(sub.outputs)
+                if thread == F.token {
+                    tokenState = next
+                } else if thread == F.karts {
+                    kartsState = next
+                } else {
+                    counterState = next
+                }
+            }
+        }
+        // The workload reaches failures (overflows, insufficient balances, levels not completed).
+        #expect(failuresSeen > 0)
+    }
+}
