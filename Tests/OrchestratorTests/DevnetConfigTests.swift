@@ -186,4 +186,10 @@ struct DevnetConfigTests {
         #expect(lines[0] == "A          LONGER")
         #expect(lines[1] == "wide cell  x")
     }
+
+    @Test func theLastCellOfAShortRowRunsOnAndWidensNoColumn() {
+        let text = Table.render(
+            header: ["A", "BB", "C"], rows: [["1", "22", "3"], ["4", "a long note that spans the rest"]])
+        #expect(text.split(separator: "\n") == ["A  BB  C", "1  22  3", "4  a long note that spans the rest"])
+    }
 }
