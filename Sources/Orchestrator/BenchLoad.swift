@@ -9,10 +9,11 @@ import ZeroMQ
 
 /// Drives `counter` `increment` transactions through a fresh devnet's thread nodes over the wire
 /// protocol and measures what comes out: settlement latency, settled transactions per second, the
-/// sub-block sizes that resulted, the manager's CPU time and every daemon's peak RSS.
+/// sub-block sizes that resulted, the manager's CPU time, what proving and verifying cost, and
+/// every daemon's peak RSS.
 public struct BenchLoad: Sendable {
     /// One load run's shape.
-    public struct Shape: Sendable {
+    public struct Shape: Sendable, Equatable {
         /// Thread nodes, each running `counter`.
         public var threads: Int
         /// Transactions per thread.
@@ -23,14 +24,22 @@ public struct BenchLoad: Sendable {
         public var window: Int
         /// The threads' `max_sub_block`; nil for the node's default.
         public var maxSubBlock: Int?
-        public var proofSystem: String = "reexec"
+        /// The threads' proof system (`stark` threads run OS version 2).
+        public var proofSystem: String
+        /// How long after its submission a transaction may take to settle before it counts as failed.
+        public var settleTimeout: Duration
 
-        public init(threads: Int, transactionsPerThread: Int, senders: Int, window: Int, maxSubBlock: Int? = nil) {
+        public init(
+            threads: Int, transactionsPerThread: Int, senders: Int, window: Int, maxSubBlock: Int? = nil,
+            proofSystem: String = "reexec", settleTimeout: Duration = .seconds(60)
+        ) {
             self.threads = threads
             self.transactionsPerThread = transactionsPerThread
             self.senders = senders
             self.window = window
             self.maxSubBlock = maxSubBlock
+            self.proofSystem = proofSystem
+            self.settleTimeout = settleTimeout
         }
     }
 
@@ -50,6 +59,9 @@ public struct BenchLoad: Sendable {
         public var largestSubBlock = 0
         /// The manager's user + system CPU time over the run, in milliseconds.
         public var managerCPUMs = 0.0
+        /// What the nodes proved and the manager verified during the load (after the warm-up);
+        /// nil when a daemon did not answer `stats`.
+        public var proofCounters: ProofCounters?
         public var peakRSS: [BenchReport.PeakRSS] = []
         /// The first few failure reasons, for the report.
         public var failureReasons: [String] = []
@@ -120,6 +132,7 @@ public struct BenchLoad: Sendable {
             try await group.waitForAll()
         }
         let cpuBefore = manager.flatMap { ProcessSampler.cpuSeconds(pid: $0.pid) } ?? 0
+        let countersBefore = await Self.proofCounters(of: state, system: shape.proofSystem, on: loop)
 
         let tally = Tally()
         let total = shape.threads * shape.transactionsPerThread
@@ -156,7 +169,7 @@ public struct BenchLoad: Sendable {
                     group.addTask {
                         try await Self.send(
                             count: count, window: shape.window, entry: entry, signer: signer, client: client,
-                            tally: tally)
+                            settleTimeout: shape.settleTimeout, tally: tally)
                     }
                 }
             }
@@ -165,12 +178,14 @@ public struct BenchLoad: Sendable {
         let seconds = (ContinuousClock.now - started).seconds
         reporter.cancel()
         let cpuAfter = manager.flatMap { ProcessSampler.cpuSeconds(pid: $0.pid) } ?? cpuBefore
+        let countersAfter = await Self.proofCounters(of: state, system: shape.proofSystem, on: loop)
         for client in clients { client.close() }
         await loop.shutdown()
 
         var outcome = tally.finish()
         outcome.seconds = seconds
         outcome.managerCPUMs = (cpuAfter - cpuBefore) * 1000
+        if let countersBefore, let countersAfter { outcome.proofCounters = countersAfter - countersBefore }
         outcome.peakRSS = state.processes.map {
             BenchReport.PeakRSS(
                 process: $0.name, role: $0.role.rawValue, peakRSSKiB: ProcessSampler.peakRSSKiB(pid: $0.pid))
@@ -178,10 +193,35 @@ public struct BenchLoad: Sendable {
         return outcome
     }
 
+    /// The proof counters of every thread node and of the manager, from their `stats` on the admin
+    /// endpoint; nil when one of them does not answer.
+    private static func proofCounters(of state: DevnetState, system: String, on loop: SocketLoop) async
+        -> ProofCounters?
+    {
+        func counters(_ process: DevnetState.Process) async -> [String: UInt64]? {
+            guard let client = try? await RequestClient.connect(to: process.endpoints.admin, on: loop) else {
+                return nil
+            }
+            defer { client.close() }
+            return try? await ask(client, AdminMessage.stats, Empty(), as: DaemonStats.self, timeout: .seconds(10))
+                .counters
+        }
+        var nodes: [[String: UInt64]] = []
+        for node in state.processes where node.role == .threadNode {
+            guard let counted = await counters(node) else { return nil }
+            nodes.append(counted)
+        }
+        guard let manager = state.processes.first(where: { $0.role == .manager }),
+            let managerCounters = await counters(manager)
+        else { return nil }
+        return ProofCounters(system: system, nodes: nodes, manager: managerCounters)
+    }
+
     /// One account's transactions to one thread: submitted in nonce order, at most `window` not
     /// yet settled, each followed with `tx_status` and `wait_ms` until it settles or fails.
     private static func send(
-        count: Int, window: Int, entry: TopologyPrograms.Entry, signer: DevAccount, client: RequestClient, tally: Tally
+        count: Int, window: Int, entry: TopologyPrograms.Entry, signer: DevAccount, client: RequestClient,
+        settleTimeout: Duration, tally: Tally
     ) async throws {
         var nonce = try await ask(
             client,
@@ -207,7 +247,8 @@ public struct BenchLoad: Sendable {
                 tally.submitted()
                 outstanding += 1
                 group.addTask {
-                    await follow(tx.txHash, from: submittedAt, client: client, tally: tally)
+                    await follow(
+                        tx.txHash, from: submittedAt, timeout: settleTimeout, client: client, tally: tally)
                 }
             }
             await group.waitForAll()
@@ -229,7 +270,7 @@ public struct BenchLoad: Sendable {
         }
         if let refusal = await submit(tx, client: client) { return "refused: \(refusal)" }
         let tally = Tally()
-        await follow(tx.txHash, from: .now, client: client, tally: tally)
+        await follow(tx.txHash, from: .now, timeout: .seconds(60), client: client, tally: tally)
         return tally.snapshot().settled == 1 ? nil : tally.finish().failureReasons.joined(separator: "; ")
     }
 
@@ -273,14 +314,16 @@ public struct BenchLoad: Sendable {
         }
     }
 
-    /// Waits for a transaction to settle or fail; a minute without either counts as failed.
+    /// Waits for a transaction to settle or fail; `timeout` after its submission without either
+    /// counts as failed.
     @inline(never)
     private static func follow(
-        _ txHash: String, from submittedAt: ContinuousClock.Instant, client: RequestClient, tally: Tally
+        _ txHash: String, from submittedAt: ContinuousClock.Instant, timeout: Duration, client: RequestClient,
+        tally: Tally
     )
         async
     {
-        let deadline = submittedAt + .seconds(60)
+        let deadline = submittedAt + timeout
         while ContinuousClock.now < deadline {
             let reply: TxStatusReply
             do {
@@ -302,7 +345,7 @@ public struct BenchLoad: Sendable {
                 continue
             }
         }
-        tally.failed("not settled within 60 s of its submission")
+        tally.failed("not settled within \(Int(timeout.seconds)) s of its submission")
     }
 }
 

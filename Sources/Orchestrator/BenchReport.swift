@@ -9,6 +9,34 @@ public struct BenchReport: Codable, Sendable {
         public var build: String
     }
 
+    /// What proving and verifying cost during one load run: the thread nodes' `proofs`,
+    /// `prove_us` and `proof_bytes` and the manager's `<system>_proofs_verified` and
+    /// `<system>_verify_us`, after the warm-up to the end of the load. A mean is nil when nothing
+    /// was counted.
+    public struct ProofFigures: Codable, Sendable, Equatable {
+        /// Proofs the nodes made (a sub-block proved again after a revert counts again).
+        public var proved: Int
+        /// The nodes' mean time to prove one sub-block.
+        public var proveMsPerSubBlock: Double?
+        /// The mean size of a proof.
+        public var proofKibPerSubBlock: Double?
+        /// Proofs the manager verified.
+        public var verified: Int
+        /// The manager's mean time to verify one sub-block's proof.
+        public var verifyMsPerSubBlock: Double?
+
+        public init(
+            proved: Int, proveMsPerSubBlock: Double?, proofKibPerSubBlock: Double?, verified: Int,
+            verifyMsPerSubBlock: Double?
+        ) {
+            self.proved = proved
+            self.proveMsPerSubBlock = proveMsPerSubBlock
+            self.proofKibPerSubBlock = proofKibPerSubBlock
+            self.verified = verified
+            self.verifyMsPerSubBlock = verifyMsPerSubBlock
+        }
+    }
+
     /// Submit → settled on L2, one thread.
     public struct Latency: Codable, Sendable {
         public var proofSystem: String
@@ -24,6 +52,8 @@ public struct BenchReport: Codable, Sendable {
         public var p99Ms: Double
         public var maxMs: Double
         public var meanMs: Double
+        /// Nil when a daemon did not answer `stats`.
+        public var proofs: ProofFigures?
     }
 
     /// Settled transactions per second over all threads.
@@ -39,6 +69,7 @@ public struct BenchReport: Codable, Sendable {
         public var subBlocks: Int
         public var meanSubBlock: Double
         public var largestSubBlock: Int
+        public var proofs: ProofFigures?
     }
 
     /// The manager's CPU time per settled transaction at one sub-block cap.
@@ -54,6 +85,17 @@ public struct BenchReport: Codable, Sendable {
         public var largestSubBlock: Int
         public var managerCpuMs: Double
         public var managerCpuUsPerTx: Double
+        public var proofs: ProofFigures?
+    }
+
+    /// A load run the bench left out, and why.
+    public struct Skipped: Codable, Sendable, Equatable {
+        /// `latency`, `throughput` or `cost`.
+        public var part: String
+        public var proofSystem: String
+        public var threads: Int
+        public var maxSubBlock: Int?
+        public var reason: String
     }
 
     public struct PeakRSS: Codable, Sendable {
@@ -70,28 +112,32 @@ public struct BenchReport: Codable, Sendable {
     /// The peak RSS of every daemon of one phase's devnet.
     public struct PhaseRSS: Codable, Sendable {
         public var phase: String
+        public var proofSystem: String
         public var processes: [PeakRSS]
     }
 
     public var machine: Machine
     public var quick: Bool
     public var startup: [StartupBenchmark.Result]
-    public var latency: Latency
+    /// One row per proof system.
+    public var latency: [Latency]
     public var throughput: [Throughput]
     public var cost: [Cost]
+    public var skipped: [Skipped]
     public var peakRss: [PhaseRSS]
     /// Reasons of the first failures, if any.
     public var failures: [String]
 
     /// Every transaction accepted by a node, over every phase.
     public var submitted: Int {
-        latency.submitted + throughput.map(\.submitted).reduce(0, +) + cost.map(\.submitted).reduce(0, +)
+        latency.map(\.submitted).reduce(0, +) + throughput.map(\.submitted).reduce(0, +)
+            + cost.map(\.submitted).reduce(0, +)
     }
     public var settled: Int {
-        latency.settled + throughput.map(\.settled).reduce(0, +) + cost.map(\.settled).reduce(0, +)
+        latency.map(\.settled).reduce(0, +) + throughput.map(\.settled).reduce(0, +) + cost.map(\.settled).reduce(0, +)
     }
     public var failed: Int {
-        latency.failed + throughput.map(\.failed).reduce(0, +) + cost.map(\.failed).reduce(0, +)
+        latency.map(\.failed).reduce(0, +) + throughput.map(\.failed).reduce(0, +) + cost.map(\.failed).reduce(0, +)
     }
 
     private struct Totals: Codable {
@@ -131,49 +177,48 @@ public struct BenchReport: Codable, Sendable {
             "Machine: \(machine.cores) cores, \(String(format: "%.0f", machine.memoryGib)) GiB, \(machine.build) build\(quick ? ", --quick" : "")\n\n"
         out += "Start-up: devnet up until every process is healthy (1 sequencer + 1 manager + N thread nodes)\n"
         out += StartupBenchmark.table(startup) + "\n\n"
-        out +=
-            "Settlement latency: thread tx submitted to the node until `settled`, 1 counter thread, \(latency.blockMode) blocks, \(latency.senders) senders × window \(latency.window)\n"
+        let shape = latency.first.map { "\($0.blockMode) blocks, \($0.senders) senders × window \($0.window)" } ?? ""
+        out += "Settlement latency: thread tx submitted to the node until `settled`, 1 counter thread, \(shape)\n"
         out +=
             Table.render(
-                header: ["PROOF", "SUBMITTED", "SETTLED", "FAILED", "p50 ms", "p90 ms", "p99 ms", "MAX ms", "MEAN ms"],
-                rows: [
+                header: ["PROOF", "SUBMITTED", "SETTLED", "FAILED", "p50 ms", "p90 ms", "p99 ms", "MAX ms", "MEAN ms"]
+                    + Self.proofHeader,
+                rows: latency.map {
                     [
-                        latency.proofSystem, "\(latency.submitted)", "\(latency.settled)", "\(latency.failed)",
-                        Self.ms(latency.p50Ms), Self.ms(latency.p90Ms), Self.ms(latency.p99Ms), Self.ms(latency.maxMs),
-                        Self.ms(latency.meanMs),
-                    ]
-                ]) + "\n\n"
+                        $0.proofSystem, "\($0.submitted)", "\($0.settled)", "\($0.failed)", Self.ms($0.p50Ms),
+                        Self.ms($0.p90Ms), Self.ms($0.p99Ms), Self.ms($0.maxMs), Self.ms($0.meanMs),
+                    ] + Self.proofCells($0.proofs)
+                } + skippedRows("latency") { [$0.proofSystem] }) + "\n\n"
         out += "Throughput: settled counter.increment tx/s over all threads (default sub-block cap 256)\n"
         out +=
             Table.render(
                 header: [
                     "THREADS", "PROOF", "SUBMITTED", "SETTLED", "FAILED", "SECONDS", "SETTLED TX/S", "SUB-BLOCKS",
                     "MEAN SUB-BLOCK", "LARGEST",
-                ],
+                ] + Self.proofHeader,
                 rows: throughput.map {
                     [
                         "\($0.threads)", $0.proofSystem, "\($0.submitted)", "\($0.settled)", "\($0.failed)",
                         String(format: "%.2f", $0.seconds), String(format: "%.0f", $0.settledPerSecond),
                         "\($0.subBlocks)",
                         String(format: "%.1f", $0.meanSubBlock), "\($0.largestSubBlock)",
-                    ]
-                }) + "\n\n"
+                    ] + Self.proofCells($0.proofs)
+                } + skippedRows("throughput") { ["\($0.threads)", $0.proofSystem] }) + "\n\n"
         out += "L2 cost: the manager's CPU time (utime + stime) per settled thread tx, 1 counter thread\n"
         out +=
             Table.render(
                 header: [
                     "PROOF", "MAX SUB-BLOCK", "SETTLED", "FAILED", "SUB-BLOCKS", "MEAN SUB-BLOCK", "LARGEST",
-                    "MANAGER CPU ms",
-                    "µs / TX",
-                ],
+                    "MANAGER CPU ms", "µs / TX",
+                ] + Self.proofHeader,
                 rows: cost.map {
                     [
                         $0.proofSystem, "\($0.maxSubBlock)", "\($0.settled)", "\($0.failed)", "\($0.subBlocks)",
                         String(format: "%.1f", $0.meanSubBlock), "\($0.largestSubBlock)",
                         String(format: "%.0f", $0.managerCpuMs),
                         String(format: "%.1f", $0.managerCpuUsPerTx),
-                    ]
-                }) + "\n\n"
+                    ] + Self.proofCells($0.proofs)
+                } + skippedRows("cost") { [$0.proofSystem, $0.maxSubBlock.map { "\($0)" } ?? ""] }) + "\n\n"
         out += "Peak RSS (VmHWM) per daemon, MiB\n"
         out += Table.render(
             header: ["PHASE", "SEQUENCER", "MANAGER", "THREAD NODE (max)"],
@@ -189,7 +234,61 @@ public struct BenchReport: Codable, Sendable {
         return out
     }
 
+    static let proofHeader = ["PROVE ms/SUB-BLOCK", "VERIFY ms/SUB-BLOCK", "PROOF KiB"]
+
+    /// The proof columns of a row: "-" for a figure that was not measured.
+    static func proofCells(_ figures: ProofFigures?) -> [String] {
+        func cell(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
+        return [
+            cell(figures?.proveMsPerSubBlock), cell(figures?.verifyMsPerSubBlock), cell(figures?.proofKibPerSubBlock),
+        ]
+    }
+
+    /// A row per skipped run of `part`: the cells that name it, then why it did not run.
+    private func skippedRows(_ part: String, naming: (Skipped) -> [String]) -> [[String]] {
+        skipped.filter { $0.part == part }.map { naming($0) + [$0.reason] }
+    }
+
     static func ms(_ value: Double) -> String { String(format: "%.2f", value) }
+}
+
+/// Which proof systems `devnet bench --proof-system` runs.
+public enum BenchProofSystems: String, CaseIterable, Sendable {
+    case reexec
+    case stark
+    case both
+
+    /// The proof systems, in the order their runs go.
+    public var systems: [String] {
+        switch self {
+        case .reexec: ["reexec"]
+        case .stark: ["stark"]
+        case .both: ["reexec", "stark"]
+        }
+    }
+}
+
+/// One load run of `devnet bench`: its part and the shape of its load, or why it is left out.
+public struct BenchRun: Sendable, Equatable {
+    public enum Part: String, Sendable {
+        case latency
+        case throughput
+        case cost
+    }
+
+    public var part: Part
+    public var shape: BenchLoad.Shape
+    /// Why the run is left out; nil when it runs.
+    public var skipped: String?
+
+    /// The phase's name in progress lines, failures and the peak RSS table.
+    public var label: String {
+        switch part {
+        case .latency: "latency, 1 thread, \(shape.proofSystem)"
+        case .throughput: "throughput, \(shape.threads) thread(s), \(shape.proofSystem)"
+        case .cost: "cost, max_sub_block \(shape.maxSubBlock ?? 0), \(shape.proofSystem)"
+        }
+    }
 }
 
 /// Runs every part of `devnet bench`: start-up, then load on fresh devnets.
@@ -197,92 +296,162 @@ public struct BenchSuite: Sendable {
     public var quick: Bool
     public var startupRuns: Int
     public var startupNodes: [Int]
-    /// Transactions of the latency run.
-    public var latencyTransactions: Int
+    /// Transactions of each latency run; nil for the proof system's default.
+    public var latencyTransactions: Int?
+    public var proofSystems: [String]
     public var basePort: Int
 
-    public init(quick: Bool, startupRuns: Int, startupNodes: [Int], latencyTransactions: Int?, basePort: Int) {
+    /// How long a `stark` transaction may take to settle: at the 4096 cap it waits behind
+    /// sub-blocks of thousands of transactions, each proved in seconds to tens of seconds.
+    static let starkSettleTimeout = Duration.seconds(600)
+
+    public init(
+        quick: Bool, startupRuns: Int, startupNodes: [Int], latencyTransactions: Int?,
+        proofSystems: [String] = ["reexec"], basePort: Int
+    ) {
         self.quick = quick
         self.startupRuns = startupRuns
         self.startupNodes = startupNodes
-        self.latencyTransactions = latencyTransactions ?? (quick ? 200 : 10_000)
+        self.latencyTransactions = latencyTransactions
+        self.proofSystems = proofSystems
         self.basePort = basePort
+    }
+
+    /// Every load run, in the order they go: latency, throughput by thread count, cost by cap; at
+    /// each step one run per proof system. `stark` proves every sub-block in the node (a few
+    /// hundred ms for a small one, seconds for hundreds of transactions), so its runs are smaller:
+    /// latency 1,000 transactions (50 with `--quick`), throughput over 1 and 2 threads of 2,000
+    /// each (100), and at the caps 16, 256 and 4096 enough to seal a few sub-blocks of each: 320,
+    /// 1,024 and 8,192 (64, 512, and the 4096 cap left out with `--quick`).
+    public func plan() -> [BenchRun] {
+        var runs: [BenchRun] = []
+        for system in proofSystems {
+            let stark = system == "stark"
+            let transactions = latencyTransactions ?? (stark ? (quick ? 50 : 1_000) : (quick ? 200 : 10_000))
+            runs.append(
+                BenchRun(
+                    part: .latency,
+                    shape: shape(
+                        system, threads: 1, transactionsPerThread: transactions, window: 1, maxSubBlock: nil)))
+        }
+        for threads in quick ? [1, 2, 4] : [1, 2, 4, 8] {
+            for system in proofSystems {
+                let stark = system == "stark"
+                guard !stark || threads <= 2 else { continue }
+                let perThread = stark ? (quick ? 100 : 2_000) : (quick ? 300 : 10_000)
+                runs.append(
+                    BenchRun(
+                        part: .throughput,
+                        shape: shape(
+                            system, threads: threads, transactionsPerThread: perThread, window: 64, maxSubBlock: nil)
+                    ))
+            }
+        }
+        for cap in [16, 256, 4096] {
+            for system in proofSystems {
+                if system == "stark" {
+                    let perThread =
+                        quick ? [16: 64, 256: 512, 4096: 8_192][cap]! : [16: 320, 256: 1_024, 4096: 8_192][cap]!
+                    // Ten senders with 1,024 each in flight: all 8,192 at once, so the node has
+                    // thousands waiting whenever it seals.
+                    let shape = shape(
+                        system, threads: 1, transactionsPerThread: perThread, window: max(64, cap / 4),
+                        maxSubBlock: cap)
+                    runs.append(
+                        BenchRun(
+                            part: .cost, shape: shape,
+                            skipped: quick && cap == 4096
+                                ? "not run with --quick (8,192 transactions in 4,096-transaction sub-blocks take minutes to prove)"
+                                : nil))
+                } else {
+                    let perThread = quick ? (cap == 16 ? 160 : 600) : (cap == 4096 ? 40_000 : 10_000)
+                    runs.append(
+                        BenchRun(
+                            part: .cost,
+                            shape: shape(
+                                system, threads: 1, transactionsPerThread: perThread, window: max(64, cap / 8),
+                                maxSubBlock: cap)))
+                }
+            }
+        }
+        return runs
+    }
+
+    private func shape(_ system: String, threads: Int, transactionsPerThread: Int, window: Int, maxSubBlock: Int?)
+        -> BenchLoad.Shape
+    {
+        BenchLoad.Shape(
+            threads: threads, transactionsPerThread: transactionsPerThread, senders: 10, window: window,
+            maxSubBlock: maxSubBlock, proofSystem: system,
+            settleTimeout: system == "stark" ? Self.starkSettleTimeout : .seconds(60))
     }
 
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> BenchReport {
         let startup = try await StartupBenchmark(nodeCounts: startupNodes, runs: startupRuns, basePort: basePort).run(
             progress: progress)
         let load = BenchLoad(basePort: basePort)
-        var failures: [String] = []
-        var phases: [BenchReport.PhaseRSS] = []
-
-        // Latency: ten senders, each waiting for its transaction to settle before the next.
-        let latencyShape = BenchLoad.Shape(
-            threads: 1, transactionsPerThread: latencyTransactions, senders: 10, window: 1)
-        let measured = try await load.run(latencyShape, label: "latency", progress: progress)
-        failures += measured.failureReasons
-        phases.append(.init(phase: "latency, 1 thread", processes: measured.peakRSS))
-        let histogram = measured.latencyMicros
-        let latency = BenchReport.Latency(
-            proofSystem: latencyShape.proofSystem, blockMode: "instant", senders: latencyShape.senders,
-            window: latencyShape.window, submitted: measured.submitted, settled: measured.settled,
-            failed: measured.failed, refused: measured.refused,
-            p50Ms: Double(histogram.valueAtPercentile(50)) / 1000,
-            p90Ms: Double(histogram.valueAtPercentile(90)) / 1000,
-            p99Ms: Double(histogram.valueAtPercentile(99)) / 1000, maxMs: Double(histogram.max) / 1000,
-            meanMs: histogram.totalCount > 0 ? histogram.mean / 1000 : 0
-        )
-
-        // Throughput: enough in flight per thread to fill 256-transaction sub-blocks.
-        var throughput: [BenchReport.Throughput] = []
-        for threads in quick ? [1, 2, 4] : [1, 2, 4, 8] {
-            let shape = BenchLoad.Shape(
-                threads: threads, transactionsPerThread: quick ? 300 : 10_000, senders: 10, window: 64)
-            let outcome = try await load.run(shape, label: "throughput, \(threads) thread(s)", progress: progress)
-            failures += outcome.failureReasons
-            phases.append(.init(phase: "throughput, \(threads) thread(s)", processes: outcome.peakRSS))
-            throughput.append(
-                .init(
-                    threads: threads, proofSystem: shape.proofSystem, submitted: outcome.submitted,
-                    settled: outcome.settled, failed: outcome.failed, refused: outcome.refused,
-                    seconds: outcome.seconds,
-                    settledPerSecond: outcome.seconds > 0 ? Double(outcome.settled) / outcome.seconds : 0,
-                    subBlocks: outcome.subBlocks,
-                    meanSubBlock: outcome.subBlocks > 0 ? Double(outcome.settled) / Double(outcome.subBlocks) : 0,
-                    largestSubBlock: outcome.largestSubBlock
-                ))
+        var report = BenchReport(
+            machine: Self.machine, quick: quick, startup: startup, latency: [], throughput: [], cost: [], skipped: [],
+            peakRss: [], failures: [])
+        for run in plan() {
+            let shape = run.shape
+            if let reason = run.skipped {
+                report.skipped.append(
+                    .init(
+                        part: run.part.rawValue, proofSystem: shape.proofSystem, threads: shape.threads,
+                        maxSubBlock: shape.maxSubBlock, reason: reason))
+                continue
+            }
+            let outcome = try await load.run(shape, label: run.label, progress: progress)
+            report.failures += outcome.failureReasons.map { "\(run.label): \($0)" }
+            report.peakRss.append(.init(phase: run.label, proofSystem: shape.proofSystem, processes: outcome.peakRSS))
+            let proofs = outcome.proofCounters?.figures
+            let meanSubBlock = outcome.subBlocks > 0 ? Double(outcome.settled) / Double(outcome.subBlocks) : 0
+            switch run.part {
+            case .latency:
+                let histogram = outcome.latencyMicros
+                report.latency.append(
+                    .init(
+                        proofSystem: shape.proofSystem, blockMode: "instant", senders: shape.senders,
+                        window: shape.window, submitted: outcome.submitted, settled: outcome.settled,
+                        failed: outcome.failed, refused: outcome.refused,
+                        p50Ms: Double(histogram.valueAtPercentile(50)) / 1000,
+                        p90Ms: Double(histogram.valueAtPercentile(90)) / 1000,
+                        p99Ms: Double(histogram.valueAtPercentile(99)) / 1000, maxMs: Double(histogram.max) / 1000,
+                        meanMs: histogram.totalCount > 0 ? histogram.mean / 1000 : 0, proofs: proofs))
+            case .throughput:
+                report.throughput.append(
+                    .init(
+                        threads: shape.threads, proofSystem: shape.proofSystem, submitted: outcome.submitted,
+                        settled: outcome.settled, failed: outcome.failed, refused: outcome.refused,
+                        seconds: outcome.seconds,
+                        settledPerSecond: outcome.seconds > 0 ? Double(outcome.settled) / outcome.seconds : 0,
+                        subBlocks: outcome.subBlocks, meanSubBlock: meanSubBlock,
+                        largestSubBlock: outcome.largestSubBlock, proofs: proofs))
+            case .cost:
+                report.cost.append(
+                    .init(
+                        proofSystem: shape.proofSystem, maxSubBlock: shape.maxSubBlock ?? 0,
+                        submitted: outcome.submitted, settled: outcome.settled, failed: outcome.failed,
+                        refused: outcome.refused, subBlocks: outcome.subBlocks, meanSubBlock: meanSubBlock,
+                        largestSubBlock: outcome.largestSubBlock, managerCpuMs: outcome.managerCPUMs,
+                        managerCpuUsPerTx: outcome.settled > 0
+                            ? outcome.managerCPUMs * 1000 / Double(outcome.settled) : 0,
+                        proofs: proofs))
+            }
         }
+        report.failures = Array(report.failures.prefix(10))
+        return report
+    }
 
-        // Cost: the manager's CPU per settled transaction at three sub-block caps.
-        var cost: [BenchReport.Cost] = []
-        for cap in [16, 256, 4096] {
-            let perThread = quick ? (cap == 16 ? 160 : 600) : (cap == 4096 ? 40_000 : 10_000)
-            let shape = BenchLoad.Shape(
-                threads: 1, transactionsPerThread: perThread, senders: 10, window: max(64, cap / 8), maxSubBlock: cap)
-            let outcome = try await load.run(shape, label: "cost, max_sub_block \(cap)", progress: progress)
-            failures += outcome.failureReasons
-            phases.append(.init(phase: "cost, max_sub_block \(cap)", processes: outcome.peakRSS))
-            cost.append(
-                .init(
-                    proofSystem: shape.proofSystem, maxSubBlock: cap, submitted: outcome.submitted,
-                    settled: outcome.settled, failed: outcome.failed, refused: outcome.refused,
-                    subBlocks: outcome.subBlocks,
-                    meanSubBlock: outcome.subBlocks > 0 ? Double(outcome.settled) / Double(outcome.subBlocks) : 0,
-                    largestSubBlock: outcome.largestSubBlock, managerCpuMs: outcome.managerCPUMs,
-                    managerCpuUsPerTx: outcome.settled > 0 ? outcome.managerCPUMs * 1000 / Double(outcome.settled) : 0
-                ))
-        }
-
+    static var machine: BenchReport.Machine {
         #if DEBUG
             let build = "debug"
         #else
             let build = "release"
         #endif
-        let machine = BenchReport.Machine(
+        return BenchReport.Machine(
             cores: ProcessInfo.processInfo.activeProcessorCount,
             memoryGib: Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, build: build)
-        return BenchReport(
-            machine: machine, quick: quick, startup: startup, latency: latency, throughput: throughput, cost: cost,
-            peakRss: phases, failures: Array(failures.prefix(10)))
     }
 }

@@ -169,7 +169,10 @@ struct Bench: AsyncParsableCommand {
             and the wire protocol: start-up (devnet up until every process is healthy), settlement \
             latency (thread tx submitted until settled, p50/p90/p99), throughput (settled tx/s over \
             1, 2, 4 and 8 counter threads), the manager's CPU time per settled tx at sub-block caps \
-            16, 256 and 4096, and every daemon's peak RSS. --quick runs far fewer transactions.
+            16, 256 and 4096, the nodes' prove time, the manager's verify time and the proof size per \
+            sub-block, and every daemon's peak RSS. Latency, throughput and cost run with each proof \
+            system asked for; stark runs are smaller (throughput over 1 and 2 threads; a full bench \
+            takes about 15 minutes, --quick about 2). --quick runs far fewer transactions.
             """
     )
 
@@ -180,8 +183,20 @@ struct Bench: AsyncParsableCommand {
         parsing: .upToNextOption, help: "Thread-node counts to measure start-up for (default 1 4 8, 1 4 with --quick).")
     var nodes: [Int] = []
 
-    @Option(help: "Transactions of the latency run (default 10000, 200 with --quick).")
+    @Option(
+        help:
+            "Transactions of each latency run (default 10000 for reexec and 1000 for stark; 200 and 50 with --quick).")
     var transactions: Int?
+
+    @Option(
+        help: ArgumentHelp("The proof systems to measure (default both).", valueName: "reexec|stark|both"),
+        transform: { text in
+            guard let systems = BenchProofSystems(rawValue: text) else {
+                throw ValidationError("--proof-system takes reexec, stark or both, not '\(text)'")
+            }
+            return systems
+        })
+    var proofSystem: BenchProofSystems = .both
 
     // Below Linux's ephemeral range (32768 and up), where client connections could hold a port.
     @Option(help: "First TCP port of the benchmark devnets (they take the next 60 or so).")
@@ -206,7 +221,7 @@ struct Bench: AsyncParsableCommand {
             let suite = BenchSuite(
                 quick: quick, startupRuns: runs ?? (quick ? 1 : 7),
                 startupNodes: nodes.isEmpty ? (quick ? [1, 4] : [1, 4, 8]) : nodes,
-                latencyTransactions: transactions, basePort: basePort)
+                latencyTransactions: transactions, proofSystems: proofSystem.systems, basePort: basePort)
             let report = try await suite.run { line in
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
             }
