@@ -361,7 +361,7 @@ public struct BenchSuite: Sendable {
                         BenchRun(
                             part: .cost, shape: shape,
                             skipped: quick && cap == 4096
-                                ? "not run with --quick (8,192 transactions in 4,096-transaction sub-blocks take minutes to prove)"
+                                ? "not run with --quick (8,192 transactions in sub-blocks of up to 4,096: about a minute of proving)"
                                 : nil))
                 } else {
                     let perThread = quick ? (cap == 16 ? 160 : 600) : (cap == 4096 ? 40_000 : 10_000)
