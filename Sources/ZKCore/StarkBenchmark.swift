@@ -87,14 +87,8 @@ public enum StarkBenchmark {
             stark = try Prover.prove(air: air, trace: trace, options: system.options.proofOptions, threads: threads)
                 .bytes
         }
-        var writer = ProofWriter()
-        writer.bytes.append(contentsOf: StarkProofSystem.magic)
-        writer.bytes.append(StarkProofSystem.version)
-        claims.encode(into: &writer)
-        writer.u32(UInt32(stark.count))
-        writer.bytes.append(contentsOf: stark)
         var sub = unproved
-        sub.proof = Data(writer.bytes)
+        sub.proof = StarkProofSystem.proofBytes(claims: claims, stark: stark)
         var verifySTARKTime = Duration.zero
         let verifyProofTime = try clock.measure {
             let inputs = try StarkProofSystem.publicInputs(sub, program: program, rules: .v2, claims: claims).get()

@@ -74,9 +74,14 @@ public struct StarkProofSystem: ProofSystem {
         } catch {
             throw ProofError(message: "cannot prove sub-block \(submission.sequence): \(error)")
         }
+        return Self.proofBytes(claims: claims, stark: stark)
+    }
+
+    /// The proof bytes: magic, version, the claims, then the length-prefixed STARK proof.
+    static func proofBytes(claims: ThreadProofClaims, stark: [UInt8]) -> Data {
         var writer = ProofWriter()
-        writer.bytes.append(contentsOf: Self.magic)
-        writer.bytes.append(Self.version)
+        writer.bytes.append(contentsOf: magic)
+        writer.bytes.append(version)
         claims.encode(into: &writer)
         writer.u32(UInt32(stark.count))
         writer.bytes.append(contentsOf: stark)

@@ -61,13 +61,7 @@ import ThreadVM
         let stark = try Prover.prove(
             air: air, trace: trace, options: ProofOptions.default, threads: 2, checkConstraints: false
         ).bytes
-        var writer = ProofWriter()
-        writer.bytes.append(contentsOf: StarkProofSystem.magic)
-        writer.bytes.append(StarkProofSystem.version)
-        claims.encode(into: &writer)
-        writer.u32(UInt32(stark.count))
-        writer.bytes.append(contentsOf: stark)
-        statement.proof = Data(writer.bytes)
+        statement.proof = StarkProofSystem.proofBytes(claims: claims, stark: stark)
         return statement
     }
 
@@ -378,20 +372,9 @@ import ThreadVM
 @Suite(.serialized) struct StarkDifferentialTests {
     typealias F = Fixture
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func randomSubBlocksAgreeWithReexecution() throws {
         let seed = ProcessInfo.processInfo.environment["STARK_MODEL_SEED"].flatMap(UInt64.init) ?? 20_261_202
-        var rng = Generator(state: seed)
+        var rng = SplitMix(seed: seed)
         let users = Array(F.accounts.users.prefix(4))
         let amounts = ["0", "1", "5", "100", "1000", "\(Felt.modulus - 1)", "\(UInt64(1) << 63)"]
         var tokenState = MemoryState()
