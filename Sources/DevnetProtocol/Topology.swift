@@ -31,6 +31,11 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
     public var osVersion: UInt32?
     /// The most transactions the node seals into one sub-block; nil for the node's default (256).
     public var maxSubBlock: Int?
+    /// The sealing policy: while a sub-block is in flight, the open one waits for this many
+    /// transactions (nil: 1, no wait) ...
+    public var minSubBlock: Int?
+    /// ... or until its oldest transaction has waited this long (nil: 0 ms).
+    public var sealAfterMs: Int?
     /// Which of the thread's prover accounts (`prover-<thread>-<n>`) the node pays with; nil for 1.
     /// A second node of the same thread uses another.
     public var prover: Int?

@@ -196,7 +196,10 @@ extension DevnetConfig {
                 let path = key("threads[\(index)]")
                 let fields = try reader.mapping(
                     item, path: path,
-                    allowed: ["name", "contract", "constants", "proof_system", "os_version", "max_sub_block"])
+                    allowed: [
+                        "name", "contract", "constants", "proof_system", "os_version", "max_sub_block", "min_sub_block",
+                        "seal_after_ms",
+                    ])
                 guard let nameNode = fields["name"] else {
                     throw reader.error(item, path, "missing key 'name'")
                 }
@@ -239,6 +242,19 @@ extension DevnetConfig {
                 var spec = ThreadSpec(
                     name: name, contract: contract, proofSystem: proofSystem, osVersion: osVersion,
                     maxSubBlock: maxSubBlock)
+                if let node = fields["min_sub_block"] {
+                    let value = try reader.integer(node, path: "\(path).min_sub_block", in: 1...65536)
+                    guard value <= maxSubBlock ?? 256 else {
+                        throw reader.error(
+                            node, "\(path).min_sub_block",
+                            "\(value) is more than the thread's max_sub_block (\(maxSubBlock ?? 256)); a sub-block could never reach it"
+                        )
+                    }
+                    spec.minSubBlock = value
+                }
+                if let node = fields["seal_after_ms"] {
+                    spec.sealAfterMs = try reader.integer(node, path: "\(path).seal_after_ms", in: 0...60_000)
+                }
                 if let contractFile {
                     do {
                         try ContractFiles.load(contractFile.value, relativeTo: reader.file, into: &spec)

@@ -13,10 +13,17 @@ extension NodeEngine {
                 try Task.checkCancellation()
                 if pipeline.needsSync {
                     try await sync()
-                } else if let submission = pipeline.nextSubmission() {
+                } else if let submission = pipeline.nextSubmission(at: .now) {
                     try await dispatch(submission)
                 } else {
                     break
+                }
+            }
+            // The open sub-block waits under the sealing policy: look again when it is due.
+            if let deadline = pipeline.sealDeadline {
+                Task { [wakeInput] in
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    wakeInput.yield()
                 }
             }
         }

@@ -71,7 +71,8 @@ actor NodeEngine {
         store = NodeStore(database: context.database)
         let configuration = NodePipeline.Configuration(
             thread: ThreadInfo(name: spec.name, id: entry.threadId), program: entry.program,
-            proofSystem: spec.proofSystem, osVersion: spec.pinnedOSVersion, maxSubBlock: spec.maxSubBlock ?? 256)
+            proofSystem: spec.proofSystem, osVersion: spec.pinnedOSVersion, maxSubBlock: spec.maxSubBlock ?? 256,
+            minSubBlock: spec.minSubBlock ?? 1, sealAfter: .milliseconds(spec.sealAfterMs ?? 0))
         // Every transaction comes back with its last status; the node re-syncs before it admits more.
         let stored = try store.load()
         pipeline = NodePipeline(configuration: configuration, restoring: stored)
@@ -88,7 +89,7 @@ actor NodeEngine {
     func submit(_ tx: ThreadTransaction) async throws -> TxStatusReply {
         var checkedCanonical = false
         while true {
-            switch pipeline.submit(tx, names: names) {
+            switch pipeline.submit(tx, names: names, at: .now) {
             case .accepted(let status, let new):
                 if new { bump("accepted") }
                 try flush()

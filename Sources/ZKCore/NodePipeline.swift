@@ -105,12 +105,21 @@ public struct NodePipeline: Sendable {
         public var osVersion: UInt32
         /// Replaces the OS version's step bound when set (for tests).
         public var limits: ExecutionLimits?
+        /// The sealing policy. With nothing in flight the open sub-block seals at once, so a lone
+        /// transaction never waits. While a sub-block is in flight, the open one seals once it
+        /// holds `minSubBlock` transactions or its oldest has waited `sealAfter`, so sub-blocks
+        /// grow under load. The defaults (1, zero) seal whenever there is room.
+        public var minSubBlock: Int
+        public var sealAfter: Duration
 
         public init(
             thread: ThreadInfo, program: Program, proofSystem: String = ReexecProofSystem.name,
             osVersion: UInt32 = OSVersion.current, maxSubBlock: Int = 256, maxInFlight: Int = 2,
-            maxUnsettled: Int = 100_000, limits: ExecutionLimits? = nil
+            maxUnsettled: Int = 100_000, limits: ExecutionLimits? = nil, minSubBlock: Int = 1,
+            sealAfter: Duration = .zero
         ) {
+            self.minSubBlock = max(1, min(minSubBlock, max(1, maxSubBlock)))
+            self.sealAfter = max(.zero, sealAfter)
             self.thread = thread
             self.program = program
             self.proofSystem = proofSystem
@@ -217,6 +226,11 @@ public struct NodePipeline: Sendable {
     private var admitted: [UInt64: String] = [:]
     /// The sequence handed to the host to prove and submit, until it says what happened.
     private var sending: UInt64?
+    /// When the oldest open transaction was admitted; nil when unknown (then it seals at once).
+    private var openSince: ContinuousClock.Instant?
+    /// While the open sub-block waits under the sealing policy: when it seals at the latest. The
+    /// host wakes ``nextSubmission(at:)`` then.
+    public private(set) var sealDeadline: ContinuousClock.Instant?
     private var rebaseQueue: [ThreadTransaction] = []
     private var changes: [Change] = []
 
@@ -275,7 +289,12 @@ public struct NodePipeline: Sendable {
     // MARK: Admission
 
     /// Decides on a transaction a user sent.
-    public mutating func submit(_ tx: ThreadTransaction, names: (Address) -> String? = { _ in nil }) -> Admission {
+    ///
+    /// - Parameter now: when the transaction arrived, for the sealing policy's wait; nil seals
+    ///   without waiting.
+    public mutating func submit(
+        _ tx: ThreadTransaction, names: (Address) -> String? = { _ in nil }, at now: ContinuousClock.Instant? = nil
+    ) -> Admission {
         let txHash = tx.txHash
         if let known = entries[txHash] { return .accepted(known.status, new: false) }
         guard isReady, batcher != nil else { return .notReady(notReadyReason) }
@@ -296,7 +315,7 @@ public struct NodePipeline: Sendable {
         entries[txHash] = entry
         unsettledCount += 1
         changes.append(Change(transaction: tx, status: .pending, isNew: true))
-        execute(tx)
+        execute(tx, at: now)
         return .accepted(.pending, new: true)
     }
 
@@ -331,11 +350,13 @@ public struct NodePipeline: Sendable {
 
     /// Executes an admitted transaction on the fork (its nonce was checked). Seals the open
     /// sub-block first when it is full.
-    private mutating func execute(_ tx: ThreadTransaction) {
+    private mutating func execute(_ tx: ThreadTransaction, at now: ContinuousClock.Instant?) {
         if batcher!.isFull { _ = batcher!.seal() }
+        let startsSubBlock = batcher!.openCount == 0
         // The signature was verified once, at admission.
         switch batcher!.add(tx, signatureChecked: true) {
         case .success(let result):
+            if startsSubBlock { openSince = now }
             entries[tx.txHash]?.vmFailure = result.failure?.description
         case .failure(let refusal):
             // The nonce was checked against this fork; what is left is calldata that the thread's
@@ -357,7 +378,10 @@ public struct NodePipeline: Sendable {
     /// The next sub-block to prove and submit, or nil when there is nothing to do or no room.
     /// The host must answer with ``submitted(sequence:l2TxHash:)`` or
     /// ``submissionFailed(sequence:reason:)``.
-    public mutating func nextSubmission() -> SubBlockSubmission? {
+    ///
+    /// - Parameter now: the time, for the sealing policy; nil seals without waiting.
+    public mutating func nextSubmission(at now: ContinuousClock.Instant? = nil) -> SubBlockSubmission? {
+        sealDeadline = nil
         guard phase == .running, !paused, sending == nil, admitted.count < configuration.maxInFlight,
             batcher != nil
         else { return nil }
@@ -365,7 +389,14 @@ public struct NodePipeline: Sendable {
             sending = ready.sequence
             return ready
         }
+        if let now, let since = openSince, !admitted.isEmpty, batcher!.openCount > 0,
+            batcher!.openCount < configuration.minSubBlock, now < since + configuration.sealAfter
+        {
+            sealDeadline = since + configuration.sealAfter
+            return nil
+        }
         guard let sealed = batcher!.seal() else { return nil }
+        openSince = nil
         sending = sealed.sequence
         return sealed
     }
@@ -494,6 +525,7 @@ public struct NodePipeline: Sendable {
         cache = CrossThreadCache()
         admitted = [:]
         sending = nil
+        openSince = nil
         batcher = SubBlockBatcher(
             thread: thread, program: configuration.program, osVersion: configuration.osVersion,
             proofSystem: configuration.proofSystem, canonical: canonical, sequence: sequence, threads: cache,
@@ -539,7 +571,7 @@ public struct NodePipeline: Sendable {
             if !misses.isEmpty { return misses }
             rebaseQueue.removeFirst()
             if let status = entries[tx.txHash]?.status, status != .pending { update(tx.txHash, .pending) }
-            execute(tx)
+            execute(tx, at: nil)
         }
         phase = .running
         return []

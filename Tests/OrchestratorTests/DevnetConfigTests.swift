@@ -73,6 +73,28 @@ struct DevnetConfigTests {
         #expect(try WireCodec.makeDecoder().decode(ThreadSpec.self, from: old).maxSubBlock == nil)
     }
 
+    @Test func theSealingPolicyKeysReachTheTopology() throws {
+        let config = try parse(
+            """
+            threads:
+              - name: counter
+                max_sub_block: 4096
+                min_sub_block: 512
+                seal_after_ms: 20
+              - name: token
+            """)
+        let threads = config.topology().processes.compactMap(\.thread)
+        #expect(threads.map(\.minSubBlock) == [512, nil])
+        #expect(threads.map(\.sealAfterMs) == [20, nil])
+        let above = try failure("threads:\n  - name: counter\n    max_sub_block: 16\n    min_sub_block: 17\n")
+        #expect(above.key == "threads[0].min_sub_block")
+        #expect(above.line == 4)
+        #expect(above.message.contains("max_sub_block (16)"))
+        let slow = try failure("threads:\n  - name: counter\n    seal_after_ms: 600000\n")
+        #expect(slow.key == "threads[0].seal_after_ms")
+        #expect(slow.message.contains("out of range"))
+    }
+
     @Test func anEmptyFileGivesTheDefaults() throws {
         let config = try parse("")
         #expect(config == DevnetConfig())
