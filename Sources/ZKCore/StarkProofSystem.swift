@@ -117,7 +117,15 @@ public struct StarkProofSystem: ProofSystem {
         guard SubBlockSubmission.commitment(to: submission.transactions) == submission.txCommitment else {
             return .failure(ProofError(message: "the transaction commitment does not match the published transactions"))
         }
+        if let problem = rules.problems(in: program).first {
+            return .failure(ProofError(message: "the program fails the OS version \(rules.version) checks: \(problem)"))
+        }
         for (index, tx) in submission.transactions.enumerated() {
+            guard tx.nonce < Felt.modulus else {
+                return .failure(
+                    ProofError(message: "transaction \(index) (\(tx.entrypoint)) has nonce \(tx.nonce), past the field")
+                )
+            }
             guard tx.threadId == submission.threadId else {
                 return .failure(
                     ProofError(message: "transaction \(index) (\(tx.entrypoint)) is signed for thread \(tx.threadId)"))
@@ -198,6 +206,16 @@ public struct StarkProofSystem: ProofSystem {
         where !(submission.outputs[i - 1].key < submission.outputs[i].key) {
             return fail("the outputs are not sorted by key without repeats (entry \(i))")
         }
+        for i in submission.crossReads.indices.dropFirst()
+        where
+            !((submission.crossReads[i - 1].thread, submission.crossReads[i - 1].key)
+            < (submission.crossReads[i].thread, submission.crossReads[i].key))
+        {
+            return fail("the cross reads are not sorted by thread and key without repeats (entry \(i))")
+        }
+        if let j = claims.finalTimes.firstIndex(of: 0) {
+            return fail("claimed input \(j) (\(submission.inputs[j].key)) is never read or written")
+        }
         let outputs = Dictionary(submission.outputs.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         let inputKeys = Set(submission.inputs.map(\.key))
         if let stray = submission.outputs.first(where: { !inputKeys.contains($0.key) }) {
@@ -244,18 +262,35 @@ public struct StarkProofSystem: ProofSystem {
                 try PublicTable(
                     width: 24, tuples: headers, multiplicities: Array(repeating: .one, count: headers.count)))
 
-            // Memory: each input at time 0 (−1), its final value at its final time (+1).
+            // Memory: each input at time 0 (−1), its final value at its final time (+1), in
+            // contract storage (space 0). A sender's nonce key lives in space 1 as well: there
+            // its final value is the output (the nonce overrides), and in space 0 the last value a
+            // contract left under that key, which the prover claims.
+            let nonceKeys = Set(txs.map { ThreadNonce.key(of: $0.caller) })
             var memory: [[Goldilocks]] = []
             var signs: [Goldilocks] = []
+            var shadows = claims.nonceShadows.makeIterator()
             for (j, entry) in submission.inputs.enumerated() {
                 let key = entry.key.quad.words.map { f($0) }
-                memory.append([Bus.memory.tag] + key + [f(entry.value), .zero])
-                signs.append(-Goldilocks.one)
-                memory.append(
-                    [Bus.memory.tag] + key + [f(outputs[entry.key] ?? entry.value), g(UInt64(claims.finalTimes[j]))])
-                signs.append(.one)
+                let final = f(outputs[entry.key] ?? entry.value)
+                let time = g(UInt64(claims.finalTimes[j]))
+                if nonceKeys.contains(entry.key) {
+                    guard let shadow = shadows.next(), shadow.value < Felt.modulus else {
+                        return fail("the proof lacks the contract-storage value of nonce key \(entry.key)")
+                    }
+                    memory.append([Bus.memory.tag, .one] + key + [f(entry.value), .zero])
+                    memory.append([Bus.memory.tag, .one] + key + [final, time])
+                    memory.append([Bus.memory.tag, .zero] + key + [f(entry.value), .zero])
+                    memory.append([Bus.memory.tag, .zero] + key + [g(shadow.value), g(UInt64(shadow.time))])
+                    signs += [-Goldilocks.one, .one, -Goldilocks.one, .one]
+                } else {
+                    memory.append([Bus.memory.tag, .zero] + key + [f(entry.value), .zero])
+                    memory.append([Bus.memory.tag, .zero] + key + [final, time])
+                    signs += [-Goldilocks.one, .one]
+                }
             }
-            tables.append(try PublicTable(width: 7, tuples: memory, multiplicities: signs))
+            guard shadows.next() == nil else { return fail("the proof claims more nonce keys than the inputs hold") }
+            tables.append(try PublicTable(width: 8, tuples: memory, multiplicities: signs))
 
             // Cross reads: the statement's, each read at least once.
             for (i, count) in claims.crossCounts.enumerated() where count == 0 {
@@ -399,6 +434,11 @@ extension ThreadProofClaims {
             for word in h.words { w.u64(word) }
             w.u32(h.count)
         }
+        w.u32(UInt32(nonceShadows.count))
+        for shadow in nonceShadows {
+            w.u64(shadow.value)
+            w.u32(shadow.time)
+        }
     }
 
     init(from r: inout ProofReader) throws(ProofError) {
@@ -423,8 +463,12 @@ extension ThreadProofClaims {
             for _ in 0..<8 { words.append(try r.u64()) }
             hashes.append(HashCall(n: n, words: words, count: try r.u32()))
         }
+        var shadows: [Shadow] = []
+        for _ in 0..<(try r.count(itemSize: 12)) {
+            shadows.append(Shadow(value: try r.u64(), time: try r.u32()))
+        }
         self.init(
             outcomes: outcomes, programCounts: lists[0], finalTimes: lists[1], crossCounts: lists[2],
-            comparisons: comparisons, hashes: hashes)
+            comparisons: comparisons, hashes: hashes, nonceShadows: shadows)
     }
 }

@@ -28,6 +28,15 @@ struct ThreadProofClaims: Hashable, Sendable {
     var comparisons: [Comparison]
     /// Each distinct `hash` input (count and eight register words), and how many times.
     var hashes: [HashCall]
+    /// For each input key that is a sender's thread nonce, in input-list order: the value and time
+    /// of its last access as contract storage (address space 0), which the nonce in space 1
+    /// overrides in the outputs. The input value at time 0 when no contract touched it.
+    var nonceShadows: [Shadow] = []
+
+    struct Shadow: Hashable, Sendable {
+        var value: UInt64
+        var time: UInt32
+    }
 
     struct Comparison: Hashable, Sendable {
         var x: UInt64
@@ -129,9 +138,17 @@ struct ThreadTraceBuilder {
     let entries: [[UInt64]]
 
     private(set) var rows: [[UInt64]] = []
-    private var memory: [ThreadVM.StorageKey: (value: Felt, time: UInt64)] = [:]
-    private var written: Set<ThreadVM.StorageKey> = []
+    /// Two address spaces: 0 contract storage, 1 thread nonces (a header's bump). Both start from
+    /// the input values.
+    private var memory: [Slot: (value: Felt, time: UInt64)] = [:]
+    private let inputValues: [ThreadVM.StorageKey: Felt]
+    private var written: Set<Slot> = []
     private var accessed: Set<ThreadVM.StorageKey> = []
+
+    struct Slot: Hashable {
+        var space: UInt64
+        var key: ThreadVM.StorageKey
+    }
     private var crossValues: [CrossKeyID: Felt] = [:]
     private(set) var claims: ThreadProofClaims
     private var crossIndex: [CrossKeyID: Int] = [:]
@@ -149,7 +166,7 @@ struct ThreadTraceBuilder {
         self.rules = rules
         self.inputs = inputs
         entries = program.instructions.map { ProgramBus.fields($0).elements }
-        for entry in inputs { memory[entry.key] = (entry.value, 0) }
+        inputValues = Dictionary(inputs.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         for (i, read) in crossReads.enumerated() {
             let id = CrossKeyID(thread: read.thread, key: read.key)
             crossValues[id] = read.value
@@ -177,9 +194,10 @@ struct ThreadTraceBuilder {
     /// A storage access at the row being built: reads the key's current value and the time of
     /// its last access, and records `new` at this row's clock.
     private mutating func access(
-        _ row: inout [UInt64], key: ThreadVM.StorageKey, new: (Felt) -> Felt
+        _ row: inout [UInt64], space: UInt64 = 0, key: ThreadVM.StorageKey, new: (Felt) -> Felt
     ) throws(ProofError) -> Felt {
-        guard let current = memory[key] else {
+        let slot = Slot(space: space, key: key)
+        guard let current = memory[slot] ?? inputValues[key].map({ ($0, 0) }) else {
             throw ProofError(message: "the execution touches key \(key), which is not in the claimed inputs")
         }
         accessed.insert(key)
@@ -194,7 +212,7 @@ struct ThreadTraceBuilder {
         row[C.limb] = gap & 0xFF
         row[C.limb + 1] = (gap >> 8) & 0xFF
         row[C.limb + 2] = (gap >> 16) & 0xFF
-        memory[key] = (value, now)
+        memory[slot] = (value, now)
         return current.value
     }
 
@@ -207,11 +225,11 @@ struct ThreadTraceBuilder {
         let caller = tx.caller.quad.words
         for k in 0..<4 { header[C.caller + k] = caller[k].value }
         let nonceKey = ThreadNonce.key(of: tx.caller)
-        let nonce = try access(&header, key: nonceKey) { $0 + .one }
+        let nonce = try access(&header, space: 1, key: nonceKey) { $0 + .one }
         guard nonce.value == tx.nonce else {
             throw ProofError(message: "transaction \(index): nonce \(tx.nonce), the claimed state has \(nonce.value)")
         }
-        written.insert(nonceKey)
+        written.insert(Slot(space: 1, key: nonceKey))
         let entry = StarkProofSystem.entry(of: tx, in: program)
         header[C.valid] = entry == nil ? 0 : 1
         header[C.pc] = UInt64(entry?.pc ?? 0)
@@ -244,7 +262,7 @@ struct ThreadTraceBuilder {
         var budget = UInt64(rules.maxSteps)
         var stores = 0
         var journal: [(key: ThreadVM.StorageKey, old: Felt)] = []
-        var txWrites: Set<ThreadVM.StorageKey> = []
+        var txWrites: Set<Slot> = []
         let code = program.instructions
         var outcome: ProvenOutcome? = nil
         while outcome == nil {
@@ -352,7 +370,7 @@ struct ThreadTraceBuilder {
                 let old = try access(&row, key: key) { _ in x }
                 row[C.journalValue] = old.value
                 journal.append((key, old))
-                txWrites.insert(key)
+                txWrites.insert(Slot(space: 0, key: key))
                 stores += 1
             case .xload:
                 let key = ThreadVM.StorageKey(Quad(qWords[0], qWords[1], qWords[2], qWords[3]))
@@ -417,7 +435,10 @@ struct ThreadTraceBuilder {
         for entry in inputs where !accessed.contains(entry.key) {
             throw ProofError(message: "claimed input \(entry.key) is never read or written")
         }
-        let outputs = written.map { KeyValue(key: $0, value: memory[$0]!.value) }.sorted { $0.key < $1.key }
+        // A nonce (space 1) overrides whatever a contract stored under the same key.
+        var finals: [ThreadVM.StorageKey: Felt] = [:]
+        for slot in written.sorted(by: { $0.space < $1.space }) { finals[slot.key] = memory[slot]!.value }
+        let outputs = finals.map { KeyValue(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
         guard outputs == claimedOutputs else {
             throw ProofError(
                 message:
@@ -427,7 +448,17 @@ struct ThreadTraceBuilder {
         for (i, count) in claims.crossCounts.enumerated() where count == 0 {
             throw ProofError(message: "claimed cross read \(i) is never read")
         }
-        claims.finalTimes = inputs.map { UInt32(memory[$0.key]!.time) }
+        claims.finalTimes = []
+        claims.nonceShadows = []
+        for entry in inputs {
+            if let nonce = memory[Slot(space: 1, key: entry.key)] {
+                claims.finalTimes.append(UInt32(nonce.time))
+                let shadow = memory[Slot(space: 0, key: entry.key)] ?? (entry.value, 0)
+                claims.nonceShadows.append(.init(value: shadow.value.value, time: UInt32(shadow.time)))
+            } else {
+                claims.finalTimes.append(UInt32(memory[Slot(space: 0, key: entry.key)]!.time))
+            }
+        }
 
         let used = rows.count + 1
         var length = ThreadVMAIR.minimumTraceLength

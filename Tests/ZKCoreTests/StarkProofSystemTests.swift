@@ -55,8 +55,11 @@ import ThreadVM
         lie(&statement, &claims, &trace)
         statement.txCommitment = SubBlockSubmission.commitment(to: statement.transactions)
         statement.proof = Data()
-        let inputs = try StarkProofSystem.publicInputs(statement, program: program, rules: .v2, claims: claims)
-            .get()
+        // Public inputs the false statement gives, or, when the verifier would refuse to build
+        // them at all, the honest ones (the best a liar can prove against).
+        let inputs =
+            try (try? StarkProofSystem.publicInputs(statement, program: program, rules: .v2, claims: claims).get())
+            ?? StarkProofSystem.publicInputs(honest, program: program, rules: .v2, claims: claims).get()
         let air = try ThreadVMAIR(traceLength: trace.length, publicInputs: inputs)
         let stark = try Prover.prove(
             air: air, trace: trace, options: ProofOptions.default, threads: 2, checkConstraints: false
@@ -142,7 +145,8 @@ import ThreadVM
             statement.transactions[3] = tx(
                 "transfer", ["to=\(F.alice.address.hex)", "amount=5"], by: F.carol, nonce: 1)
         }
-        expectRejected(sub, "a different caller")
+        // Carol's nonce key is not among the inputs: refused before the STARK check.
+        expectRejected(sub, "a different caller", mentions: "nonce keys")
     }
 
     @Test func aFailedTransactionReportedAsSucceededIsRejected() throws {
@@ -446,5 +450,73 @@ import ThreadVM
         }
         // The workload reaches failures (overflows, insufficient balances, levels not completed).
         #expect(failuresSeen > 0)
+    }
+}
+
+/// Storage and nonces: thread nonces are their own address space in the proof, as in execution.
+@Suite(.serialized) struct StarkNonceSpaceTests {
+    typealias F = Fixture
+    let system = StarkProofSystem()
+
+    /// `put(key, v)` stores `v` under any key the caller names, a nonce key included.
+    static let raw = try! Assembler.assemble(
+        """
+        .entry put(key: address, v: u64)
+            arg    r0, key
+            arg    r4, v
+            store  r0, r4
+            ret
+        """)
+    static let thread = ThreadInfo(name: "raw")
+
+    func put(_ key: Quad, _ value: UInt64, by signer: DevAccount, nonce: UInt64) -> ThreadTransaction {
+        try! ThreadTransaction.make(
+            thread: Self.thread.id, contract: Self.raw, entrypoint: "put",
+            arguments: ["key=\(key.hex)", "v=\(value)"], signer: signer, nonce: nonce)
+    }
+
+    @Test func aContractStoringUnderANonceKeyDoesNotMoveTheNonce() throws {
+        let aliceNonce = ThreadNonce.key(of: F.alice.address).quad
+        var batcher = SubBlockBatcher(
+            thread: Self.thread, program: Self.raw, osVersion: 2, proofSystem: StarkProofSystem.name,
+            canonical: MemoryState(), sequence: 0)
+        let txs = [
+            put(Quad(1, 2, 3, 4), 5, by: F.alice, nonce: 0),
+            put(aliceNonce, 0, by: F.bob, nonce: 0),
+            put(Quad(1, 2, 3, 4), 6, by: F.alice, nonce: 1),
+        ]
+        for tx in txs {
+            guard case .success = batcher.add(tx) else {
+                Issue.record("refused")
+                return
+            }
+        }
+        // Alice's first transaction again, byte for byte: her nonce is 2 whatever bob stored.
+        if case .success = batcher.add(txs[0]) { Issue.record("a replay was admitted") }
+        let sealed = batcher.seal()
+        let sub = try #require(sealed)
+        #expect(sub.outputs.contains(KeyValue(key: StorageKey(aliceNonce), value: 2)))
+        let proved = try sub.proved(by: system, program: Self.raw)
+        #expect(system.verify(proved, program: Self.raw) == .ok)
+    }
+}
+
+/// The last row of a trace is padding and nothing else.
+@Suite struct StarkLastRowTests {
+    typealias F = Fixture
+
+    @Test func aRunLeftOpenOnTheLastRowIsRejected() throws {
+        let tests = StarkProofSystemTests()
+        let sub = try tests.lyingProof(tests.mixed) { _, _, trace in
+            typealias C = ThreadVMAIR.Column
+            let last = trace.length - 1
+            trace.columns[C.step][last] = .one
+        }
+        #expect(!StarkProofSystem().verify(sub, program: F.tokenProgram).isOK)
+        let air = try ThreadVMAIR(
+            traceLength: 512, publicInputs: .init(binding: [], maxSteps: 1024, tables: []))
+        let pinned = air.mainAssertions().filter { $0.row == 511 }.map(\.column).sorted()
+        typealias C = ThreadVMAIR.Column
+        #expect(pinned == [C.header, C.step, C.outOfSteps, C.undo, C.padding].sorted())
     }
 }

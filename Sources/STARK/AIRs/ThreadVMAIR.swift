@@ -42,7 +42,7 @@ public struct ThreadVMAIR: AIR {
         case program = 1
         /// (tx, caller₀..₃, nonce, nonceKey₀..₃, entry pc, valid, fails, fail kind, fail pc, calldata₀..₇).
         case header = 2
-        /// (key₀..₃, value, time).
+        /// (space, key₀..₃, value, time): space 1 is thread nonces, 0 contract storage.
         case memory = 3
         /// (limb).
         case range = 4
@@ -493,8 +493,10 @@ public struct ThreadVMAIR: AIR {
             [tag(.header), cur[C.tx]] + (0..<4).map { cur[C.caller + $0] } + [cur[C.old]] + q
             + [cur[C.pc], cur[C.valid], cur[C.txFails], cur[C.failKind], cur[C.failPC]]
             + (0..<8).map { cur[C.calldata + $0] }
-        let read: [E] = [tag(.memory)] + q + [cur[C.old], cur[C.previousTime]]
-        let write: [E] = [tag(.memory)] + q + [cur[C.new], cur[C.clock]]
+        // Element 1 is the address space: 1 for the nonce a header bumps, 0 for contract storage,
+        // so a contract that stores to a nonce key never touches the nonce itself.
+        let read: [E] = [tag(.memory), cur[C.header]] + q + [cur[C.old], cur[C.previousTime]]
+        let write: [E] = [tag(.memory), cur[C.header]] + q + [cur[C.new], cur[C.clock]]
         let cross: [E] = [tag(.crossRead), cur[C.xValue]] + q + [cur[C.result]]
         let less: [E] = [tag(.lessThan), cur[C.xValue], cur[C.qWords], cur[C.result]]
         let hash: [E] =
@@ -553,7 +555,13 @@ public struct ThreadVMAIR: AIR {
             Assertion(column: Column.header, row: 0, value: .one),
             Assertion(column: Column.tx, row: 0, value: .zero),
             Assertion(column: Column.clock, row: 0, value: .one),
+            // The last row is padding and nothing else: no transition constraint reaches it, so
+            // a run left open there would never have to end.
             Assertion(column: Column.padding, row: traceLength - 1, value: .one),
+            Assertion(column: Column.header, row: traceLength - 1, value: .zero),
+            Assertion(column: Column.step, row: traceLength - 1, value: .zero),
+            Assertion(column: Column.outOfSteps, row: traceLength - 1, value: .zero),
+            Assertion(column: Column.undo, row: traceLength - 1, value: .zero),
         ]
     }
 
