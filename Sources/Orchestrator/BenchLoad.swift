@@ -131,6 +131,35 @@ public struct BenchLoad: Sendable {
             }
             try await group.waitForAll()
         }
+        // Every transaction of the run, built and signed before the clock starts, so the bench's
+        // own signing never competes with the daemons for a core.
+        var clients: [RequestClient] = []
+        var loads: [SenderLoad] = []
+        for index in 1...shape.threads {
+            guard let entry = catalog.entry(for: "counter-\(index)"),
+                let node = state.processes.first(where: { $0.name == "node-counter-\(index)" })
+            else { throw OrchestratorError("error: the bench devnet has no thread counter-\(index)") }
+            let client = try await RequestClient.connect(to: node.endpoints.api, on: loop)
+            clients.append(client)
+            let senders = min(shape.senders, DevAccounts.userNames.count)
+            for sender in 0..<senders {
+                // Split the thread's transactions over its senders.
+                let count =
+                    shape.transactionsPerThread / senders
+                    + (sender < shape.transactionsPerThread % senders ? 1 : 0)
+                guard count > 0 else { continue }
+                let signer = accounts.users[sender]
+                let nonce = try await Self.ask(
+                    client,
+                    NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self,
+                    timeout: .seconds(30)
+                ).nonce
+                loads.append(
+                    SenderLoad(entry: entry, signer: signer, client: client, firstNonce: nonce, count: count))
+            }
+        }
+        loads = try await Self.sign(loads)
+
         let cpuBefore = manager.flatMap { ProcessSampler.cpuSeconds(pid: $0.pid) } ?? 0
         let countersBefore = await Self.proofCounters(of: state, system: shape.proofSystem, on: loop)
 
@@ -150,31 +179,15 @@ public struct BenchLoad: Sendable {
         }
         defer { reporter.cancel() }
 
-        var clients: [RequestClient] = []
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 1...shape.threads {
-                guard let entry = catalog.entry(for: "counter-\(index)"),
-                    let node = state.processes.first(where: { $0.name == "node-counter-\(index)" })
-                else { throw OrchestratorError("error: the bench devnet has no thread counter-\(index)") }
-                let client = try await RequestClient.connect(to: node.endpoints.api, on: loop)
-                clients.append(client)
-                let senders = min(shape.senders, DevAccounts.userNames.count)
-                for sender in 0..<senders {
-                    // Split the thread's transactions over its senders.
-                    let count =
-                        shape.transactionsPerThread / senders
-                        + (sender < shape.transactionsPerThread % senders ? 1 : 0)
-                    guard count > 0 else { continue }
-                    let signer = accounts.users[sender]
-                    group.addTask {
-                        try await Self.send(
-                            count: count, window: shape.window, entry: entry, signer: signer, client: client,
-                            settleTimeout: shape.settleTimeout, tally: tally)
-                    }
+        await withTaskGroup(of: Void.self) { group in
+            for load in loads {
+                group.addTask {
+                    await Self.send(load, window: shape.window, settleTimeout: shape.settleTimeout, tally: tally)
                 }
             }
-            try await group.waitForAll()
+            await group.waitForAll()
         }
+        loads = []
         let seconds = (ContinuousClock.now - started).seconds
         reporter.cancel()
         let cpuAfter = manager.flatMap { ProcessSampler.cpuSeconds(pid: $0.pid) } ?? cpuBefore
@@ -217,26 +230,59 @@ public struct BenchLoad: Sendable {
         return ProofCounters(system: system, nodes: nodes, manager: managerCounters)
     }
 
-    /// One account's transactions to one thread: submitted in nonce order, at most `window` not
-    /// yet settled, each followed with `tx_status` and `wait_ms` until it settles or fails.
-    private static func send(
-        count: Int, window: Int, entry: TopologyPrograms.Entry, signer: DevAccount, client: RequestClient,
-        settleTimeout: Duration, tally: Tally
-    ) async throws {
-        var nonce = try await ask(
-            client,
-            NodeMessage.nonce, NonceRequest(address: signer.address), as: NonceReply.self, timeout: .seconds(30)
-        ).nonce
+    /// One account's transactions to one thread.
+    struct SenderLoad: Sendable {
+        var entry: TopologyPrograms.Entry
+        var signer: DevAccount
+        var client: RequestClient
+        /// The account's next nonce on the thread when the run starts.
+        var firstNonce: UInt64
+        var count: Int
+        /// `count` transactions with the nonces from `firstNonce` on, signed; empty until ``sign(_:)``.
+        var transactions: [ThreadTransaction] = []
+    }
+
+    /// Builds and signs the transactions of every load, the loads spread over the cores.
+    private static func sign(_ loads: [SenderLoad]) async throws -> [SenderLoad] {
+        try await withThrowingTaskGroup(of: (Int, [ThreadTransaction]).self) { group in
+            for (index, load) in loads.enumerated() {
+                group.addTask {
+                    var transactions: [ThreadTransaction] = []
+                    transactions.reserveCapacity(load.count)
+                    for offset in 0..<UInt64(load.count) {
+                        guard
+                            let tx = increment(entry: load.entry, signer: load.signer, nonce: load.firstNonce + offset)
+                        else { throw OrchestratorError("error: cannot encode counter.increment(1)") }
+                        transactions.append(tx)
+                    }
+                    return (index, transactions)
+                }
+            }
+            var signed = loads
+            for try await (index, transactions) in group { signed[index].transactions = transactions }
+            return signed
+        }
+    }
+
+    /// One account's signed transactions to one thread: submitted in nonce order, at most
+    /// `window` not yet settled, each followed with `tx_status` and `wait_ms` until it settles or
+    /// fails. A refused transaction leaves its nonce unused: the next one is signed again with it.
+    private static func send(_ load: SenderLoad, window: Int, settleTimeout: Duration, tally: Tally) async {
+        let client = load.client
+        var nonce = load.firstNonce
         await withTaskGroup(of: Void.self) { group in
             var outstanding = 0
-            for _ in 0..<count {
+            for var tx in load.transactions {
                 if outstanding >= max(1, window) {
                     await group.next()
                     outstanding -= 1
                 }
-                guard let tx = increment(entry: entry, signer: signer, nonce: nonce) else {
-                    tally.refused("cannot encode counter.increment(1)")
-                    continue
+                if tx.nonce != nonce {
+                    guard let again = increment(entry: load.entry, signer: load.signer, nonce: nonce) else {
+                        tally.refused("cannot encode counter.increment(1)")
+                        continue
+                    }
+                    tx = again
                 }
                 let submittedAt = ContinuousClock.now
                 if let refusal = await submit(tx, client: client) {
