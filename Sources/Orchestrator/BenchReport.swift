@@ -66,6 +66,9 @@ public struct BenchReport: Codable, Sendable {
         public var refused: Int
         public var seconds: Double
         public var settledPerSecond: Double
+        /// `settledPerSecond` over the proof system's crypto-bound limit (``Signatures``); nil
+        /// when there is none.
+        public var fractionOfCryptoLimit: Double?
         public var subBlocks: Int
         public var meanSubBlock: Double
         public var largestSubBlock: Int
@@ -117,6 +120,8 @@ public struct BenchReport: Codable, Sendable {
     }
 
     public var machine: Machine
+    /// This machine's Ed25519 rates and the crypto-bound limit of each proof system.
+    public var signatures: Signatures
     public var quick: Bool
     public var startup: [StartupBenchmark.Result]
     /// One row per proof system.
@@ -175,6 +180,7 @@ public struct BenchReport: Codable, Sendable {
         var out = ""
         out +=
             "Machine: \(machine.cores) cores, \(String(format: "%.0f", machine.memoryGib)) GiB, \(machine.build) build\(quick ? ", --quick" : "")\n\n"
+        out += signatureLines() + "\n"
         out += "Start-up: devnet up until every process is healthy (1 sequencer + 1 manager + N thread nodes)\n"
         out += StartupBenchmark.table(startup) + "\n\n"
         let shape = latency.first.map { "\($0.blockMode) blocks, \($0.senders) senders × window \($0.window)" } ?? ""
@@ -193,14 +199,14 @@ public struct BenchReport: Codable, Sendable {
         out +=
             Table.render(
                 header: [
-                    "THREADS", "PROOF", "SUBMITTED", "SETTLED", "FAILED", "SECONDS", "SETTLED TX/S", "SUB-BLOCKS",
-                    "MEAN SUB-BLOCK", "LARGEST",
+                    "THREADS", "PROOF", "SUBMITTED", "SETTLED", "FAILED", "SECONDS", "SETTLED TX/S",
+                    "OF CRYPTO LIMIT", "SUB-BLOCKS", "MEAN SUB-BLOCK", "LARGEST",
                 ] + Self.proofHeader,
                 rows: throughput.map {
                     [
                         "\($0.threads)", $0.proofSystem, "\($0.submitted)", "\($0.settled)", "\($0.failed)",
                         String(format: "%.2f", $0.seconds), String(format: "%.0f", $0.settledPerSecond),
-                        "\($0.subBlocks)",
+                        Self.percent($0.fractionOfCryptoLimit), "\($0.subBlocks)",
                         String(format: "%.1f", $0.meanSubBlock), "\($0.largestSubBlock)",
                     ] + Self.proofCells($0.proofs)
                 } + skippedRows("throughput") { ["\($0.threads)", $0.proofSystem] }) + "\n\n"
@@ -231,6 +237,52 @@ public struct BenchReport: Codable, Sendable {
             })
         out += "\n\nTotals: \(submitted) submitted, \(settled) settled, \(failed) failed"
         if !failures.isEmpty { out += "\nFirst failures:\n  " + failures.joined(separator: "\n  ") }
+        return out
+    }
+
+    /// The header's account of the signature rates and of each proof system's crypto-bound limit.
+    func signatureLines() -> String {
+        let s = signatures
+        var out =
+            "Signatures: \(s.library), one core: sign \(String(format: "%.1f", s.signUs)) µs "
+            + "(\(Self.rate(s.signsPerSecond))/s), verify \(String(format: "%.1f", s.verifyUs)) µs "
+            + "(\(Self.rate(s.verifiesPerSecond))/s)\n"
+        guard let first = s.limits.first else { return out }
+        out +=
+            "Crypto-bound limit: \(s.cores) cores / (\(first.verificationsPerTx) verifications × "
+            + "\(String(format: "%.1f", s.verifyUs)) µs) = \(Self.rate(first.txPerSecond)) tx/s. Each thread tx is "
+            + "verified by the node at submit and by the manager; the bench signs before it starts the clock, so "
+            + "signing is not counted.\n"
+        for limit in s.limits {
+            out += "  \(limit.proofSystem): \(Self.rate(limit.txPerSecond)) tx/s"
+            if limit.pipelineVerificationsPerTx > limit.verificationsPerTx {
+                out +=
+                    "; its node's prover checks every signature again (\(limit.pipelineVerificationsPerTx) "
+                    + "verifications in all), which allows \(Self.rate(limit.pipelineTxPerSecond)) tx/s"
+            }
+            if limit.boundBy == "proving" { out += "; proving, not signatures, bounds \(limit.proofSystem)" }
+            out += "\n"
+        }
+        return out
+    }
+
+    /// A fraction as a percentage, "-" when there is none: 0.0312 is "3.1%".
+    static func percent(_ fraction: Double?) -> String {
+        fraction.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
+    }
+
+    /// A rate rounded to three significant figures, with thousands separators: 19,200.
+    static func rate(_ value: Double) -> String {
+        guard value.isFinite, value >= 1 else { return String(format: "%.2f", value) }
+        let digits = Int(log10(value)) + 1
+        let unit = digits > 3 ? pow(10, Double(digits - 3)) : 1
+        let rounded = Int((value / unit).rounded() * unit)
+        let plain = String(rounded)
+        var out = ""
+        for (index, character) in plain.enumerated() {
+            if index > 0, (plain.count - index) % 3 == 0 { out += "," }
+            out.append(character)
+        }
         return out
     }
 
@@ -387,12 +439,17 @@ public struct BenchSuite: Sendable {
     }
 
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> BenchReport {
+        let machine = Self.machine
+        progress("timing Ed25519 signing and verification on one core")
+        let rates = try await SignatureTimer.measure()
+        let signatures = BenchReport.Signatures(
+            signUs: rates.signUs, verifyUs: rates.verifyUs, cores: machine.cores, proofSystems: proofSystems)
         let startup = try await StartupBenchmark(nodeCounts: startupNodes, runs: startupRuns, basePort: basePort).run(
             progress: progress)
         let load = BenchLoad(basePort: basePort)
         var report = BenchReport(
-            machine: Self.machine, quick: quick, startup: startup, latency: [], throughput: [], cost: [], skipped: [],
-            peakRss: [], failures: [])
+            machine: machine, signatures: signatures, quick: quick, startup: startup, latency: [], throughput: [],
+            cost: [], skipped: [], peakRss: [], failures: [])
         for run in plan() {
             let shape = run.shape
             if let reason = run.skipped {
@@ -420,12 +477,15 @@ public struct BenchSuite: Sendable {
                         p99Ms: Double(histogram.valueAtPercentile(99)) / 1000, maxMs: Double(histogram.max) / 1000,
                         meanMs: histogram.totalCount > 0 ? histogram.mean / 1000 : 0, proofs: proofs))
             case .throughput:
+                let settledPerSecond = outcome.seconds > 0 ? Double(outcome.settled) / outcome.seconds : 0
                 report.throughput.append(
                     .init(
                         threads: shape.threads, proofSystem: shape.proofSystem, submitted: outcome.submitted,
                         settled: outcome.settled, failed: outcome.failed, refused: outcome.refused,
                         seconds: outcome.seconds,
-                        settledPerSecond: outcome.seconds > 0 ? Double(outcome.settled) / outcome.seconds : 0,
+                        settledPerSecond: settledPerSecond,
+                        fractionOfCryptoLimit: signatures.fraction(
+                            settledPerSecond: settledPerSecond, proofSystem: shape.proofSystem),
                         subBlocks: outcome.subBlocks, meanSubBlock: meanSubBlock,
                         largestSubBlock: outcome.largestSubBlock, proofs: proofs))
             case .cost:

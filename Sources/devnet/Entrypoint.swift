@@ -170,7 +170,10 @@ struct Bench: AsyncParsableCommand {
             latency (thread tx submitted until settled, p50/p90/p99), throughput (settled tx/s over \
             1, 2, 4 and 8 counter threads), the manager's CPU time per settled tx at sub-block caps \
             16, 256 and 4096, the nodes' prove time, the manager's verify time and the proof size per \
-            sub-block, and every daemon's peak RSS. Latency, throughput and cost run with each proof \
+            sub-block, and every daemon's peak RSS. First it times Ed25519 signing and verification on \
+            one core, and reads each throughput figure as a percentage of the crypto-bound limit: the \
+            cores over two verifications of every thread tx (the node's at submit, the manager's). \
+            The load is signed before the clock starts. Latency, throughput and cost run with each proof \
             system asked for; stark runs are smaller (throughput over 1 and 2 threads; a full bench \
             takes about 15 minutes, --quick about 2). --quick runs far fewer transactions.
             """

@@ -172,12 +172,19 @@ struct BenchPlanTests {
                 proofs: proofs)
         }
         return BenchReport(
-            machine: .init(cores: 2, memoryGib: 24, build: "release"), quick: true, startup: [],
+            machine: .init(cores: 2, memoryGib: 24, build: "release"),
+            signatures: .init(signUs: 25, verifyUs: 50, cores: 2, proofSystems: ["reexec", "stark"]), quick: true,
+            startup: [],
             latency: [latency("reexec", reexecProofs), latency("stark", nil)],
             throughput: [
                 .init(
+                    threads: 1, proofSystem: "reexec", submitted: 1_400, settled: 1_400, failed: 0, refused: 0,
+                    seconds: 2, settledPerSecond: 700, fractionOfCryptoLimit: 0.035, subBlocks: 40, meanSubBlock: 35,
+                    largestSubBlock: 64, proofs: reexecProofs),
+                .init(
                     threads: 1, proofSystem: "stark", submitted: 100, settled: 100, failed: 0, refused: 0, seconds: 2,
-                    settledPerSecond: 50, subBlocks: 8, meanSubBlock: 12.5, largestSubBlock: 30, proofs: starkProofs)
+                    settledPerSecond: 50, fractionOfCryptoLimit: nil, subBlocks: 8, meanSubBlock: 12.5,
+                    largestSubBlock: 30, proofs: starkProofs),
             ],
             cost: [cost("reexec", 16, reexecProofs), cost("stark", 16, starkProofs)],
             skipped: [
@@ -204,7 +211,7 @@ struct BenchPlanTests {
 
         let throughputHeader = try #require(lines.firstIndex { $0.hasPrefix("THREADS ") })
         #expect(Array(cells(lines[throughputHeader]).suffix(3)) == proofHeader)
-        #expect(Array(cells(lines[throughputHeader + 1]).suffix(3)) == ["812.50", "4.50", "96.25"])
+        #expect(Array(cells(lines[throughputHeader + 2]).suffix(3)) == ["812.50", "4.50", "96.25"])
 
         let costHeader = try #require(lines.firstIndex { $0.hasPrefix("PROOF ") && $0.contains("MAX SUB-BLOCK") })
         #expect(Array(cells(lines[costHeader]).suffix(3)) == proofHeader)
@@ -230,6 +237,116 @@ struct BenchPlanTests {
         #expect(skipped.first?["max_sub_block"] as? Int == 4096)
         #expect(skipped.first?["proof_system"] as? String == "stark")
         let totals = try #require(object?["totals"] as? [String: Any])
-        #expect(totals["submitted"] as? Int == 50 + 50 + 100 + 64 + 64)
+        #expect(totals["submitted"] as? Int == 50 + 50 + 1_400 + 100 + 64 + 64)
+    }
+
+    // MARK: The crypto-bound limit
+
+    @Test func theLimitIsTheCoresOverTwoVerificationsPerTransaction() {
+        // 2 cores / (2 × 50 µs) = 20,000 tx/s.
+        #expect(BenchReport.CryptoLimit.limit(cores: 2, verifications: 2, verifyUs: 50) == 20_000)
+        #expect(BenchReport.CryptoLimit.limit(cores: 8, verifications: 2, verifyUs: 40) == 100_000)
+        #expect(BenchReport.CryptoLimit.limit(cores: 2, verifications: 3, verifyUs: 50) == 2_000_000.0 / 150)
+        #expect(BenchReport.CryptoLimit.limit(cores: 2, verifications: 2, verifyUs: 0) == 0)
+        #expect(BenchReport.CryptoLimit.limit(cores: 0, verifications: 2, verifyUs: 50) == 0)
+    }
+
+    @Test func reexecCountsTheNodeAndTheManagerAndSaysItsProverChecksAgain() {
+        let reexec = BenchReport.CryptoLimit(proofSystem: "reexec", cores: 2, verifyUs: 50)
+        #expect(reexec.verificationsPerTx == 2)
+        #expect(reexec.txPerSecond == 20_000)
+        #expect(reexec.pipelineVerificationsPerTx == 3)
+        #expect(abs(reexec.pipelineTxPerSecond - 13_333.33) < 0.01)
+        #expect(reexec.boundBy == "signatures")
+    }
+
+    @Test func starkHasTheSameLimitButIsBoundByProving() {
+        let stark = BenchReport.CryptoLimit(proofSystem: "stark", cores: 2, verifyUs: 50)
+        #expect(stark.verificationsPerTx == 2)
+        #expect(stark.pipelineVerificationsPerTx == 2)
+        #expect(stark.txPerSecond == 20_000)
+        #expect(stark.pipelineTxPerSecond == 20_000)
+        #expect(stark.boundBy == "proving")
+    }
+
+    @Test func theRatesAreTheInversesOfTheMeanTimes() {
+        let signatures = BenchReport.Signatures(signUs: 25, verifyUs: 50, cores: 2, proofSystems: ["reexec"])
+        #expect(signatures.signsPerSecond == 40_000)
+        #expect(signatures.verifiesPerSecond == 20_000)
+        #expect(signatures.limits.map(\.proofSystem) == ["reexec"])
+    }
+
+    @Test func settledTxPerSecondIsAFractionOfItsProofSystemsLimit() {
+        let signatures = BenchReport.Signatures(signUs: 25, verifyUs: 50, cores: 2, proofSystems: ["reexec", "stark"])
+        #expect(signatures.fraction(settledPerSecond: 700, proofSystem: "reexec") == 0.035)
+        #expect(signatures.fraction(settledPerSecond: 150, proofSystem: "stark") == 0.0075)
+        #expect(signatures.fraction(settledPerSecond: 700, proofSystem: "snark") == nil)
+        let unmeasured = BenchReport.Signatures(signUs: 0, verifyUs: 0, cores: 2, proofSystems: ["reexec"])
+        #expect(unmeasured.fraction(settledPerSecond: 700, proofSystem: "reexec") == nil)
+    }
+
+    @Test(arguments: [(0.035, "3.5%"), (0.0074, "0.7%"), (0.5, "50.0%"), (1.2, "120.0%")])
+    func theFractionPrintsAsAPercentage(fraction: Double, text: String) {
+        #expect(BenchReport.percent(fraction) == text)
+    }
+
+    @Test(arguments: [
+        (20_000.0, "20,000"), (13_333.3, "13,300"), (19_876.0, "19,900"), (725.4, "725"), (1_234_567.0, "1,230,000"),
+    ])
+    func ratesPrintWithThreeSignificantFigures(value: Double, text: String) {
+        #expect(BenchReport.rate(value) == text)
+    }
+
+    @Test func theThroughputTableHasTheFractionBesideSettledTxPerSecond() throws {
+        let lines = report().table().split(separator: "\n").map(String.init)
+        func cells(_ line: String) -> [String] {
+            line.split(separator: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let header = try #require(lines.firstIndex { $0.hasPrefix("THREADS ") })
+        let headerCells = cells(lines[header])
+        let column = try #require(headerCells.firstIndex(of: "OF CRYPTO LIMIT"))
+        #expect(headerCells[column - 1] == "SETTLED TX/S")
+        #expect(cells(lines[header + 1])[column - 1] == "700")
+        #expect(cells(lines[header + 1])[column] == "3.5%")
+        #expect(cells(lines[header + 2])[column] == "-")
+    }
+
+    @Test func theHeaderGivesTheRatesTheLimitAndHowItWasComputed() {
+        let table = report().table()
+        #expect(
+            table.contains(
+                "Signatures: swift-crypto Curve25519.Signing (Ed25519), one core: sign 25.0 µs (40,000/s), verify 50.0 µs (20,000/s)"
+            ))
+        #expect(table.contains("Crypto-bound limit: 2 cores / (2 verifications × 50.0 µs) = 20,000 tx/s."))
+        #expect(table.contains("by the node at submit and by the manager"))
+        #expect(
+            table.contains(
+                "  reexec: 20,000 tx/s; its node's prover checks every signature again (3 verifications in all), which allows 13,300 tx/s"
+            ))
+        #expect(table.contains("  stark: 20,000 tx/s; proving, not signatures, bounds stark"))
+        // Before the first table.
+        #expect(table.range(of: "Crypto-bound limit")!.lowerBound < table.range(of: "Start-up")!.lowerBound)
+    }
+
+    @Test func theJSONCarriesTheRatesTheLimitsAndTheFraction() throws {
+        let object = try JSONSerialization.jsonObject(with: Data(try report().json().utf8)) as? [String: Any]
+        let signatures = try #require(object?["signatures"] as? [String: Any])
+        #expect(signatures["sign_us"] as? Double == 25)
+        #expect(signatures["verify_us"] as? Double == 50)
+        #expect(signatures["signs_per_second"] as? Double == 40_000)
+        #expect(signatures["verifies_per_second"] as? Double == 20_000)
+        #expect(signatures["cores"] as? Int == 2)
+        #expect((signatures["library"] as? String)?.contains("Ed25519") == true)
+        let limits = try #require(signatures["limits"] as? [[String: Any]])
+        #expect(limits.compactMap { $0["proof_system"] as? String } == ["reexec", "stark"])
+        #expect(limits.first?["tx_per_second"] as? Double == 20_000)
+        #expect(limits.first?["verifications_per_tx"] as? Int == 2)
+        #expect(limits.first?["pipeline_verifications_per_tx"] as? Int == 3)
+        #expect(limits.first?["pipeline_tx_per_second"] as? Double != nil)
+        #expect(limits.compactMap { $0["bound_by"] as? String } == ["signatures", "proving"])
+        let throughput = try #require(object?["throughput"] as? [[String: Any]])
+        #expect(throughput.first?["fraction_of_crypto_limit"] as? Double == 0.035)
+        // A row without a limit leaves the field out.
+        #expect(throughput.last?["fraction_of_crypto_limit"] == nil)
     }
 }
