@@ -19,8 +19,10 @@ extension NodeEngine {
                     break
                 }
             }
-            // The open sub-block waits under the sealing policy: look again when it is due.
-            if let deadline = pipeline.sealDeadline {
+            // The open sub-block waits under the sealing policy: look again when it is due (one
+            // timer per deadline, not one per wake).
+            if let deadline = pipeline.sealDeadline, deadline != sealTimer {
+                sealTimer = deadline
                 Task { [wakeInput] in
                     try? await Task.sleep(until: deadline, clock: .continuous)
                     wakeInput.yield()

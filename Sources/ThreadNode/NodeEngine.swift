@@ -31,6 +31,8 @@ actor NodeEngine {
     private var finalWaiters: [String: [CheckedContinuation<TxStatusReply, Never>]] = [:]
     private var readyWaiters: [CheckedContinuation<Void, Never>] = []
     let (wake, wakeInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    /// The sealing-policy deadline a wake is already set for.
+    var sealTimer: ContinuousClock.Instant?
     let (follow, followInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     nonisolated let counters = Mutex<[String: UInt64]>([:])
     /// Why the node cannot answer from canonical state yet (health reports `syncing`), or nil.

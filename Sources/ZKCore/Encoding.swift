@@ -101,6 +101,9 @@ struct CanonicalWriter {
         string(domain)
     }
 
+    /// A writer for a format with its own header (e.g. a proof's magic bytes), no domain string.
+    init() {}
+
     mutating func u8(_ v: UInt8) { bytes.append(v) }
 
     mutating func u32(_ v: UInt32) {

@@ -79,12 +79,11 @@ public struct StarkProofSystem: ProofSystem {
 
     /// The proof bytes: magic, version, the claims, then the length-prefixed STARK proof.
     static func proofBytes(claims: ThreadProofClaims, stark: [UInt8]) -> Data {
-        var writer = ProofWriter()
-        writer.bytes.append(contentsOf: magic)
-        writer.bytes.append(version)
+        var writer = CanonicalWriter()
+        writer.raw(magic)
+        writer.u8(version)
         claims.encode(into: &writer)
-        writer.u32(UInt32(stark.count))
-        writer.bytes.append(contentsOf: stark)
+        writer.data(stark)
         return Data(writer.bytes)
     }
 
@@ -99,7 +98,8 @@ public struct StarkProofSystem: ProofSystem {
         case .success(let claims):
             var failures: [Int: String] = [:]
             for (index, outcome) in claims.outcomes.enumerated() where outcome.fails {
-                failures[index] = Self.describe(outcome, of: submission.transactions[index], in: program)
+                failures[index] = Self.describe(
+                    outcome, of: submission.transactions[index], in: program, rules: try? Self.rules(for: submission))
             }
             return (.ok, failures)
         case .failure(let error):
@@ -334,7 +334,9 @@ public struct StarkProofSystem: ProofSystem {
     }
 
     /// What a proven failure means, in the words the re-execution verifier uses.
-    static func describe(_ outcome: ProvenOutcome, of tx: ThreadTransaction, in program: Program) -> String {
+    static func describe(
+        _ outcome: ProvenOutcome, of tx: ThreadTransaction, in program: Program, rules: VMRules?
+    ) -> String {
         let pc = Int(outcome.failPC)
         let location = Location(entrypoint: tx.entrypoint, pc: pc, line: program.line(at: pc))
         func message(_ word: Felt) -> String? {
@@ -347,7 +349,7 @@ public struct StarkProofSystem: ProofSystem {
             case .assertion: .assertionFailed(location, message: instruction.flatMap { message($0.b) })
             case .aborted: .aborted(location, message: instruction.flatMap { message($0.a) })
             case .divisionByZero: .divisionByZero(location)
-            case .outOfSteps: .outOfSteps(limit: VMRules.forVersion(2)?.maxSteps ?? 0)
+            case .outOfSteps: .outOfSteps(limit: rules?.maxSteps ?? VMRules.v2.maxSteps)
             case .badCalldata: badCalldata(tx, program)
             case .success, nil: nil
             }
@@ -379,13 +381,6 @@ public struct STARKOptions: Hashable, Sendable, CustomStringConvertible {
 
 // MARK: Claims encoding
 
-struct ProofWriter {
-    var bytes: [UInt8] = []
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
-}
-
 struct ProofReader {
     let bytes: [UInt8]
     var offset = 0
@@ -412,7 +407,7 @@ struct ProofReader {
 }
 
 extension ThreadProofClaims {
-    func encode(into w: inout ProofWriter) {
+    func encode(into w: inout CanonicalWriter) {
         w.u32(UInt32(outcomes.count))
         for o in outcomes {
             w.u8(o.kind)
