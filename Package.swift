@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "Orchestrator",
             dependencies: [
-                "DevnetProtocol", "DevnetClient", "DevnetAPI", "ZKCore", "ThreadVM", "ZeroMQ",
+                "DevnetProtocol", "DevnetClient", "DevnetAPI", "ZKCore", "ThreadVM", "ZeroMQ", "DevnetStorage",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -32,6 +32,9 @@ public struct Orchestrator: Sendable {
         public var startupTimeout: Duration
         /// A configuration already read (a scenario's); when set, `configPath` only labels it.
         var prepared: DevnetConfig?
+        /// Whether a fresh data directory gets the `genesis` snapshot (for `devnet reset`) once
+        /// every process is healthy. `devnet up` sets it; scenario runs and the bench do not.
+        public var genesisSnapshot = false
 
         public init(
             configPath: String, overrides: DevnetConfig.Overrides = .init(), startupTimeout: Duration = .seconds(30)
@@ -72,11 +75,35 @@ public struct Orchestrator: Sendable {
             }
         }
 
+        let fresh = !hasDatabases(topology)
         let started = ContinuousClock.now
         var state = DevnetState(
             dataDirectory: dataDirectory.path, config: options.configPath, startedAt: Date(), startupMs: nil,
             processes: []
         )
+        try await startAll(topology, in: &state, until: started + options.startupTimeout, doing: "starting")
+        let elapsed = ContinuousClock.now - started
+        state.startupMs = milliseconds(elapsed)
+        try state.write(to: dataDirectory)
+        if options.genesisSnapshot, fresh, !SnapshotStore(dataDirectory: dataDirectory).exists(SnapshotStore.genesis) {
+            let taken = try await snapshot(named: SnapshotStore.genesis, timeout: options.startupTimeout)
+            output("saved snapshot \(taken.manifest.name) in \(taken.milliseconds) ms; `devnet reset` returns here")
+            return DevnetState.load(from: dataDirectory) ?? state
+        }
+        return state
+    }
+
+    /// Spawns every process of `topology`, records each in `state` (and the state file) as it
+    /// starts, and waits until all are healthy.
+    ///
+    /// On failure nothing is left running: the processes already started are stopped.
+    func startAll(
+        _ topology: Topology, in state: inout DevnetState, until deadline: ContinuousClock.Instant,
+        doing activity: String
+    ) async throws {
+        let topologyURL = dataDirectory.appendingPathComponent(Topology.fileName)
+        let binaries = ProcessControl.binaryDirectory()
+        state.processes = []
         for process in topology.processes {
             let log = logPath(of: process.name)
             let pid: pid_t
@@ -99,7 +126,7 @@ public struct Orchestrator: Sendable {
                     endpoints: process.endpoints, log: log
                 )
             )
-            // Recorded at once, so `devnet down` finds every process even if `up` is interrupted.
+            // Recorded at once, so `devnet down` finds every process even if this is interrupted.
             try state.write(to: dataDirectory)
         }
 
@@ -109,13 +136,13 @@ public struct Orchestrator: Sendable {
         do {
             healthy = try await probe.waitUntilHealthy(
                 Dictionary(uniqueKeysWithValues: children.map { ($0.name, $0.endpoints.admin) }),
-                deadline: started + options.startupTimeout, accepting: HealthProbe.up(topology)
+                deadline: deadline, accepting: HealthProbe.up(topology)
             ) {
                 for child in children {
                     if let how = ProcessControl.reapIfExited(child.pid) {
                         throw OrchestratorError(
                             """
-                            error: \(child.name) (\(child.role.executable), pid \(child.pid)) \(how) while starting. Last lines of \(child.log):
+                            error: \(child.name) (\(child.role.executable), pid \(child.pid)) \(how) while \(activity). Last lines of \(child.log):
                             \(ProcessControl.tail(child.log, lines: 20))
                             """
                         )
@@ -133,12 +160,18 @@ public struct Orchestrator: Sendable {
             await stopAll(state, timeout: .seconds(5), quiet: true)
             let names = missing.map { "\($0.name) (log: \($0.log))" }.joined(separator: ", ")
             throw OrchestratorError(
-                "error: not healthy within \(options.startupTimeout): \(names). The devnet was stopped.")
+                "error: not healthy in time while \(activity): \(names). The devnet was stopped.")
         }
-        let elapsed = ContinuousClock.now - started
-        state.startupMs = milliseconds(elapsed)
-        try state.write(to: dataDirectory)
-        return state
+    }
+
+    /// Whether any process of `topology` has a database in the data directory already.
+    func hasDatabases(_ topology: Topology) -> Bool {
+        topology.processes.contains { FileManager.default.fileExists(atPath: databasePath(of: $0.name)) }
+    }
+
+    /// Where a process keeps its database (the daemons' layout: `<data dir>/<name>/state.sqlite`).
+    func databasePath(of name: String) -> String {
+        dataDirectory.appendingPathComponent(name, isDirectory: true).appendingPathComponent("state.sqlite").path
     }
 
     /// Refuses to start over a devnet that is still running in the same data directory.

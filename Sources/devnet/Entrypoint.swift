@@ -11,7 +11,7 @@ struct Devnet: AsyncParsableCommand {
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
-            Contract.self, Upgrade.self,
+            Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self,
         ]
     )
 }
@@ -71,12 +71,13 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
-            let state = try await orchestrator.upStoppingOnSignal(
-                .init(
-                    configPath: config,
-                    overrides: .init(seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil),
-                    startupTimeout: .seconds(timeout))
-            )
+            var options = Orchestrator.UpOptions(
+                configPath: config,
+                overrides: .init(seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil),
+                startupTimeout: .seconds(timeout))
+            // A fresh data directory gets the genesis snapshot, for `devnet reset`.
+            options.genesisSnapshot = true
+            let state = try await orchestrator.upStoppingOnSignal(options)
             print(Orchestrator.table(try await orchestrator.status()))
             print(
                 "devnet up in \(state.startupMs ?? 0) ms: \(state.processes.count) processes, data in \(state.dataDirectory)"

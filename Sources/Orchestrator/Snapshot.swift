@@ -1,0 +1,442 @@
+public import DevnetProtocol
+import DevnetStorage
+public import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a snapshot holds, written as `manifest.json` in its folder beside one database file per
+/// process.
+public struct SnapshotManifest: Codable, Sendable, Equatable {
+    /// One process's database in the snapshot.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var name: String
+        public var role: ProcessRole
+        /// The database file's name in the snapshot's folder.
+        public var database: String
+        public var bytes: UInt64
+    }
+
+    public static let fileName = "manifest.json"
+    /// The manifest format this build writes and reads.
+    public static let currentVersion = 1
+
+    public var version: Int
+    public var name: String
+    public var created: Date
+    public var processes: [Entry]
+    /// The devnet's topology when the snapshot was taken (`topology.json`).
+    public var topology: Topology
+
+    /// The size of every database in the snapshot.
+    public var bytes: UInt64 { processes.reduce(0) { $0 + $1.bytes } }
+
+    /// What must be the same in a devnet for this snapshot to be restored into it: the seed and
+    /// each process with its role and, for a thread node, its thread, contract and proof system.
+    /// Endpoints may differ (a devnet started again with another `--base-port`).
+    static func shape(of topology: Topology) -> [String] {
+        ["seed \(topology.seed)"]
+            + topology.processes.map { process in
+                var text = "\(process.name) (\(process.role.rawValue)"
+                if let thread = process.thread {
+                    text +=
+                        ", thread \(thread.name), contract \(thread.sourceFile ?? thread.contract), \(thread.proofSystem), OS \(thread.pinnedOSVersion)"
+                }
+                return text + ")"
+            }.sorted()
+    }
+
+    /// Why this snapshot cannot be restored into a devnet of `topology`, or nil if it can.
+    public func mismatch(with topology: Topology) -> String? {
+        let then = Self.shape(of: self.topology)
+        let now = Self.shape(of: topology)
+        guard then != now else { return nil }
+        let added = now.filter { !then.contains($0) }
+        let gone = then.filter { !now.contains($0) }
+        var parts: [String] = []
+        if !added.isEmpty {
+            parts.append("this devnet has \(added.joined(separator: ", ")), which the snapshot has not")
+        }
+        if !gone.isEmpty { parts.append("the snapshot has \(gone.joined(separator: ", ")), which this devnet has not") }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// The snapshots of a data directory: `<data dir>/snapshots/<name>/`.
+public struct SnapshotStore: Sendable {
+    /// The snapshot `devnet up` takes of a fresh devnet, and `devnet reset` reverts to.
+    public static let genesis = "genesis"
+    public static let directoryName = "snapshots"
+
+    public var directory: URL
+
+    public init(dataDirectory: URL) {
+        directory = dataDirectory.appendingPathComponent(Self.directoryName, isDirectory: true)
+    }
+
+    func folder(of name: String) -> URL { directory.appendingPathComponent(name, isDirectory: true) }
+
+    /// Refuses a name that is not a plain folder name: letters, digits, `-`, `_` and `.`, starting
+    /// with a letter or digit, at most 64 characters.
+    ///
+    /// - Throws: ``OrchestratorError`` (exit 2) naming the snapshot.
+    public static func validate(_ name: String) throws {
+        let allowed = name.unicodeScalars.allSatisfy {
+            ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) || $0 == "-" || $0 == "_" || $0 == "."
+        }
+        guard !name.isEmpty, name.count <= 64, allowed, let first = name.unicodeScalars.first,
+            first.isASCII, CharacterSet.alphanumerics.contains(first)
+        else {
+            throw OrchestratorError.usage(
+                "error: '\(name)' cannot name a snapshot: use letters, digits, '-', '_' and '.', starting with a letter or digit, at most 64 characters"
+            )
+        }
+    }
+
+    public func exists(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder(of: name).appendingPathComponent(SnapshotManifest.fileName).path)
+    }
+
+    /// Every readable snapshot, oldest first.
+    public func list() -> [SnapshotManifest] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.compactMap { try? load($0) }
+            .sorted { ($0.created, $0.name) < ($1.created, $1.name) }
+    }
+
+    /// The next free generated name: `snap-1`, `snap-2`, … one more than the highest there is.
+    public func nextName() -> String {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let highest = names.compactMap { $0.hasPrefix("snap-") ? Int($0.dropFirst(5)) : nil }.max() ?? 0
+        return "snap-\(highest + 1)"
+    }
+
+    /// The manifest of snapshot `name`.
+    ///
+    /// - Throws: ``OrchestratorError`` naming the snapshots there are, when there is no such one.
+    public func load(_ name: String) throws -> SnapshotManifest {
+        let url = folder(of: name).appendingPathComponent(SnapshotManifest.fileName)
+        guard let data = try? Data(contentsOf: url) else {
+            throw unknown(name)
+        }
+        let decoder = WireCodec.makeDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let manifest: SnapshotManifest
+        do {
+            manifest = try decoder.decode(SnapshotManifest.self, from: data)
+        } catch {
+            throw OrchestratorError("error: snapshot '\(name)' has an unreadable manifest (\(url.path)): \(error)")
+        }
+        guard manifest.version == SnapshotManifest.currentVersion else {
+            throw OrchestratorError(
+                "error: snapshot '\(name)' is in format \(manifest.version); this devnet reads format \(SnapshotManifest.currentVersion)"
+            )
+        }
+        return manifest
+    }
+
+    /// The error for a snapshot that does not exist, naming those that do.
+    func unknown(_ name: String) -> OrchestratorError {
+        let known = list().map(\.name)
+        let hint =
+            known.isEmpty
+            ? "there are no snapshots in \(directory.path); take one with `devnet snapshot`"
+            : "snapshots: \(known.joined(separator: ", "))"
+        return OrchestratorError("error: no snapshot named '\(name)' (\(hint))")
+    }
+
+    func write(_ manifest: SnapshotManifest, in folder: URL) throws {
+        let encoder = WireCodec.makeEncoder()
+        encoder.outputFormatting.formUnion([.prettyPrinted, .sortedKeys])
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(manifest).write(
+            to: folder.appendingPathComponent(SnapshotManifest.fileName), options: .atomic)
+    }
+
+    /// Removes snapshot `name`.
+    public func delete(_ name: String) throws {
+        try Self.validate(name)
+        guard exists(name) else { throw unknown(name) }
+        try FileManager.default.removeItem(at: folder(of: name))
+    }
+
+    /// Holds `snapshots/.lock` while one snapshot, revert or reset runs on the data directory.
+    func lock() throws -> Int32 {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let fd = open(directory.appendingPathComponent(".lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw OrchestratorError("error: cannot open \(directory.path)/.lock: \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw OrchestratorError(
+                "error: another snapshot, revert or reset is running on \(directory.deletingLastPathComponent().path); wait for it to finish"
+            )
+        }
+        return fd
+    }
+}
+
+extension Orchestrator {
+    /// What a snapshot or revert did, with how long each part took.
+    public struct SnapshotTiming: Sendable {
+        public var manifest: SnapshotManifest
+        /// From the stop request until every daemon had exited.
+        public var stopMs: Int
+        /// Copying the databases.
+        public var copyMs: Int
+        /// From the first spawn until every daemon answered healthy.
+        public var startMs: Int
+        /// All of it, start to end of the command's work.
+        public var milliseconds: Int
+    }
+
+    public var snapshots: SnapshotStore { SnapshotStore(dataDirectory: dataDirectory) }
+
+    /// A size as people read it: `812 B`, `1.3 MB`.
+    public static func size(_ bytes: UInt64) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// The table of `devnet snapshot --list`: name, when it was taken, its size and processes.
+    public static func snapshotsTable(_ snapshots: [SnapshotManifest]) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return Table.render(
+            header: ["NAME", "CREATED", "SIZE", "PROCESSES"],
+            rows: snapshots.map {
+                [$0.name, formatter.string(from: $0.created), size($0.bytes), "\($0.processes.count)"]
+            })
+    }
+
+    /// The same list as JSON: name, created (ISO 8601), bytes and process names.
+    public static func snapshotsJSON(_ snapshots: [SnapshotManifest]) throws -> String {
+        struct Row: Encodable {
+            var name: String
+            var created: Date
+            var bytes: UInt64
+            var processes: [String]
+        }
+        let encoder = WireCodec.makeEncoder()
+        encoder.outputFormatting.formUnion([.prettyPrinted, .sortedKeys])
+        encoder.dateEncodingStrategy = .iso8601
+        let rows = snapshots.map {
+            Row(name: $0.name, created: $0.created, bytes: $0.bytes, processes: $0.processes.map(\.name))
+        }
+        return String(decoding: try encoder.encode(rows), as: UTF8.self)
+    }
+
+    /// The running devnet's state and topology, with every recorded process alive.
+    private func runningDevnet(for activity: String, requireAlive: Bool) throws -> (DevnetState, Topology) {
+        guard let state = DevnetState.load(from: dataDirectory) else {
+            throw OrchestratorError(
+                "error: no devnet in \(dataDirectory.path) to \(activity); start one with `devnet up --data-dir \(dataDirectory.path)`"
+            )
+        }
+        let topology: Topology
+        do {
+            topology = try Topology.load(from: dataDirectory.appendingPathComponent(Topology.fileName))
+        } catch {
+            throw OrchestratorError("error: cannot read \(Topology.fileName) in \(dataDirectory.path): \(error)")
+        }
+        if requireAlive {
+            let alive = Set(state.alive.map(\.name))
+            let dead = state.processes.filter { !alive.contains($0.name) }.map(\.name)
+            guard dead.isEmpty else {
+                throw OrchestratorError(
+                    "error: cannot \(activity): \(dead.joined(separator: ", ")) \(dead.count == 1 ? "is" : "are") not running. Start \(dead.count == 1 ? "it" : "them") with `devnet restart NAME` (or `devnet up` if the devnet is down) and try again"
+                )
+            }
+        }
+        let recorded = Set(state.processes.map(\.name))
+        let missing = topology.processes.map(\.name).filter { !recorded.contains($0) }
+        guard missing.isEmpty else {
+            throw OrchestratorError(
+                "error: cannot \(activity): \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") in \(Topology.fileName) but \(missing.count == 1 ? "was" : "were") never started; see `devnet status`"
+            )
+        }
+        return (state, topology)
+    }
+
+    /// Takes a consistent cut of every process's database: stops every daemon gracefully (each
+    /// commits what it accepted), copies each database with SQLite's backup API into
+    /// `snapshots/<name>/`, and starts every daemon again on the same ports, waiting until all are
+    /// healthy. Each daemon rebuilds its state from its database, so the devnet goes on where it was.
+    ///
+    /// - Parameter name: the snapshot's name; nil for the next `snap-N`.
+    /// - Throws: ``OrchestratorError`` for a bad or taken name, a devnet that is not fully running,
+    ///   or a copy or start that failed (the daemons are started again whatever the copy did).
+    public func snapshot(named name: String? = nil, timeout: Duration = .seconds(30)) async throws
+        -> SnapshotTiming
+    {
+        let began = ContinuousClock.now
+        let store = snapshots
+        let lock = try store.lock()
+        defer { close(lock) }
+        var (state, topology) = try runningDevnet(for: "take a snapshot", requireAlive: true)
+        let name = name ?? store.nextName()
+        try SnapshotStore.validate(name)
+        guard !store.exists(name) else {
+            throw OrchestratorError.usage(
+                "error: snapshot '\(name)' already exists; delete it first (`devnet snapshot --delete \(name)`) or choose another name"
+            )
+        }
+        let target = store.folder(of: name)
+        let staging = store.directory.appendingPathComponent(".partial-\(name)", isDirectory: true)
+        try? FileManager.default.removeItem(at: staging)
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+
+        await stopAll(state, timeout: .seconds(10), quiet: true)
+        let stopped = ContinuousClock.now
+        let saved: Result<SnapshotManifest, any Error> = Result {
+            let entries = try copyDatabases(topology.processes) { process in
+                (databasePath(of: process), staging.appendingPathComponent("\(process).sqlite").path)
+            }
+            let manifest = SnapshotManifest(
+                version: SnapshotManifest.currentVersion, name: name, created: Date(), processes: entries,
+                topology: topology)
+            try store.write(manifest, in: staging)
+            try FileManager.default.moveItem(at: staging, to: target)
+            return manifest
+        }
+        let copyEnd = ContinuousClock.now
+        if case .failure = saved { try? FileManager.default.removeItem(at: staging) }
+        // The daemons start again whatever the copy did.
+        do {
+            try await startAll(
+                topology, in: &state, until: .now + timeout, doing: "starting again after the snapshot")
+        } catch let error as OrchestratorError {
+            let kept = (try? saved.get()).map { " Snapshot '\($0.name)' was saved before that." } ?? ""
+            throw OrchestratorError(error.message + kept, exitCode: error.exitCode)
+        }
+        let started = ContinuousClock.now
+        let manifest: SnapshotManifest
+        do {
+            manifest = try saved.get()
+        } catch {
+            throw OrchestratorError(
+                "error: snapshot '\(name)' failed while copying the databases: \(error). The devnet is running again; nothing was saved."
+            )
+        }
+        return SnapshotTiming(
+            manifest: manifest, stopMs: milliseconds(stopped - began), copyMs: milliseconds(copyEnd - stopped),
+            startMs: milliseconds(started - copyEnd), milliseconds: milliseconds(started - began))
+    }
+
+    /// Puts the devnet back to snapshot `name`: stops every daemon, replaces each one's database
+    /// with the snapshot's copy (its `-wal` and `-shm` files removed), starts them again and waits
+    /// until all are healthy. The snapshot stays, to revert to again.
+    ///
+    /// - Throws: ``OrchestratorError`` naming the snapshots there are when `name` is not one, or
+    ///   saying how the snapshot's processes differ from the devnet's (a node attached since, say);
+    ///   nothing is stopped then.
+    public func revert(to name: String, timeout: Duration = .seconds(30)) async throws -> SnapshotTiming {
+        let began = ContinuousClock.now
+        let store = snapshots
+        let lock = try store.lock()
+        defer { close(lock) }
+        let manifest = try store.load(name)
+        var (state, topology) = try runningDevnet(for: "revert to snapshot '\(name)'", requireAlive: false)
+        if let mismatch = manifest.mismatch(with: topology) {
+            throw OrchestratorError(
+                "error: snapshot '\(name)' was taken of another set of processes: \(mismatch). A snapshot restores only a devnet of the processes it was taken of; to start over with that one, `devnet down`, then `devnet up` with its configuration in a fresh --data-dir"
+            )
+        }
+        let folder = store.folder(of: name)
+        for entry in manifest.processes {
+            let path = folder.appendingPathComponent(entry.database).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw OrchestratorError(
+                    "error: snapshot '\(name)' is incomplete: \(path) (the database of \(entry.name)) is missing. Delete it with `devnet snapshot --delete \(name)`"
+                )
+            }
+        }
+
+        await stopAll(state, timeout: .seconds(10), quiet: true)
+        let stopped = ContinuousClock.now
+        var restoreError: (any Error)?
+        for entry in manifest.processes {
+            do {
+                try DatabaseCopy.restore(
+                    folder.appendingPathComponent(entry.database).path, over: databasePath(of: entry.name))
+            } catch {
+                restoreError = error
+                break
+            }
+        }
+        let copyEnd = ContinuousClock.now
+        if let restoreError {
+            // Some databases may hold the snapshot and others not: starting that would mix two
+            // moments of the devnet, so it stays stopped.
+            DevnetState.remove(from: dataDirectory)
+            throw OrchestratorError(
+                "error: reverting to snapshot '\(name)' failed while restoring the databases: \(restoreError). The devnet is stopped, as its databases may be half restored; run `devnet revert \(name)` again once the cause is fixed"
+            )
+        }
+        try await startAll(topology, in: &state, until: .now + timeout, doing: "starting after the revert")
+        let started = ContinuousClock.now
+        return SnapshotTiming(
+            manifest: manifest, stopMs: milliseconds(stopped - began), copyMs: milliseconds(copyEnd - stopped),
+            startMs: milliseconds(started - copyEnd), milliseconds: milliseconds(started - began))
+    }
+
+    /// Puts the devnet back to the `genesis` snapshot that `devnet up` took of its fresh data directory.
+    public func reset(timeout: Duration = .seconds(30)) async throws -> SnapshotTiming {
+        guard snapshots.exists(SnapshotStore.genesis) else {
+            throw OrchestratorError(
+                "error: no genesis snapshot in \(snapshots.directory.path): `devnet up` takes it when it starts a fresh data directory, and this one had databases already. Start over with `devnet down`, then `devnet up` in a new --data-dir"
+            )
+        }
+        return try await revert(to: SnapshotStore.genesis, timeout: timeout)
+    }
+
+    /// Copies each process's database, several at a time.
+    private func copyDatabases(_ processes: [ProcessSpec], paths: (String) -> (from: String, to: String)) throws
+        -> [SnapshotManifest.Entry]
+    {
+        let jobs = processes.map { ($0, paths($0.name)) }
+        for (process, (from, _)) in jobs where !FileManager.default.fileExists(atPath: from) {
+            throw OrchestratorError("\(process.name) has no database at \(from)")
+        }
+        let results = CopyResults(count: jobs.count)
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            let (process, (from, to)) = jobs[index]
+            results.set(
+                index,
+                Result {
+                    SnapshotManifest.Entry(
+                        name: process.name, role: process.role, database: URL(fileURLWithPath: to).lastPathComponent,
+                        bytes: try DatabaseCopy.backup(from: from, to: to))
+                })
+        }
+        return try results.values.map { try $0!.get() }
+    }
+}
+
+/// One result slot per concurrent copy.
+private final class CopyResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<SnapshotManifest.Entry, any Error>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: Result<SnapshotManifest.Entry, any Error>) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    var values: [Result<SnapshotManifest.Entry, any Error>?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
+    }
+}
