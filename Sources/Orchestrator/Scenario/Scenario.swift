@@ -61,6 +61,10 @@ public struct Scenario: Sendable {
         case resume(String)
         case tamper(node: String, fault: Tamper, label: String)
         case mark(String)
+        /// Saves the whole devnet under a name (`devnet snapshot NAME`).
+        case snapshot(String)
+        /// Puts the whole devnet back to a snapshot an earlier step saved (`devnet revert NAME`).
+        case revert(String)
         case expect(Expectation, eventually: Bool)
     }
 

@@ -49,6 +49,16 @@ struct ScenarioParser {
     private var accounts = DevAccounts.derive(seed: 0)
     private var labels: [String: Label] = [:]
     private var marks: Set<String> = []
+    /// What the parser knew when each snapshot step ran, to go back to at a `revert` to it.
+    private var snapshots: [String: Saved] = [:]
+    /// The nodes paused and not resumed yet, with the line of the `pause`.
+    private var paused: [String: Int] = [:]
+
+    private struct Saved {
+        var topology: Topology
+        var programs: TopologyPrograms?
+        var labels: [String: Label]
+    }
 
     init(reader: ConfigReader) {
         self.reader = reader
@@ -57,7 +67,7 @@ struct ScenarioParser {
     static let topKeys = ["name", "description", "seed", "config", "topology", "steps"]
     static let actions = [
         "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
-        "tamper", "mark",
+        "tamper", "mark", "snapshot", "revert",
         "expect",
     ]
 
@@ -179,9 +189,12 @@ struct ScenarioParser {
             return try upgrade(node, path: path)
         case "kill", "restart":
             let name = try process(node, path: path)
+            // A node started again comes back unpaused.
+            paused[name] = nil
             return (kind == "kill" ? .kill(name) : .restart(name), "\(kind == "kill" ? "kill -9" : "restart") \(name)")
         case "pause", "resume":
             let name = try self.node(node, path: path)
+            if kind == "pause" { paused[name] = node.mark?.line ?? 0 } else { paused[name] = nil }
             return (kind == "pause" ? .pause(name) : .resume(name), "\(kind) \(name)'s submissions")
         case "tamper":
             let fields = try reader.mapping(node, path: path, allowed: ["node", "fault", "as"])
@@ -205,9 +218,60 @@ struct ScenarioParser {
                 throw reader.error(node, path, "mark '\(name)' is set twice; give each mark its own name")
             }
             return (.mark(name), "mark \(name)")
+        case "snapshot", "revert":
+            return try snapshotOrRevert(kind, node, path: path)
         default:
             return try expect(node, path: path)
         }
+    }
+
+    /// `snapshot: NAME` saves the devnet under a new name; `revert: NAME` goes back to one an
+    /// earlier step saved, of the same processes. After a revert, the names given since that
+    /// snapshot are gone (their transactions are), and later steps are checked against the
+    /// programs the threads ran then.
+    private mutating func snapshotOrRevert(_ kind: String, _ node: Node, path: String) throws -> (
+        Scenario.Action, String
+    ) {
+        let name = try reader.string(node, path: path)
+        do {
+            try SnapshotStore.validate(name)
+        } catch let error as OrchestratorError {
+            throw reader.error(
+                node, path, error.message.hasPrefix("error: ") ? String(error.message.dropFirst(7)) : error.message)
+        }
+        if let (pausedNode, line) = paused.min(by: { $0.key < $1.key }) {
+            throw reader.error(
+                node, path,
+                "\(pausedNode) is paused (line \(line)); a \(kind) stops and starts every daemon, which would resume it. Add `resume: \(pausedNode)` before this step"
+            )
+        }
+        if kind == "snapshot" {
+            guard snapshots[name] == nil else {
+                throw reader.error(node, path, "snapshot '\(name)' is taken twice; give each snapshot its own name")
+            }
+            snapshots[name] = Saved(topology: topology, programs: programs, labels: labels)
+            return (.snapshot(name), "snapshot \(name)")
+        }
+        guard let saved = snapshots[name] else {
+            throw reader.error(
+                node, path,
+                "no snapshot '\(name)' before this step"
+                    + (snapshots.isEmpty
+                        ? "; take one with a `snapshot: \(name)` step"
+                        : " (snapshots: \(snapshots.keys.sorted().joined(separator: ", ")))"))
+        }
+        let then = Set(saved.topology.processes.map(\.name))
+        let added = topology.processes.map(\.name).filter { !then.contains($0) }
+        guard added.isEmpty else {
+            throw reader.error(
+                node, path,
+                "snapshot '\(name)' was taken before \(added.joined(separator: ", ")) \(added.count == 1 ? "was" : "were") attached; a revert needs the processes the snapshot has. Take the snapshot after the attach step"
+            )
+        }
+        topology = saved.topology
+        programs = saved.programs
+        labels = saved.labels
+        return (.revert(name), "revert to \(name)")
     }
 
     private mutating func send(_ node: Node, path: String) throws -> Scenario.Send {

@@ -34,6 +34,8 @@ actor ScenarioRun {
     private var session: DevnetClientSession
     private var named: [String: Named] = [:]
     private var marks: [String: Snapshot] = [:]
+    /// The names known when each `snapshot` step ran: a revert goes back to them.
+    private var namedAtSnapshot: [String: [String: Named]] = [:]
 
     init(orchestrator: Orchestrator, onDemandBlocks: Bool) throws {
         self.orchestrator = orchestrator
@@ -127,6 +129,15 @@ actor ScenarioRun {
             named[label] = .submission(node: node, label: label)
         case let .mark(name):
             marks[name] = try await snapshot()
+        case let .snapshot(name):
+            _ = try await orchestrator.snapshot(named: name, timeout: deadline - .now)
+            try await reconnect()
+            namedAtSnapshot[name] = named
+        case let .revert(name):
+            _ = try await orchestrator.revert(to: name, timeout: deadline - .now)
+            try await reconnect()
+            // What was named after the snapshot is gone with the transactions it named.
+            named = namedAtSnapshot[name] ?? [:]
         case let .expect(expectation, eventually):
             while true {
                 let problem: String?
@@ -148,6 +159,13 @@ actor ScenarioRun {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
+    }
+
+    /// A new session after every daemon was started again (new pids, the same endpoints).
+    private func reconnect() async throws {
+        let fresh = try DevnetClientSession(orchestrator)
+        await session.close()
+        session = fresh
     }
 
     private func admin<Reply: Decodable & Sendable>(
