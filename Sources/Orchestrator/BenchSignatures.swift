@@ -56,12 +56,7 @@ extension BenchReport {
         /// admits nothing unsigned) and the manager's (signatures are outside the proof). The
         /// client's signing is not counted: the bench signs before it starts the clock.
         public var verificationsPerTx: Int
-        /// The verifications the daemons make as built; more than ``verificationsPerTx`` where the
-        /// pipeline checks a signature it has checked already (a reexec node's prover does).
-        public var pipelineVerificationsPerTx: Int
         public var txPerSecond: Double
-        /// The limit with ``pipelineVerificationsPerTx``.
-        public var pipelineTxPerSecond: Double
         /// What bounds the proof system's throughput before signatures do: `signatures` when
         /// nothing else should, `proving` for `stark`.
         public var boundBy: String
@@ -69,12 +64,9 @@ extension BenchReport {
         public init(proofSystem: String, cores: Int, verifyUs: Double) {
             self.proofSystem = proofSystem
             verificationsPerTx = 2
-            // A reexec node's "proof" runs the verifier's own check of the sub-block, signatures
-            // included, before it signs off.
-            pipelineVerificationsPerTx = proofSystem == ReexecProofSystem.name ? 3 : 2
+            // The daemons make exactly these: a reexec node's prover takes the signatures its
+            // node checked at admission as checked.
             txPerSecond = Self.limit(cores: cores, verifications: verificationsPerTx, verifyUs: verifyUs)
-            pipelineTxPerSecond = Self.limit(
-                cores: cores, verifications: pipelineVerificationsPerTx, verifyUs: verifyUs)
             boundBy = proofSystem == StarkProofSystem.name ? "proving" : "signatures"
         }
 
