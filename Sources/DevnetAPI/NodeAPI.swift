@@ -1,3 +1,4 @@
+public import DevnetProtocol
 public import ThreadVM
 public import ZKCore
 
@@ -5,6 +6,9 @@ public import ZKCore
 public enum NodeMessage {
     /// ``NodeSubmitRequest`` → ``TxStatusReply``, or an error naming why the transaction was refused.
     public static let submit = "submit"
+    /// ``NodeSubmitBatchRequest`` → ``SubmitBatchReply``: up to ``NodeSubmitBatchRequest/maxTransactions``
+    /// transactions in one request, each admitted or refused on its own, stored in one commit.
+    public static let submitBatch = "submit_batch"
     /// ``TxStatusRequest`` → ``TxStatusReply``.
     public static let status = "tx_status"
     /// ``NonceRequest`` → ``NonceReply``: the thread nonce an account's next transaction must carry.
@@ -104,6 +108,45 @@ public struct SubmissionsReply: Codable, Sendable {
 public struct NodeSubmitRequest: Codable, Sendable {
     public var tx: ThreadTransaction
     public init(tx: ThreadTransaction) { self.tx = tx }
+}
+
+/// Several transactions, admitted in order as if each came in its own `submit`.
+public struct NodeSubmitBatchRequest: Codable, Sendable {
+    /// The most transactions one `submit_batch` takes; more is `BAD_PAYLOAD`.
+    public static let maxTransactions = 1024
+
+    public var txs: [ThreadTransaction]
+    public init(txs: [ThreadTransaction]) { self.txs = txs }
+}
+
+/// One result per transaction of a ``NodeSubmitBatchRequest``, in its order.
+public struct SubmitBatchReply: Codable, Sendable {
+    public var results: [SubmitResult]
+    public init(results: [SubmitResult]) { self.results = results }
+}
+
+/// What `submit` would have answered for one transaction: its status, or the error that refused it.
+public struct SubmitResult: Codable, Sendable, Equatable {
+    public var txHash: String
+    /// The status, as `submit` replies it; nil when refused.
+    public var status: TxStatusReply?
+    /// Why the transaction was refused (it is then not admitted); nil when admitted.
+    public var error: WireError?
+
+    public init(txHash: String, status: TxStatusReply? = nil, error: WireError? = nil) {
+        self.txHash = txHash
+        self.status = status
+        self.error = error
+    }
+}
+
+/// The payload of a node's `tx_final` event: transactions that became `settled` or `failed` in one
+/// step of the node (a sub-block's receipt, say), each as `tx_status` would reply it.
+public struct TxFinalEvent: Codable, Sendable {
+    public static let topic = "tx_final"
+
+    public var transactions: [TxStatusReply]
+    public init(transactions: [TxStatusReply]) { self.transactions = transactions }
 }
 
 public struct TxStatusRequest: Codable, Sendable {

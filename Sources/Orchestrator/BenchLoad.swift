@@ -28,11 +28,15 @@ public struct BenchLoad: Sendable {
         public var proofSystem: String
         /// How long after its submission a transaction may take to settle before it counts as failed.
         public var settleTimeout: Duration
+        /// Send with `submit_batch` and learn outcomes from the nodes' `tx_final` events, instead
+        /// of a `submit` and a waiting `tx_status` per transaction.
+        public var batched: Bool
 
         public init(
             threads: Int, transactionsPerThread: Int, senders: Int, window: Int, maxSubBlock: Int? = nil,
-            proofSystem: String = "reexec", settleTimeout: Duration = .seconds(60)
+            proofSystem: String = "reexec", settleTimeout: Duration = .seconds(60), batched: Bool = false
         ) {
+            self.batched = batched
             self.threads = threads
             self.transactionsPerThread = transactionsPerThread
             self.senders = senders
@@ -179,13 +183,18 @@ public struct BenchLoad: Sendable {
         }
         defer { reporter.cancel() }
 
-        await withTaskGroup(of: Void.self) { group in
-            for load in loads {
-                group.addTask {
-                    await Self.send(load, window: shape.window, settleTimeout: shape.settleTimeout, tally: tally)
+        if shape.batched {
+            try await Self.sendBatched(
+                loads, state: state, window: shape.window, settleTimeout: shape.settleTimeout, tally: tally, loop: loop)
+        } else {
+            await withTaskGroup(of: Void.self) { group in
+                for load in loads {
+                    group.addTask {
+                        await Self.send(load, window: shape.window, settleTimeout: shape.settleTimeout, tally: tally)
+                    }
                 }
+                await group.waitForAll()
             }
-            await group.waitForAll()
         }
         loads = []
         let seconds = (ContinuousClock.now - started).seconds
@@ -301,6 +310,80 @@ public struct BenchLoad: Sendable {
         }
     }
 
+    /// Every load's transactions in `submit_batch` requests, each sender keeping at most `window`
+    /// unsettled, with outcomes taken from the nodes' `tx_final` events: no request per
+    /// transaction to learn how it ended.
+    private static func sendBatched(
+        _ loads: [SenderLoad], state: DevnetState, window: Int, settleTimeout: Duration, tally: Tally,
+        loop: SocketLoop
+    ) async throws {
+        let watch = FinalWatch(senders: loads.count, tally: tally)
+        var subscribers: [EventSubscriber] = []
+        defer { for subscriber in subscribers { subscriber.close() } }
+        for endpoint in Set(loads.map(\.client.endpoint)) {
+            guard let node = state.processes.first(where: { $0.endpoints.api == endpoint }) else { continue }
+            let subscriber = try await EventSubscriber.connect(
+                events: node.endpoints.events, api: node.endpoints.api, topics: [TxFinalEvent.topic], on: loop)
+            subscribers.append(subscriber)
+            Task {
+                for await event in subscriber.events {
+                    guard let final = try? event.decode(TxFinalEvent.self) else { continue }
+                    watch.finished(final.transactions, node: endpoint)
+                }
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (sender, load) in loads.enumerated() {
+                group.addTask {
+                    await sendBatches(load, sender: sender, window: window, watch: watch, tally: tally)
+                    await watch.drain(sender: sender, timeout: settleTimeout)
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// One sender's share of ``sendBatched(_:state:window:settleTimeout:tally:loop:)``.
+    private static func sendBatches(_ load: SenderLoad, sender: Int, window: Int, watch: FinalWatch, tally: Tally)
+        async
+    {
+        var transactions = load.transactions[...]
+        var nonce = load.firstNonce
+        while !transactions.isEmpty {
+            let room = await watch.room(sender: sender, window: max(1, window))
+            var batch = Array(transactions.prefix(min(room, NodeSubmitBatchRequest.maxTransactions)))
+            transactions = transactions.dropFirst(batch.count)
+            if batch.first?.nonce != nonce {
+                // An earlier refusal left nonces unused: sign these again from the next one.
+                batch = batch.indices.compactMap {
+                    increment(entry: load.entry, signer: load.signer, nonce: nonce + UInt64($0))
+                }
+            }
+            watch.expect(batch.map(\.txHash), sender: sender, at: .now)
+            let results: [SubmitResult]
+            do {
+                results = try await ask(
+                    load.client, NodeMessage.submitBatch, NodeSubmitBatchRequest(txs: batch), as: SubmitBatchReply.self,
+                    timeout: .seconds(60)
+                ).results
+            } catch {
+                watch.refused(batch.map(\.txHash), sender: sender, reason: "submit_batch: \(error)")
+                continue
+            }
+            for result in results {
+                if let error = result.error {
+                    watch.refused([result.txHash], sender: sender, reason: "\(error.code): \(error.message)")
+                } else {
+                    nonce += 1
+                    tally.submitted()
+                    if let status = result.status, status.status == .settled || status.status == .failed {
+                        watch.finished([status], node: load.client.endpoint)
+                    }
+                }
+            }
+        }
+    }
+
     /// Sends one transaction and waits until it settles; returns what went wrong, or nil.
     private static func warmUp(entry: TopologyPrograms.Entry, signer: DevAccount, client: RequestClient) async
         -> String?
@@ -392,6 +475,115 @@ public struct BenchLoad: Sendable {
             }
         }
         tally.failed("not settled within \(Int(timeout.seconds)) s of its submission")
+    }
+}
+
+/// The transactions a batched load waits for, by hash, and each sender's room to send more.
+final class FinalWatch: Sendable {
+    private struct Waiting {
+        var sender: Int
+        var submittedAt: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var waiting: [String: Waiting] = [:]
+        var outstanding: [Int]
+        /// A sender waiting for room or for its last transactions, and what it waits for.
+        var wakers: [Int: (until: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+    }
+
+    private let state: Mutex<State>
+    private let tally: Tally
+
+    init(senders: Int, tally: Tally) {
+        state = Mutex(State(outstanding: Array(repeating: 0, count: senders)))
+        self.tally = tally
+    }
+
+    /// Registers transactions before they are sent, so an event can never arrive first.
+    func expect(_ hashes: [String], sender: Int, at instant: ContinuousClock.Instant) {
+        state.withLock { state in
+            for hash in hashes { state.waiting[hash] = Waiting(sender: sender, submittedAt: instant) }
+            state.outstanding[sender] += hashes.count
+        }
+    }
+
+    func refused(_ hashes: [String], sender: Int, reason: String) {
+        for hash in hashes {
+            let known = state.withLock { $0.waiting.removeValue(forKey: hash) != nil }
+            if known { tally.refused(reason) }
+            release(sender: sender, count: known ? 1 : 0)
+        }
+    }
+
+    /// Counts the final transactions this load waits for; ignores the others.
+    func finished(_ statuses: [TxStatusReply], node: String) {
+        let now = ContinuousClock.now
+        for status in statuses {
+            guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: status.txHash) }) else { continue }
+            if status.status == .settled {
+                tally.settled(after: now - waiting.submittedAt, subBlock: status.subBlock, node: node)
+            } else {
+                tally.failed(status.reason ?? status.code ?? "failed")
+            }
+            release(sender: waiting.sender, count: 1)
+        }
+    }
+
+    private func release(sender: Int, count: Int) {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.outstanding[sender] -= count
+            guard let waker = state.wakers[sender], state.outstanding[sender] <= waker.until else { return nil }
+            state.wakers[sender] = nil
+            return waker.continuation
+        }
+        continuation?.resume()
+    }
+
+    /// Waits until the sender has fewer than `window` unsettled, and returns how many it may send.
+    func room(sender: Int, window: Int) async -> Int {
+        await wait(sender: sender, until: window - 1)
+        return window - state.withLock { $0.outstanding[sender] }
+    }
+
+    private func wait(sender: Int, until limit: Int) async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Bool in
+                if state.outstanding[sender] <= limit { return true }
+                state.wakers[sender] = (limit, continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Waits until every transaction of the sender is final; those still open `timeout` after
+    /// its last was sent count as failed.
+    func drain(sender: Int, timeout: Duration) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.wait(sender: sender, until: 0)
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return true
+            }
+            if await group.next() == true { abandon(sender: sender, after: timeout) }
+            group.cancelAll()
+        }
+    }
+
+    /// Counts the sender's open transactions as failed and wakes its waiting drain.
+    private func abandon(sender: Int, after timeout: Duration) {
+        let (open, waker) = state.withLock { state in
+            let hashes = state.waiting.filter { $0.value.sender == sender }.map(\.key)
+            for hash in hashes { state.waiting[hash] = nil }
+            state.outstanding[sender] = 0
+            return (hashes.count, state.wakers.removeValue(forKey: sender)?.continuation)
+        }
+        waker?.resume()
+        for _ in 0..<open { tally.failed("not settled within \(Int(timeout.seconds)) s of its last submission") }
     }
 }
 

@@ -255,11 +255,6 @@ public struct BenchReport: Codable, Sendable {
             + "signing is not counted.\n"
         for limit in s.limits {
             out += "  \(limit.proofSystem): \(Self.rate(limit.txPerSecond)) tx/s"
-            if limit.pipelineVerificationsPerTx > limit.verificationsPerTx {
-                out +=
-                    "; its node's prover checks every signature again (\(limit.pipelineVerificationsPerTx) "
-                    + "verifications in all), which allows \(Self.rate(limit.pipelineTxPerSecond)) tx/s"
-            }
             if limit.boundBy == "proving" { out += "; proving, not signatures, bounds \(limit.proofSystem)" }
             out += "\n"
         }
@@ -352,6 +347,9 @@ public struct BenchSuite: Sendable {
     public var latencyTransactions: Int?
     public var proofSystems: [String]
     public var basePort: Int
+    /// Throughput and cost runs send with `submit_batch` and follow `tx_final` events; false
+    /// sends a `submit` and a waiting `tx_status` per transaction, as latency runs always do.
+    public var batched: Bool
 
     /// How long a `stark` transaction may take to settle: at the 4096 cap it waits behind
     /// sub-blocks of thousands of transactions, each proved in seconds to tens of seconds.
@@ -359,8 +357,9 @@ public struct BenchSuite: Sendable {
 
     public init(
         quick: Bool, startupRuns: Int, startupNodes: [Int], latencyTransactions: Int?,
-        proofSystems: [String] = ["reexec"], basePort: Int
+        proofSystems: [String] = ["reexec"], basePort: Int, batched: Bool = true
     ) {
+        self.batched = batched
         self.quick = quick
         self.startupRuns = startupRuns
         self.startupNodes = startupNodes
@@ -435,7 +434,8 @@ public struct BenchSuite: Sendable {
         BenchLoad.Shape(
             threads: threads, transactionsPerThread: transactionsPerThread, senders: 10, window: window,
             maxSubBlock: maxSubBlock, proofSystem: system,
-            settleTimeout: system == "stark" ? Self.starkSettleTimeout : .seconds(60))
+            settleTimeout: system == "stark" ? Self.starkSettleTimeout : .seconds(60),
+            batched: window > 1 && batched)
     }
 
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> BenchReport {

@@ -89,13 +89,42 @@ actor NodeEngine {
     // MARK: Requests
 
     func submit(_ tx: ThreadTransaction) async throws -> TxStatusReply {
+        let status = try await admit(tx)
+        try flush()
+        wakeInput.yield()
+        return status
+    }
+
+    /// Admits each transaction in order as ``submit(_:)`` would, then stores them all in one
+    /// commit before it replies.
+    func submit(batch txs: [ThreadTransaction]) async throws -> SubmitBatchReply {
+        guard txs.count <= NodeSubmitBatchRequest.maxTransactions else {
+            throw WireError(
+                .badPayload,
+                "submit_batch takes at most \(NodeSubmitBatchRequest.maxTransactions) transactions, not \(txs.count); split it"
+            )
+        }
+        var results: [SubmitResult] = []
+        results.reserveCapacity(txs.count)
+        for tx in txs {
+            do {
+                results.append(SubmitResult(txHash: tx.txHash, status: try await admit(tx)))
+            } catch let error as WireError {
+                results.append(SubmitResult(txHash: tx.txHash, error: error))
+            }
+        }
+        try flush()
+        wakeInput.yield()
+        return SubmitBatchReply(results: results)
+    }
+
+    /// Admits one transaction into the pipeline, or throws why not; the caller stores it.
+    private func admit(_ tx: ThreadTransaction) async throws -> TxStatusReply {
         var checkedCanonical = false
         while true {
             switch pipeline.submit(tx, names: names, at: .now) {
             case .accepted(let status, let new):
                 if new { bump("accepted") }
-                try flush()
-                wakeInput.yield()
                 return reply(tx.txHash, status)
             case .refused(let refusal):
                 // A nonce ahead of the fork may be right if another prover moved the thread:
@@ -212,10 +241,16 @@ actor NodeEngine {
     func flush() throws {
         let changes = pipeline.takeChanges()
         if !changes.isEmpty { try store.write(changes) }
+        var finals: [TxStatusReply] = []
         for change in changes where change.status.isFinal {
             bump(change.status.name)
             let reply = reply(change.transaction.txHash, change.status)
+            finals.append(reply)
             for waiter in finalWaiters.removeValue(forKey: reply.txHash) ?? [] { waiter.resume(returning: reply) }
+        }
+        if !finals.isEmpty {
+            // Stored above first: a subscriber never hears of a status a restart could take back.
+            _ = try? context.publish(TxFinalEvent.topic, TxFinalEvent(transactions: finals))
         }
         let reason = pipeline.isReady ? nil : pipeline.notReadyReason
         if notReady.withLock({ $0 }) != reason { notReady.withLock { $0 = reason } }

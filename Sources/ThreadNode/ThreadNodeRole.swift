@@ -26,6 +26,7 @@ public struct ThreadNodeRole: DaemonRole {
     public func apiRoutes() -> Router {
         var router = Router()
         router.on(NodeMessage.submit, NodeSubmitRequest.self) { try await engine.submit($0.tx) }
+        router.on(NodeMessage.submitBatch, NodeSubmitBatchRequest.self) { try await engine.submit(batch: $0.txs) }
         router.on(NodeMessage.status, TxStatusRequest.self) {
             try await engine.status($0.txHash, waitMs: $0.waitMs ?? 0)
         }

@@ -209,6 +209,12 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Far fewer transactions and runs; what CI runs.")
     var quick = false
 
+    @Flag(
+        help:
+            "Throughput and cost runs send one submit and one waiting tx_status per transaction, instead of submit_batch and tx_final events."
+    )
+    var perTransaction = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -225,7 +231,8 @@ struct Bench: AsyncParsableCommand {
             let suite = BenchSuite(
                 quick: quick, startupRuns: runs ?? (quick ? 1 : 7),
                 startupNodes: nodes.isEmpty ? (quick ? [1, 4] : [1, 4, 8]) : nodes,
-                latencyTransactions: transactions, proofSystems: proofSystem.systems, basePort: basePort)
+                latencyTransactions: transactions, proofSystems: proofSystem.systems, basePort: basePort,
+                batched: !perTransaction)
             let report = try await suite.run { line in
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
             }

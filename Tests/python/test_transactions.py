@@ -5,6 +5,8 @@ with `cryptography`'s Ed25519 and `hashlib`; nothing comes from the Swift code. 
 and the daemons disagreed, the daemons would refuse these signatures.
 """
 import hashlib
+import json
+import time
 import struct
 
 import pytest
@@ -170,3 +172,59 @@ def test_an_upgrade_by_another_account_is_refused_at_admission_and_costs_nothing
     assert after["balance"] == before["balance"] and after["next_nonce"] == nonce
     sequencer.close()
     manager.close()
+
+
+def sign_increment(account, nonce, by):
+    thread = thread_id("counter")
+    signing = (text("zkthreads/thread-tx/v1") + u64(thread) + data(account.public) + u64(nonce)
+               + text("increment") + u32(1) + u64(by))
+    signature = account.key.sign(signing)
+    tx = {
+        "thread_id": thread, "sender_public_key": account.public.hex(), "nonce": nonce,
+        "entrypoint": "increment", "calldata": [by], "signature": signature.hex(),
+    }
+    return tx, hashlib.sha256(signing + signature).hexdigest()
+
+
+def test_a_batch_is_admitted_in_order_and_its_outcomes_arrive_as_tx_final_events(devnet):
+    """`submit_batch` and the node's `tx_final` events, as docs/wire-protocol.md describes them:
+    one request for many transactions, and no request per transaction to learn how each ended."""
+    dave = Account("dave", SEED)
+    node = Client(devnet["node-counter"]["endpoints"]["api"])
+    _, first = node.request("events", {"from_seq": 1, "limit": 1000})
+    _, nonce = node.request("nonce", {"address": dave.address})
+    signed = [sign_increment(dave, nonce["nonce"] + i, 1) for i in range(5)]
+    # The fourth carries a nonce already used in this batch: refused on its own, the rest go on.
+    stale, stale_hash = sign_increment(dave, nonce["nonce"], 2)
+    txs = [tx for tx, _ in signed[:3]] + [stale] + [tx for tx, _ in signed[3:]]
+    envelope, reply = node.request("submit_batch", {"txs": txs})
+    assert envelope["status"] == "ok", reply
+    results = reply["results"]
+    assert [r["tx_hash"] for r in results] == [h for _, h in signed[:3]] + [stale_hash] + [h for _, h in signed[3:]]
+    assert results[3]["error"]["code"] == "WRONG_NONCE" and "status" not in results[3]
+    admitted = [r for i, r in enumerate(results) if i != 3]
+    assert all(r["status"]["status"] in ("pending", "sealed", "settled") and "error" not in r for r in admitted)
+
+    # Follow the events (fetching from the API endpoint, as a subscriber fills a gap) until every
+    # admitted transaction was reported final.
+    wanted = {h for _, h in signed}
+    finals = {}
+    next_seq = first["last_seq"] + 1
+    deadline = time.time() + 20
+    while wanted - finals.keys() and time.time() < deadline:
+        _, page = node.request("events", {"from_seq": next_seq, "limit": 1000})
+        for event in page["events"]:
+            next_seq = event["seq"] + 1
+            if event["topic"] == "tx_final":
+                for status in json.loads(event["payload"])["transactions"]:
+                    finals[status["tx_hash"]] = status
+        time.sleep(0.05)
+    assert wanted <= finals.keys(), f"no tx_final for {wanted - finals.keys()}"
+    assert all(finals[h]["status"] == "settled" and finals[h]["block"] >= 1 for h in wanted)
+    assert stale_hash not in finals
+    # The same transactions again get their (final) status, not a second admission.
+    envelope, again = node.request("submit_batch", {"txs": [signed[0][0]]})
+    assert again["results"][0]["status"]["status"] == "settled"
+    envelope, error = node.request("submit_batch", {"txs": [signed[0][0]] * 1025})
+    assert envelope["status"] == "error" and error["code"] == "BAD_PAYLOAD" and "1024" in error["message"]
+    node.close()
