@@ -1,5 +1,5 @@
 import DevnetProtocol
-import Foundation
+public import Foundation
 
 /// Maps message types to handlers for one endpoint.
 ///
@@ -25,6 +25,19 @@ public struct Router: Sendable {
         handlers[type] = { envelope, payload in
             let body = try WireCodec.decodeRequestBody(Request.self, from: payload, messageType: envelope.type)
             return try WireCodec.encode(try await handler(body))
+        }
+    }
+
+    /// Registers a handler for `type` that also gets the payload's bytes as they arrived, for a
+    /// daemon that stores the request as it came instead of encoding it again.
+    public mutating func on<Request: Decodable & Sendable, Reply: Encodable & Sendable>(
+        _ type: String,
+        _ request: Request.Type,
+        handler: @escaping @Sendable (Request, Data) async throws -> Reply
+    ) {
+        handlers[type] = { envelope, payload in
+            let body = try WireCodec.decodeRequestBody(Request.self, from: payload, messageType: envelope.type)
+            return try WireCodec.encode(try await handler(body, payload))
         }
     }
 

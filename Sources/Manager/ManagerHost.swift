@@ -70,7 +70,11 @@ actor ManagerHost {
         }
     }
 
-    func execute(_ request: ExecuteRequest) throws -> ManagerOutcome {
+    /// Applies `request` and logs it before answering.
+    ///
+    /// - Parameter encoded: the request's JSON as it arrived, logged as it is (it decoded as
+    ///   `request`, and a replay decodes it the same way); nil to encode `request` here.
+    func execute(_ request: ExecuteRequest, encoded: Data? = nil) throws -> ManagerOutcome {
         if let recorded = state.outcomes[request.txHash] {
             bump("repeated")
             return recorded
@@ -79,8 +83,8 @@ actor ManagerHost {
         let encoder = WireCoding.encoder()
         do {
             try log.append(
-                key: request.txHash, kind: "execute", command: encoder.encode(request), outcome: encoder.encode(outcome)
-            )
+                key: request.txHash, kind: "execute", command: encoded ?? encoder.encode(request),
+                outcome: encoder.encode(outcome))
         } catch {
             // The state in memory is now ahead of the log. Stop: a restart replays the log and
             // the sequencer asks again, so nothing is lost or applied twice.

@@ -21,7 +21,7 @@ public struct ManagerRole: DaemonRole {
 
     public func apiRoutes() -> Router {
         var router = Router()
-        router.on(ManagerMessage.execute, ExecuteRequest.self) { try await host.execute($0) }
+        router.on(ManagerMessage.execute, ExecuteRequest.self) { try await host.execute($0, encoded: $1) }
         router.on(ManagerMessage.thread, ThreadRequest.self) { try await host.summary(of: $0.thread) }
         router.on(ManagerMessage.threads, Empty.self) { _ in await host.threads() }
         router.on(ManagerMessage.threadState, ThreadRequest.self) { try await host.state(of: $0.thread) }
