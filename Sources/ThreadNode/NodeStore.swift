@@ -78,6 +78,17 @@ struct NodeStore {
             (change, change.isNew ? try encoder.encode(change.transaction) : nil)
         }
         try database.write { db in
+            // Prepared once and cached by the connection, not parsed again for every row.
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO thread_txs(status, sub_block, l2_tx_hash, block, reason, code, tx_hash, tx)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tx_hash) DO NOTHING
+                    """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ?,
+                    code = ? WHERE tx_hash = ?
+                    """)
             for (change, encoded) in rows {
                 let reply = TxStatusReply(txHash: change.transaction.txHash, change.status)
                 let fields: [(any DatabaseValueConvertible)?] = [
@@ -85,19 +96,9 @@ struct NodeStore {
                     reply.block.map(Int64.init), reply.reason, reply.code,
                 ]
                 if let encoded {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO thread_txs(status, sub_block, l2_tx_hash, block, reason, code, tx_hash, tx)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tx_hash) DO NOTHING
-                            """,
-                        arguments: StatementArguments(fields + [reply.txHash, encoded]))
+                    try insert.execute(arguments: StatementArguments(fields + [reply.txHash, encoded]))
                 } else {
-                    try db.execute(
-                        sql: """
-                            UPDATE thread_txs SET status = ?, sub_block = ?, l2_tx_hash = ?, block = ?, reason = ?,
-                            code = ? WHERE tx_hash = ?
-                            """,
-                        arguments: StatementArguments(fields + [reply.txHash]))
+                    try update.execute(arguments: StatementArguments(fields + [reply.txHash]))
                 }
             }
         }
