@@ -96,10 +96,12 @@ public struct Orchestrator: Sendable {
     /// Spawns every process of `topology`, records each in `state` (and the state file) as it
     /// starts, and waits until all are healthy.
     ///
-    /// On failure nothing is left running: the processes already started are stopped.
+    /// On failure nothing is left running: the processes already started are stopped. With
+    /// `keepSlowOnes`, processes that are running but not healthy by the deadline are left to
+    /// finish starting (a daemon replays its log at start, longer for a longer history).
     func startAll(
         _ topology: Topology, in state: inout DevnetState, until deadline: ContinuousClock.Instant,
-        doing activity: String
+        doing activity: String, keepSlowOnes: Bool = false
     ) async throws {
         let topologyURL = dataDirectory.appendingPathComponent(Topology.fileName)
         let binaries = ProcessControl.binaryDirectory()
@@ -157,8 +159,13 @@ public struct Orchestrator: Sendable {
         await probe.close()
         let missing = children.filter { healthy[$0.name] == nil }
         guard missing.isEmpty else {
-            await stopAll(state, timeout: .seconds(5), quiet: true)
             let names = missing.map { "\($0.name) (log: \($0.log))" }.joined(separator: ", ")
+            if keepSlowOnes {
+                throw OrchestratorError(
+                    "error: not healthy in time while \(activity): \(names). They are still starting (a daemon replays its log when it starts); follow them with `devnet status --data-dir \(dataDirectory.path)`, and give a longer --timeout next time"
+                )
+            }
+            await stopAll(state, timeout: .seconds(5), quiet: true)
             throw OrchestratorError(
                 "error: not healthy in time while \(activity): \(names). The devnet was stopped.")
         }

@@ -157,6 +157,8 @@ public struct SnapshotStore: Sendable {
     /// Removes snapshot `name`.
     public func delete(_ name: String) throws {
         try Self.validate(name)
+        let held = try lock()
+        defer { close(held) }
         guard exists(name) else { throw unknown(name) }
         try FileManager.default.removeItem(at: folder(of: name))
     }
@@ -312,7 +314,8 @@ extension Orchestrator {
         // The daemons start again whatever the copy did.
         do {
             try await startAll(
-                topology, in: &state, until: .now + timeout, doing: "starting again after the snapshot")
+                topology, in: &state, until: .now + timeout, doing: "starting again after the snapshot",
+                keepSlowOnes: true)
         } catch let error as OrchestratorError {
             let kept = (try? saved.get()).map { " Snapshot '\($0.name)' was saved before that." } ?? ""
             throw OrchestratorError(error.message + kept, exitCode: error.exitCode)
@@ -381,7 +384,8 @@ extension Orchestrator {
                 "error: reverting to snapshot '\(name)' failed while restoring the databases: \(restoreError). The devnet is stopped, as its databases may be half restored; run `devnet revert \(name)` again once the cause is fixed"
             )
         }
-        try await startAll(topology, in: &state, until: .now + timeout, doing: "starting after the revert")
+        try await startAll(
+            topology, in: &state, until: .now + timeout, doing: "starting after the revert", keepSlowOnes: true)
         let started = ContinuousClock.now
         return SnapshotTiming(
             manifest: manifest, stopMs: milliseconds(stopped - began), copyMs: milliseconds(copyEnd - stopped),

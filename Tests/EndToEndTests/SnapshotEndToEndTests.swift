@@ -167,5 +167,15 @@ struct SnapshotEndToEndTests {
         #expect(try devnet.command("snapshot").stdout.contains("snapshot snap-2 saved"))
         #expect(try devnet.command("revert", "snap-2").status == 0)
         #expect(try devnet.status().allSatisfy { $0["status"] as? String == "healthy" })
+
+        // A start slower than --timeout leaves the daemons starting instead of stopping them.
+        let hurried = try devnet.command("snapshot", "hurried", "--timeout", "0.001")
+        #expect(hurried.status == 1)
+        #expect(hurried.stderr.contains("They are still starting"))
+        #expect(hurried.stderr.contains("Snapshot 'hurried' was saved before that"))
+        try await devnet.eventually("every process healthy again") {
+            try devnet.status().allSatisfy { $0["status"] as? String == "healthy" }
+        }
+        #expect(try devnet.command("snapshot", "--list").stdout.contains("hurried"))
     }
 }
