@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -77,7 +79,9 @@ let package = Package(
         /// SQLite persistence for each daemon (GRDB, WAL, migrations).
         .target(
             name: "DevnetStorage",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         /// What every daemon shares: the request/admin/event endpoints, lifecycle and logging.
@@ -88,6 +92,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -100,9 +106,27 @@ let package = Package(
         ),
 
         // MARK: Daemons
-        .target(name: "Sequencer", dependencies: ["DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM"], swiftSettings: swiftSettings),
-        .target(name: "Manager", dependencies: ["DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM"], swiftSettings: swiftSettings),
-        .target(name: "ThreadNode", dependencies: ["DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM"], swiftSettings: swiftSettings),
+        .target(
+            name: "Sequencer",
+            dependencies: [
+                "DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM", .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Manager",
+            dependencies: [
+                "DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM", .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ThreadNode",
+            dependencies: [
+                "DaemonKit", "DevnetAPI", "ZKCore", "ThreadVM", .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Orchestrator and client
         .target(

@@ -200,6 +200,24 @@ public enum DaemonMain {
             throw error
         }
 
+        var metrics: MetricsEndpoint?
+        if let address = endpoints.metricsAddress {
+            MetricsEndpoint.bootstrap()
+            do {
+                metrics = try MetricsEndpoint(host: address.host, port: address.port, logger: logger)
+            } catch {
+                await loop.shutdown()
+                await eventsLoop.shutdown()
+                zmq.terminate()
+                throw DaemonStartError(
+                    code: .endpointUnavailable,
+                    message:
+                        "cannot serve metrics at \(endpoints.metrics ?? ""): \(error). Another process may hold the port: stop it, or choose another metrics_port in devnet.yaml."
+                )
+            }
+        }
+        defer { metrics?.stop() }
+
         let eventLog: EventLog
         do {
             eventLog = try EventLog(database: database)

@@ -1,6 +1,7 @@
 import DevnetProtocol
 import Foundation
 import Logging
+import Metrics
 public import ServiceLifecycle
 import Synchronization
 import ZeroMQ
@@ -219,6 +220,10 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
             $0.requests += 1
             if error != nil { $0.errorReplies += 1 }
         }
+        Counter(
+            label: DevnetMetrics.requests,
+            dimensions: [("endpoint", endpoint), ("status", error == nil ? "ok" : "error")]
+        ).increment()
         if let error, error.code == .internalError {
             context.logger.error("\(envelope.type) failed: \(error.message)")
         }

@@ -41,11 +41,22 @@ public struct Endpoints: Codable, Sendable, Equatable {
     public var admin: String
     /// PUB for events.
     public var events: String
+    /// Prometheus metrics over HTTP, `http://host:port/metrics`; nil when the devnet runs without.
+    public var metrics: String?
 
-    public init(api: String, admin: String, events: String) {
+    public init(api: String, admin: String, events: String, metrics: String? = nil) {
         self.api = api
         self.admin = admin
         self.events = events
+        self.metrics = metrics
+    }
+
+    /// The host and port of ``metrics``, nil when there is none or it is not `http://host:port/…`.
+    public var metricsAddress: (host: String, port: Int)? {
+        guard let metrics, let url = URL(string: metrics), url.scheme == "http", let host = url.host,
+            let port = url.port
+        else { return nil }
+        return (host, port)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import Metrics
 
 /// A named schema migration. Names are permanent: never rename or edit a shipped one.
 public typealias Migration = (name: String, migrate: @Sendable (Database) throws -> Void)
@@ -55,7 +56,13 @@ public final class ProcessDatabase: Sendable {
 
     /// Runs `body` in one write transaction.
     public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        try writer.write(body)
+        let started = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            Metrics.Timer(label: "zkdevnet_db_commit_seconds").recordNanoseconds(
+                seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+        return try writer.write(body)
     }
 
     /// Runs `body` on a consistent snapshot.

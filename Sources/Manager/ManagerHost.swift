@@ -3,6 +3,7 @@ import DevnetAPI
 import DevnetProtocol
 import DevnetStorage
 import Foundation
+import Metrics
 import Synchronization
 import ThreadVM
 import ZKCore
@@ -45,6 +46,8 @@ actor ManagerHost {
         }
         self.state = state
         meter.reset()
+        // From here on, verifications are the devnet's work, not the replay's: metrics see them.
+        meter.live()
         restoredThreads = state.records.count
         restoredCommands = entries.count
         counters.withLock { $0["threads"] = UInt64(state.records.count) }
@@ -92,9 +95,21 @@ actor ManagerHost {
             exit(75)
         }
         bump(outcome.status == .accepted ? "accepted" : "reverted")
-        if case let .threadUpdate(bundle) = request.payload, outcome.status == .accepted {
-            bump("sub_blocks", UInt64(bundle.count))
-            bump("thread_txs", UInt64(bundle.reduce(0) { $0 + $1.transactions.count }))
+        if case let .threadUpdate(bundle) = request.payload {
+            let accepted = outcome.status == .accepted
+            let transactions = bundle.reduce(0) { $0 + $1.transactions.count }
+            Counter(
+                label: DevnetMetrics.subBlocks,
+                dimensions: [
+                    ("outcome", accepted ? "accepted" : "reverted"),
+                    ("reason", outcome.revert?.code.rawValue ?? "none"),
+                ]
+            ).increment(by: bundle.count)
+            if accepted {
+                bump("sub_blocks", UInt64(bundle.count))
+                bump("thread_txs", UInt64(transactions))
+                Counter(label: DevnetMetrics.threadTransactionsSettled).increment(by: transactions)
+            }
         }
         counters.withLock { $0["threads"] = UInt64(state.records.count) }
         if let revert = outcome.revert {
@@ -190,6 +205,10 @@ actor ManagerHost {
 /// `<system>_proof_bytes`, `<system>_verify_us` in the manager's stats).
 final class ProofMeter: Sendable {
     private let counts = Mutex<[String: UInt64]>([:])
+    private let recording = Mutex(false)
+
+    /// Records verifications into the `/metrics` histograms as well from now on.
+    func live() { recording.withLock { $0 = true } }
 
     /// `systems` with every verification timed.
     func measuring(_ systems: ProofSystems) -> ProofSystems {
@@ -204,6 +223,10 @@ final class ProofMeter: Sendable {
             $0["\(system)_proof_bytes", default: 0] += UInt64(bytes)
             $0["\(system)_verify_us", default: 0] += micros
         }
+        guard recording.withLock({ $0 }) else { return }
+        Metrics.Timer(label: DevnetMetrics.verify, dimensions: [("proof_system", system)]).recordNanoseconds(
+            Int64(micros) * 1000)
+        Recorder(label: DevnetMetrics.proofSize, dimensions: [("proof_system", system)]).record(bytes)
     }
 
     func reset() { counts.withLock { $0 = [:] } }

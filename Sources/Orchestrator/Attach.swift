@@ -190,10 +190,19 @@ extension Orchestrator {
             throw OrchestratorError(
                 "error: ports \(first)…\(first + 2) for \(name) are not free; choose others with --port")
         }
+        // A devnet that serves metrics serves them on its new node too, on the next free port.
+        let metricsPorts = topology.processes.compactMap { $0.endpoints.metricsAddress?.port }
+        var metrics: String?
+        if var port = metricsPorts.max().map({ $0 + 1 }) {
+            while port <= 65535, used.contains(port) || !ProcessControl.portIsFree(host: host, port: port) { port += 1 }
+            if port <= 65535 { metrics = "http://\(host):\(port)/metrics" }
+        }
         let process = ProcessSpec(
             name: name, role: .threadNode,
             endpoints: Endpoints(
-                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)", events: "tcp://\(host):\(first + 2)"
+                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)",
+                events: "tcp://\(host):\(first + 2)",
+                metrics: metrics
             ),
             thread: spec)
 

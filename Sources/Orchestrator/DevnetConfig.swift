@@ -19,6 +19,9 @@ public struct DevnetConfig: Sendable, Equatable {
     public var threads: [ThreadSpec] = []
     /// Whether the daemons answer fault hooks (pause, resume, tamper) on their admin endpoints.
     public var faultHooks = false
+    /// The first port of the daemons' Prometheus `/metrics` endpoints (one per process, in
+    /// topology order); nil serves none.
+    public var metricsPort: Int?
 
     public init() {}
 
@@ -49,10 +52,12 @@ public struct DevnetConfig: Sendable, Equatable {
         public var seed: UInt64?
         public var basePort: Int?
         public var faultHooks: Bool?
-        public init(seed: UInt64? = nil, basePort: Int? = nil, faultHooks: Bool? = nil) {
+        public var metricsPort: Int?
+        public init(seed: UInt64? = nil, basePort: Int? = nil, faultHooks: Bool? = nil, metricsPort: Int? = nil) {
             self.seed = seed
             self.basePort = basePort
             self.faultHooks = faultHooks
+            self.metricsPort = metricsPort
         }
     }
 
@@ -64,6 +69,7 @@ public struct DevnetConfig: Sendable, Equatable {
         if let seed = overrides.seed { merged.seed = seed }
         if let basePort = overrides.basePort { merged.basePort = basePort }
         if let faultHooks = overrides.faultHooks { merged.faultHooks = faultHooks }
+        if let metricsPort = overrides.metricsPort { merged.metricsPort = metricsPort }
         let last = merged.basePort + (2 + merged.threads.count) * Self.portsPerProcess - 1
         guard merged.basePort >= 1024, last <= 65535 else {
             throw ConfigError(
@@ -71,6 +77,24 @@ public struct DevnetConfig: Sendable, Equatable {
                 message:
                     "\(merged.basePort) leaves no room: \(2 + merged.threads.count) processes need ports \(merged.basePort)…\(last), which must lie in 1024…65535"
             )
+        }
+        if let metrics = merged.metricsPort {
+            let processes = 2 + merged.threads.count
+            let lastMetrics = metrics + processes - 1
+            guard metrics >= 1024, lastMetrics <= 65535 else {
+                throw ConfigError(
+                    file: file, line: 0, column: 0, key: "metrics_port",
+                    message:
+                        "\(metrics) leaves no room: \(processes) processes need metrics ports \(metrics)…\(lastMetrics), which must lie in 1024…65535"
+                )
+            }
+            guard lastMetrics < merged.basePort || metrics > last else {
+                throw ConfigError(
+                    file: file, line: 0, column: 0, key: "metrics_port",
+                    message:
+                        "metrics ports \(metrics)…\(lastMetrics) overlap the endpoints' ports \(merged.basePort)…\(last); choose a metrics_port outside them"
+                )
+            }
         }
         return merged
     }
@@ -81,7 +105,9 @@ public struct DevnetConfig: Sendable, Equatable {
         func endpoints(slot: Int) -> Endpoints {
             let first = basePort + slot * Self.portsPerProcess
             return Endpoints(
-                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)", events: "tcp://\(host):\(first + 2)"
+                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)",
+                events: "tcp://\(host):\(first + 2)",
+                metrics: metricsPort.map { "http://\(host):\($0 + slot)/metrics" }
             )
         }
         processes.append(
@@ -137,7 +163,7 @@ extension DevnetConfig {
     }
 
     /// The keys of a configuration file.
-    static let keys = ["seed", "host", "base_port", "fault_hooks", "sequencer", "threads"]
+    static let keys = ["seed", "host", "base_port", "metrics_port", "fault_hooks", "sequencer", "threads"]
 
     /// Applies the keys of a configuration mapping on top of this configuration; `path` prefixes
     /// the keys named in errors (e.g. `topology` inside a scenario file).
@@ -160,6 +186,9 @@ extension DevnetConfig {
         }
         if let node = top["base_port"] {
             self.basePort = try reader.integer(node, path: key("base_port"), in: 1024...65000)
+        }
+        if let node = top["metrics_port"] {
+            self.metricsPort = try reader.integer(node, path: key("metrics_port"), in: 1024...65000)
         }
         if let node = top["sequencer"] {
             let sequencer = try reader.mapping(

@@ -207,6 +207,13 @@ public struct Orchestrator: Sendable {
                     )
                 }
             }
+            if let metrics = process.endpoints.metricsAddress,
+                !ProcessControl.portIsFree(host: metrics.host, port: metrics.port)
+            {
+                throw OrchestratorError(
+                    "error: port \(metrics.port) is already in use; it is the metrics endpoint (\(process.endpoints.metrics ?? "")) of \(process.name). Stop the program holding it (ss -ltnp 'sport = :\(metrics.port)'), or choose another metrics_port in the config or with --metrics-port."
+                )
+            }
         }
     }
 
@@ -258,13 +265,14 @@ public struct Orchestrator: Sendable {
 
     /// The status table people read.
     public static func table(_ rows: [ProcessStatus]) -> String {
-        Table.render(
-            header: ["NAME", "ROLE", "PID", "STATUS", "API", "ADMIN", "EVENTS"],
+        let metrics = rows.contains { $0.endpoints.metrics != nil }
+        return Table.render(
+            header: ["NAME", "ROLE", "PID", "STATUS", "API", "ADMIN", "EVENTS"] + (metrics ? ["METRICS"] : []),
             rows: rows.map {
                 [
                     $0.name, $0.role.rawValue, "\($0.pid)", $0.status, $0.endpoints.api, $0.endpoints.admin,
                     $0.endpoints.events,
-                ]
+                ] + (metrics ? [$0.endpoints.metrics ?? "-"] : [])
             }
         )
     }

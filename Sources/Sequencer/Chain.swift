@@ -4,6 +4,7 @@ import DevnetClient
 import DevnetProtocol
 import DevnetStorage
 import Foundation
+import Metrics
 import Synchronization
 import ThreadVM
 import ZKCore
@@ -183,6 +184,7 @@ actor Chain {
             {
             case let .failure(rejection):
                 counters.add("rejected")
+                Counter(label: DevnetMetrics.l2Rejected, dimensions: [("reason", rejection.code.rawValue)]).increment()
                 context.logger.info("rejected \(tx.payload.kind) \(txHash.prefix(12)): \(rejection.message)")
                 throw WireError(WireErrorCode(rejection.code.rawValue), rejection.message)
             case .success:
@@ -201,6 +203,8 @@ actor Chain {
                 queued.insert(txHash)
                 counters.add("admitted")
                 counters.set("pending", UInt64(queue.count))
+                Counter(label: DevnetMetrics.l2Admitted, dimensions: [("kind", tx.payload.kind)]).increment()
+                Gauge(label: DevnetMetrics.mempool).record(queue.count)
                 if blockMode == .instant { triggerInput.yield(.pending) }
             }
         }
@@ -353,9 +357,14 @@ actor Chain {
         counters.set("height", height)
         counters.add("blocks")
         counters.set("pending", UInt64(queue.count))
+        Counter(label: DevnetMetrics.blocks).increment()
+        Gauge(label: DevnetMetrics.mempool).record(queue.count)
         for entry in included {
             receipts[entry.hash] = entry.receipt
             counters.add(entry.receipt.status == .accepted ? "accepted" : "reverted")
+            Counter(label: DevnetMetrics.l2Included, dimensions: [("status", entry.receipt.status.rawValue)])
+                .increment()
+            Counter(label: DevnetMetrics.feesCharged).increment(by: Int64(clamping: entry.receipt.feeCharged))
             try? context.publish("receipt", entry.receipt)
             for waiter in waiters.removeValue(forKey: entry.hash) ?? [] { waiter.resume(returning: entry.receipt) }
         }

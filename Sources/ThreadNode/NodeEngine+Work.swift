@@ -2,6 +2,7 @@ import DaemonKit
 import DevnetAPI
 import DevnetProtocol
 import Foundation
+import Metrics
 import ThreadVM
 import ZKCore
 
@@ -165,6 +166,12 @@ extension NodeEngine {
                 UInt64(elapsed.components.seconds) * 1_000_000
                     + UInt64(elapsed.components.attoseconds / 1_000_000_000_000))
             bump("proof_bytes", UInt64(proved.proof.count))
+            Metrics.Timer(label: DevnetMetrics.prove, dimensions: [("proof_system", proofSystem.name)])
+                .recordNanoseconds(
+                    elapsed.nanoseconds)
+            Recorder(label: DevnetMetrics.proofSize, dimensions: [("proof_system", proofSystem.name)]).record(
+                proved.proof.count)
+            Recorder(label: DevnetMetrics.subBlockSize).record(proved.transactions.count)
             var tamper = faults.next()
             if let replay = tamper, replay.fault == .replay {
                 tamper = nil
@@ -177,6 +184,7 @@ extension NodeEngine {
             pipeline.submitted(sequence: sequence, l2TxHash: hash)
             if wasStuck { context.logger.notice("submissions of \(spec.name) go through again") }
             bump("sub_blocks_submitted")
+            Counter(label: DevnetMetrics.subBlocksSubmitted).increment()
             try flush()
         } catch let error as WireError where error.code != .shuttingDown {
             let reason =

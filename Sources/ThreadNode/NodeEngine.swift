@@ -3,6 +3,7 @@ import DevnetAPI
 import DevnetClient
 import DevnetProtocol
 import Foundation
+import Metrics
 import Synchronization
 import ThreadVM
 import ZKCore
@@ -29,6 +30,9 @@ actor NodeEngine {
     /// What was sent for each admitted sub-block (proved, and spoiled if a fault hook said so).
     var sentRecords: [UInt64: (SubBlockSubmission, TamperRequest?)] = [:]
     private var finalWaiters: [String: [CheckedContinuation<TxStatusReply, Never>]] = [:]
+    /// When this process admitted each transaction that is not final yet, for the settlement
+    /// latency histogram (transactions restored at a restart have none).
+    private var admittedAt: [String: ContinuousClock.Instant] = [:]
     private var readyWaiters: [CheckedContinuation<Void, Never>] = []
     let (wake, wakeInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     /// The sealing-policy deadline a wake is already set for.
@@ -124,7 +128,11 @@ actor NodeEngine {
         while true {
             switch pipeline.submit(tx, names: names, at: .now) {
             case .accepted(let status, let new):
-                if new { bump("accepted") }
+                if new {
+                    bump("accepted")
+                    admittedAt[tx.txHash] = .now
+                    Counter(label: DevnetMetrics.threadAdmitted).increment()
+                }
                 return reply(tx.txHash, status)
             case .refused(let refusal):
                 // A nonce ahead of the fork may be right if another prover moved the thread:
@@ -137,9 +145,11 @@ actor NodeEngine {
                     continue
                 }
                 bump("refused")
+                Counter(label: DevnetMetrics.threadRefused, dimensions: [("reason", refusal.code.rawValue)]).increment()
                 throw WireError(WireErrorCode(refusal.code.rawValue), refusal.message)
             case .busy(let why):
                 bump("busy")
+                Counter(label: DevnetMetrics.threadRefused, dimensions: [("reason", "BUSY")]).increment()
                 throw WireError(WireErrorCode("BUSY"), why)
             case .notReady(let why):
                 try await waitUntilReady(why)
@@ -242,16 +252,23 @@ actor NodeEngine {
         let changes = pipeline.takeChanges()
         if !changes.isEmpty { try store.write(changes) }
         var finals: [TxStatusReply] = []
+        let now = ContinuousClock.now
         for change in changes where change.status.isFinal {
             bump(change.status.name)
             let reply = reply(change.transaction.txHash, change.status)
             finals.append(reply)
+            Counter(label: DevnetMetrics.threadFinal, dimensions: [("status", change.status.name)]).increment()
+            if let admitted = admittedAt.removeValue(forKey: reply.txHash), reply.status == .settled {
+                Metrics.Timer(label: DevnetMetrics.settlementLatency).recordNanoseconds((now - admitted).nanoseconds)
+            }
             for waiter in finalWaiters.removeValue(forKey: reply.txHash) ?? [] { waiter.resume(returning: reply) }
         }
         if !finals.isEmpty {
             // Stored above first: a subscriber never hears of a status a restart could take back.
             _ = try? context.publish(TxFinalEvent.topic, TxFinalEvent(transactions: finals))
         }
+        Gauge(label: DevnetMetrics.nodePending).record(pipeline.pendingCount)
+        Gauge(label: DevnetMetrics.nodeInFlight).record(pipeline.inFlightCount)
         let reason = pipeline.isReady ? nil : pipeline.notReadyReason
         if notReady.withLock({ $0 }) != reason { notReady.withLock { $0 = reason } }
         if pipeline.isReady, !readyWaiters.isEmpty {
@@ -275,5 +292,14 @@ actor NodeEngine {
             try await group.next()
             group.cancelAll()
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
+            ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -55,6 +55,12 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Use this seed instead of the config's.")
     var seed: UInt64?
 
+    @Option(
+        help:
+            "Serve Prometheus /metrics on every daemon, from this port up (one per process), as metrics_port does in the config."
+    )
+    var metricsPort: Int?
+
     @Flag(help: "Stay in the foreground; Ctrl-C stops the devnet.")
     var foreground = false
 
@@ -73,7 +79,8 @@ struct Up: AsyncParsableCommand {
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
             var options = Orchestrator.UpOptions(
                 configPath: config,
-                overrides: .init(seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil),
+                overrides: .init(
+                    seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil, metricsPort: metricsPort),
                 startupTimeout: .seconds(timeout))
             // A fresh data directory gets the genesis snapshot, for `devnet reset`.
             options.genesisSnapshot = true

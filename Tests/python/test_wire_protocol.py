@@ -9,12 +9,15 @@ import random
 import re
 import socket
 import struct
+import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import zmq
 
-from devnet_harness import TIMEOUT_MS, Client
+from devnet_harness import TIMEOUT_MS, Client, devnet
 from devnet_harness import running_devnet as start_devnet
 
 
@@ -352,3 +355,76 @@ def test_a_flood_on_every_endpoint_leaves_the_daemon_answering(running_devnet):
         for sock in flood:
             sock.close(linger=0)
         context.term()
+
+
+def scrape(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return response.read().decode()
+
+
+def sample(text, name, **labels):
+    """The value of one sample in Prometheus text format, or None."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        series, value = line.rsplit(" ", 1)
+        if series.split("{")[0] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', series))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(value)
+    return None
+
+
+def test_metrics_port_serves_prometheus_text_on_each_daemon():
+    data_dir = tempfile.mkdtemp(prefix="devnet-py-")
+    base = 26500 + random.randrange(0, 100) * 10
+    config = os.path.join(data_dir, "devnet.yaml")
+    with open(config, "w") as f:
+        f.write(f"base_port: {base}\nmetrics_port: {base + 5000}\nthreads:\n  - name: counter\n")
+    up = devnet("up", config, data_dir=data_dir)
+    assert up.returncode == 0, up.stderr
+    assert "METRICS" in up.stdout and f"http://127.0.0.1:{base + 5000}/metrics" in up.stdout
+    try:
+        status = json.loads(devnet("status", "--json", data_dir=data_dir).stdout)
+        urls = {p["name"]: p["endpoints"]["metrics"] for p in status}
+        assert urls == {
+            "sequencer": f"http://127.0.0.1:{base + 5000}/metrics",
+            "manager": f"http://127.0.0.1:{base + 5001}/metrics",
+            "node-counter": f"http://127.0.0.1:{base + 5002}/metrics",
+        }
+        # One thread transaction, sent and settled through the CLI.
+        sent = devnet("send", "counter", "increment", "5", "--from", "alice", data_dir=data_dir)
+        assert sent.returncode == 0, sent.stderr + sent.stdout
+        node = scrape(urls["node-counter"])
+        assert sample(node, "zkdevnet_thread_transactions_admitted_total") >= 1
+        assert sample(node, "zkdevnet_thread_transactions_final_total", status="settled") >= 1
+        assert sample(node, "zkdevnet_settlement_latency_seconds_count") >= 1
+        assert sample(node, "zkdevnet_prove_seconds_count", proof_system="reexec") >= 1
+        assert sample(node, "zkdevnet_db_commit_seconds_count") >= 1
+        manager = scrape(urls["manager"])
+        assert sample(manager, "zkdevnet_sub_blocks_total", outcome="accepted", reason="none") >= 1
+        assert sample(manager, "zkdevnet_thread_transactions_settled_total") >= 1
+        assert sample(manager, "zkdevnet_proof_verify_seconds_count", proof_system="reexec") >= 1
+        sequencer = scrape(urls["sequencer"])
+        assert sample(sequencer, "zkdevnet_l2_transactions_admitted_total", kind="thread_update") >= 1
+        assert sample(sequencer, "zkdevnet_fees_charged_total") > 0
+        assert sample(sequencer, "zkdevnet_blocks_total") >= 1
+        # A refused transfer shows under its reason.
+        refused = devnet("transfer", "--from", "alice", "--to", "bob", "1", "--max-fee", "1", data_dir=data_dir)
+        assert refused.returncode != 0 and "FEE" in (refused.stderr + refused.stdout).upper()
+        rejected = re.findall(r'zkdevnet_l2_transactions_rejected_total\{reason="([A-Z_]+)"\} 1', scrape(urls["sequencer"]))
+        assert len(rejected) == 1 and "FEE" in rejected[0], rejected
+        # Other paths and non-HTTP bytes get errors, and the endpoint keeps serving.
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(urls["manager"].replace("/metrics", "/other"), timeout=5)
+        assert missing.value.code == 404
+        with socket.create_connection(("127.0.0.1", base + 5001), timeout=5) as raw:
+            raw.sendall(b"\x00\xffgarbage\r\n\r\n")
+            assert raw.recv(100).startswith(b"HTTP/1.1 400")
+        assert sample(scrape(urls["manager"]), "zkdevnet_thread_transactions_settled_total") >= 1
+    finally:
+        down = devnet("down", data_dir=data_dir)
+        assert down.returncode == 0, down.stderr
