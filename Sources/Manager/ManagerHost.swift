@@ -35,7 +35,16 @@ actor ManagerHost {
         for entry in entries where entry.kind == "execute" {
             let request = try decoder.decode(ExecuteRequest.self, from: entry.command)
             let recorded = try decoder.decode(ManagerOutcome.self, from: entry.outcome)
-            let replayed = Self.apply(request, to: &state, catalog: catalog)
+            // What was reverted changed nothing and is only remembered; what was accepted is
+            // applied again under the acceptance rules, its proofs read back without the costly
+            // checks (signatures, STARKs) this manager made when it accepted them.
+            let replayed: ManagerOutcome
+            if recorded.status == .reverted {
+                state.remember(recorded)
+                replayed = recorded
+            } else {
+                replayed = Self.apply(request, to: &state, catalog: catalog, replaying: true)
+            }
             if replayed != recorded {
                 throw DaemonStartError(
                     code: .storage,
@@ -53,9 +62,9 @@ actor ManagerHost {
         counters.withLock { $0["threads"] = UInt64(state.records.count) }
     }
 
-    private static func apply(_ request: ExecuteRequest, to state: inout ManagerState, catalog: TopologyPrograms)
-        -> ManagerOutcome
-    {
+    private static func apply(
+        _ request: ExecuteRequest, to state: inout ManagerState, catalog: TopologyPrograms, replaying: Bool = false
+    ) -> ManagerOutcome {
         switch request.payload {
         case let .registerThread(registration):
             return state.register(
@@ -65,7 +74,8 @@ actor ManagerHost {
                 upgrade, txHash: request.txHash, sender: request.sender, programs: catalog.program(hash:))
         case let .threadUpdate(bundle):
             return state.apply(
-                bundle: bundle, txHash: request.txHash, block: request.blockNumber, programs: catalog.program(hash:))
+                bundle: bundle, txHash: request.txHash, block: request.blockNumber, programs: catalog.program(hash:),
+                replaying: replaying)
         case .transfer:
             return .reverted(
                 request.txHash,
@@ -256,5 +266,11 @@ struct MeasuredProofSystem: ProofSystem {
         let result = base.verifyReportingFailures(submission, program: program)
         meter.record(name, bytes: submission.proof.count, elapsed: ContinuousClock.now - started)
         return result
+    }
+
+    func replayReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    ) {
+        base.replayReportingFailures(submission, program: program)
     }
 }

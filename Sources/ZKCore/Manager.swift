@@ -375,12 +375,17 @@ public struct ManagerState: Sendable {
     /// updated by the earlier ones; all are applied or none. Idempotent per `txHash`: a repeated
     /// hash returns the recorded outcome and changes nothing. `block` is the L2 block that holds
     /// the update; the settlement of each thread transaction records it.
+    ///
+    /// - Parameter replaying: the bundle comes from the manager's own log, where it was accepted:
+    ///   the acceptance rules are checked again, but the proofs through each system's
+    ///   ``ProofSystem/replayReportingFailures(_:program:)``.
     public mutating func apply(
-        bundle: [SubBlockSubmission], txHash: String, block: UInt64 = 0, programs: (ProgramHash) -> Program?
+        bundle: [SubBlockSubmission], txHash: String, block: UInt64 = 0, programs: (ProgramHash) -> Program?,
+        replaying: Bool = false
     ) -> ManagerOutcome {
         if let recorded = outcomes[txHash] { return recorded }
         let outcome: ManagerOutcome
-        switch checkReportingFailures(bundle: bundle, programs: programs) {
+        switch checkReportingFailures(bundle: bundle, programs: programs, replaying: replaying) {
         case .failure(let reason):
             outcome = .reverted(txHash, reason)
         case .success(let failures):
@@ -406,6 +411,13 @@ public struct ManagerState: Sendable {
         return outcome
     }
 
+    /// Records a reverted outcome read back from the manager's log: a revert changed nothing, so
+    /// remembering its answer is all a replay must do.
+    public mutating func remember(_ outcome: ManagerOutcome) {
+        precondition(outcome.status == .reverted, "only a reverted outcome changes nothing")
+        outcomes[outcome.txHash] = outcome
+    }
+
     /// The acceptance rules, without changing anything; nil when the bundle would be accepted.
     public func check(
         bundle: [SubBlockSubmission], programs: (ProgramHash) -> Program?
@@ -416,7 +428,7 @@ public struct ManagerState: Sendable {
     /// ``check(bundle:programs:)``, with each sub-block's failed contract calls where its proof
     /// system reports them.
     func checkReportingFailures(
-        bundle: [SubBlockSubmission], programs: (ProgramHash) -> Program?
+        bundle: [SubBlockSubmission], programs: (ProgramHash) -> Program?, replaying: Bool = false
     ) -> Result<[[Int: String]?], RevertReason> {
         var failures: [[Int: String]?] = []
         guard !bundle.isEmpty else {
@@ -514,7 +526,10 @@ public struct ManagerState: Sendable {
                 return .failure(
                     reason(.unknownProofSystem, "the manager does not know proof system '\(record.proofSystem)'"))
             }
-            let (verdict, failed) = system.verifyReportingFailures(sub, program: program)
+            let (verdict, failed) =
+                replaying
+                ? system.replayReportingFailures(sub, program: program)
+                : system.verifyReportingFailures(sub, program: program)
             if case .invalid(let why) = verdict {
                 return .failure(reason(.badProof, "\(system.name) proof rejected: \(why)"))
             }

@@ -120,6 +120,12 @@ public protocol ProofSystem: Sendable {
     func verifyReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
         ProofCheck, failures: [Int: String]?
     )
+    /// What ``verifyReportingFailures(_:program:)`` found when the sub-block was accepted, read
+    /// again from a log the manager wrote itself, without the costly checks a replay need not
+    /// repeat (the users' signatures, the STARK); what it reports must be the same.
+    func replayReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    )
 }
 
 extension ProofSystem {
@@ -127,6 +133,12 @@ extension ProofSystem {
         ProofCheck, failures: [Int: String]?
     ) {
         (verify(submission, program: program), nil)
+    }
+
+    public func replayReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    ) {
+        verifyReportingFailures(submission, program: program)
     }
 }
 
@@ -196,6 +208,18 @@ public struct ReexecProofSystem: ProofSystem {
         }
         var failures: [Int: String] = [:]
         let verdict = check(submission, program: program, failures: &failures)
+        return (verdict, verdict.isOK ? failures : nil)
+    }
+
+    /// Re-executes (the failed calls come from there) but takes the signatures as checked.
+    public func replayReportingFailures(_ submission: SubBlockSubmission, program: Program) -> (
+        ProofCheck, failures: [Int: String]?
+    ) {
+        guard submission.proof == Self.digest(of: submission) else {
+            return (.invalid("the proof is not the re-execution digest of this statement"), nil)
+        }
+        var failures: [Int: String] = [:]
+        let verdict = check(submission, program: program, signatures: false, failures: &failures)
         return (verdict, verdict.isOK ? failures : nil)
     }
 
