@@ -97,7 +97,8 @@ actor Chain {
             }
             guard entry.kind == "include" else { continue }
             let command = try decoder.decode(IncludedCommand.self, from: entry.command)
-            _ = ledger.admit(command.tx)
+            // The sequencer's own log: every signature in it was checked at admission.
+            _ = ledger.admit(command.tx, signatureChecked: true)
             switch ledger.include(
                 command.tx, blockNumber: command.blockNumber, index: command.index,
                 managerOutcome: command.managerOutcome)
@@ -120,7 +121,7 @@ actor Chain {
         for row in pendingRows {
             let tx = try decoder.decode(L2Transaction.self, from: row)
             if receipts[tx.txHash] != nil { continue }
-            if case .success = ledger.admit(tx) { queue.append(tx) }
+            if case .success = ledger.admit(tx, signatureChecked: true) { queue.append(tx) }
         }
         self.ledger = ledger
         self.threads = threads
@@ -215,7 +216,7 @@ actor Chain {
 
     /// After dropping a sender's pending reservations, admits their queued transactions again.
     private func requeueNonces(of sender: Address) {
-        for tx in queue where tx.sender == sender { _ = ledger.admit(tx) }
+        for tx in queue where tx.sender == sender { _ = ledger.admit(tx, signatureChecked: true) }
     }
 
     func receipt(_ txHash: String, waitMs: Int) async -> ReceiptReply {

@@ -203,13 +203,16 @@ public struct SequencerLedger: Sendable {
     /// Checks `tx` for admission and reserves its max fee. A rejection changes nothing.
     ///
     /// - Parameter names: optional address → account name lookup for the messages.
+    ///
+    /// - Parameter signatureChecked: the signature was verified when the transaction was first
+    ///   admitted (a sequencer restoring its own log and mempool); the other rules still apply.
     public mutating func admit(
-        _ tx: L2Transaction, names: (Address) -> String? = { _ in nil }
+        _ tx: L2Transaction, signatureChecked: Bool = false, names: (Address) -> String? = { _ in nil }
     ) -> Result<Admitted, AdmissionRejection> {
         let sender = tx.sender
         // Names are looked up only for a rejection.
         var account: String { AccountLabel(address: sender, name: names(sender)).text }
-        guard tx.verifySignature() else {
+        guard signatureChecked || tx.verifySignature() else {
             return .failure(
                 AdmissionRejection(
                     code: .badSignature, account: sender,

@@ -100,6 +100,17 @@ import ThreadVM
         #expect(ledger.pendingCount == 0)
         // The passing side of each: a good transaction is admitted.
         #expect(ledger.admit(transfer(Fixture.alice, to: Fixture.bob, 1, nonce: 0)).rejection == nil)
+        // Restoring its own log, the sequencer takes signatures as checked; nothing else.
+        #expect(
+            ledger.admit(transfer(Fixture.alice, to: Fixture.bob, 1, nonce: 5), signatureChecked: true)
+                .rejection?.code == .wrongNonce)
+        #expect(
+            ledger.admit(transfer(Fixture.alice, to: Fixture.bob, 1, nonce: 1, maxFee: 10), signatureChecked: true)
+                .rejection?.code == .feeTooLow)
+        var forgedNext = transfer(Fixture.alice, to: Fixture.bob, 1, nonce: 1)
+        forgedNext.payload = .transfer(to: Fixture.carol.address, amount: 1)
+        #expect(ledger.admit(forgedNext).rejection?.code == .badSignature)
+        #expect(ledger.admit(forgedNext, signatureChecked: true).rejection == nil)
     }
 
     @Test func pendingTransactionsChainNoncesAndReserveFees() throws {
