@@ -10,15 +10,21 @@ public enum DatabaseCopy {
     /// online backup API: the WAL is folded in, and the copy has no `-wal` or `-shm` file.
     ///
     /// The copy is written beside `destination` first and renamed into place when complete, so an
-    /// interrupted copy never leaves a half-written database under the final name. The process
-    /// that owns `source` should be stopped: then the copy is exactly what it committed.
+    /// interrupted copy never leaves a half-written database under the final name. The copy holds
+    /// what was committed when it started reading; a transaction the owning process has open is
+    /// not in it.
     /// - Returns: the size of the copy in bytes.
     @discardableResult
     public static func backup(from source: String, to destination: String) throws -> UInt64 {
         let partial = destination + ".partial"
         try removeDatabase(at: partial)
         do {
-            let from = try DatabaseQueue(path: source)
+            // Read-only while its process has it open (its -shm file is there), so that nothing
+            // here waits for that process's locks or checkpoints its WAL.
+            var configuration = Configuration()
+            configuration.readonly = FileManager.default.fileExists(atPath: source + "-shm")
+            configuration.busyMode = .timeout(2)
+            let from = try DatabaseQueue(path: source, configuration: configuration)
             let to = try DatabaseQueue(path: partial)
             // Every page goes into the copy's main file; the daemon that opens it later runs it in
             // WAL mode again.

@@ -86,7 +86,7 @@ public struct Orchestrator: Sendable {
         state.startupMs = milliseconds(elapsed)
         try state.write(to: dataDirectory)
         if options.genesisSnapshot, fresh, !SnapshotStore(dataDirectory: dataDirectory).exists(SnapshotStore.genesis) {
-            let taken = try await snapshot(named: SnapshotStore.genesis, timeout: options.startupTimeout)
+            let taken = try await snapshot(named: SnapshotStore.genesis)
             output("saved snapshot \(taken.manifest.name) in \(taken.milliseconds) ms; `devnet reset` returns here")
             return DevnetState.load(from: dataDirectory) ?? state
         }
@@ -303,9 +303,11 @@ public struct Orchestrator: Sendable {
             Dictionary(uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }), timeout: .milliseconds(500)
         )
         await probe.close()
-        // A process that did not answer gets SIGTERM, which also shuts it down gracefully.
+        // A process that did not answer gets SIGTERM, which also shuts it down gracefully, and
+        // SIGCONT, in case it is still frozen by a snapshot that was killed.
         for process in alive where !agreed.contains(process.name) {
             kill(process.pid, SIGTERM)
+            kill(process.pid, SIGCONT)
         }
         let deadline = ContinuousClock.now + timeout
         var remaining = alive

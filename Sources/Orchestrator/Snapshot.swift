@@ -192,6 +192,8 @@ extension Orchestrator {
         public var startMs: Int
         /// All of it, start to end of the command's work.
         public var milliseconds: Int
+        /// For a snapshot: how long the daemons were frozen (they were not stopped).
+        public var pausedMs: Int? = nil
     }
 
     public var snapshots: SnapshotStore { SnapshotStore(dataDirectory: dataDirectory) }
@@ -268,22 +270,21 @@ extension Orchestrator {
         return (state, topology)
     }
 
-    /// Takes a consistent cut of every process's database: stops every daemon gracefully (each
-    /// commits what it accepted), copies each database with SQLite's backup API into
-    /// `snapshots/<name>/`, and starts every daemon again on the same ports, waiting until all are
-    /// healthy. Each daemon rebuilds its state from its database, so the devnet goes on where it was.
+    /// Takes a consistent cut of every process's database: freezes every daemon (SIGSTOP), copies
+    /// each database with SQLite's backup API into `snapshots/<name>/` (committed transactions
+    /// only, the WAL folded in), and lets them go on (SIGCONT). Nothing restarts: requests wait for
+    /// the length of the copy. The cut is what the devnet would recover from had every process been
+    /// killed at that moment, which each daemon survives.
     ///
     /// - Parameter name: the snapshot's name; nil for the next `snap-N`.
     /// - Throws: ``OrchestratorError`` for a bad or taken name, a devnet that is not fully running,
-    ///   or a copy or start that failed (the daemons are started again whatever the copy did).
-    public func snapshot(named name: String? = nil, timeout: Duration = .seconds(30)) async throws
-        -> SnapshotTiming
-    {
+    ///   or a copy that failed (the daemons go on whatever the copy did).
+    public func snapshot(named name: String? = nil) async throws -> SnapshotTiming {
         let began = ContinuousClock.now
         let store = snapshots
         let lock = try store.lock()
         defer { close(lock) }
-        var (state, topology) = try runningDevnet(for: "take a snapshot", requireAlive: true)
+        let (state, topology) = try runningDevnet(for: "take a snapshot", requireAlive: true)
         let name = name ?? store.nextName()
         try SnapshotStore.validate(name)
         guard !store.exists(name) else {
@@ -296,8 +297,10 @@ extension Orchestrator {
         try? FileManager.default.removeItem(at: staging)
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
 
-        await stopAll(state, timeout: .seconds(10), quiet: true)
-        let stopped = ContinuousClock.now
+        // Every daemon is frozen for the copy: what each has committed then is one cut of the
+        // devnet, the state it recovers from after a crash of every process at that moment.
+        let frozen = try await Freezer.freeze(state.processes)
+        let paused = ContinuousClock.now
         let saved: Result<SnapshotManifest, any Error> = Result {
             let entries = try copyDatabases(topology.processes) { process in
                 (databasePath(of: process), staging.appendingPathComponent("\(process).sqlite").path)
@@ -310,28 +313,21 @@ extension Orchestrator {
             return manifest
         }
         let copyEnd = ContinuousClock.now
-        if case .failure = saved { try? FileManager.default.removeItem(at: staging) }
-        // The daemons start again whatever the copy did.
-        do {
-            try await startAll(
-                topology, in: &state, until: .now + timeout, doing: "starting again after the snapshot",
-                keepSlowOnes: true)
-        } catch let error as OrchestratorError {
-            let kept = (try? saved.get()).map { " Snapshot '\($0.name)' was saved before that." } ?? ""
-            throw OrchestratorError(error.message + kept, exitCode: error.exitCode)
-        }
-        let started = ContinuousClock.now
+        frozen.thaw()
+        let thawed = ContinuousClock.now
         let manifest: SnapshotManifest
         do {
             manifest = try saved.get()
         } catch {
+            try? FileManager.default.removeItem(at: staging)
             throw OrchestratorError(
-                "error: snapshot '\(name)' failed while copying the databases: \(error). The devnet is running again; nothing was saved."
+                "error: snapshot '\(name)' failed while copying the databases: \(error). The daemons run on; nothing was saved."
             )
         }
         return SnapshotTiming(
-            manifest: manifest, stopMs: milliseconds(stopped - began), copyMs: milliseconds(copyEnd - stopped),
-            startMs: milliseconds(started - copyEnd), milliseconds: milliseconds(started - began))
+            manifest: manifest, stopMs: milliseconds(paused - began), copyMs: milliseconds(copyEnd - paused),
+            startMs: milliseconds(thawed - copyEnd), milliseconds: milliseconds(thawed - began),
+            pausedMs: milliseconds(thawed - frozen.since))
     }
 
     /// Puts the devnet back to snapshot `name`: stops every daemon, replaces each one's database
@@ -422,6 +418,82 @@ extension Orchestrator {
                 })
         }
         return try results.values.map { try $0!.get() }
+    }
+}
+
+/// The daemons a snapshot froze with SIGSTOP; ``thaw()`` lets them go on. A SIGINT, SIGTERM or
+/// SIGHUP to `devnet` meanwhile thaws them before it exits, so no daemon is left frozen.
+final class Freezer: @unchecked Sendable {
+    private let pids: [pid_t]
+    private var sources: [any DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var thawed = false
+    /// When the first daemon was frozen.
+    let since: ContinuousClock.Instant
+
+    private init(pids: [pid_t], since: ContinuousClock.Instant) {
+        self.pids = pids
+        self.since = since
+    }
+
+    /// Freezes every running process of `processes` and waits until the kernel reports each
+    /// stopped.
+    ///
+    /// - Throws: ``OrchestratorError`` (every process thawed again) if one does not stop within 2 s.
+    static func freeze(_ processes: [DevnetState.Process]) async throws -> Freezer {
+        let live = processes.filter { ProcessControl.isAlive(pid: $0.pid, startTime: $0.startTime) }
+        let freezer = Freezer(pids: live.map(\.pid), since: .now)
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                freezer.thaw()
+                FileHandle.standardError.write(
+                    Data("interrupted while taking a snapshot; the daemons go on and nothing was saved\n".utf8))
+                exit(130)
+            }
+            source.resume()
+            freezer.sources.append(source)
+        }
+        for process in live { kill(process.pid, SIGSTOP) }
+        let deadline = ContinuousClock.now + .seconds(2)
+        while let running = live.first(where: { !isStopped($0.pid) }) {
+            guard ContinuousClock.now < deadline else {
+                freezer.thaw()
+                throw OrchestratorError(
+                    "error: \(running.name) (pid \(running.pid)) did not pause for the snapshot within 2 s; nothing was saved"
+                )
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return freezer
+    }
+
+    /// Lets every frozen daemon go on, once.
+    func thaw() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !thawed else { return }
+        thawed = true
+        for pid in pids { kill(pid, SIGCONT) }
+        for source in sources { source.cancel() }
+        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
+    }
+
+    deinit { thaw() }
+
+    /// Whether every thread of the process is stopped (state `T` in /proc), or the process is gone.
+    private static func isStopped(_ pid: pid_t) -> Bool {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else {
+            return true
+        }
+        return tasks.allSatisfy { task in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return true }
+            let state = stat[stat.index(after: close)...].split(separator: " ").first
+            return state == "T" || state == "t" || state == "Z" || state == "X"
+        }
     }
 }
 

@@ -11,9 +11,9 @@ struct Snapshot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Save the whole devnet's state under a name, to revert to later; list or delete snapshots.",
         discussion: """
-            A snapshot stops every daemon gracefully, copies each one's SQLite database into \
-            <data-dir>/snapshots/NAME/ and starts them again on the same ports, so requests sent \
-            meanwhile wait or time out (docs/snapshots.md).
+            A snapshot pauses every daemon (SIGSTOP) while it copies each one's SQLite database into \
+            <data-dir>/snapshots/NAME/, then lets them go on; requests wait that long. A revert stops \
+            every daemon, puts the databases back and starts them again (docs/snapshots.md).
 
             devnet snapshot                  saves snap-1, snap-2, …
             devnet snapshot before-upgrade   saves it under that name
@@ -25,11 +25,9 @@ struct Snapshot: AsyncParsableCommand {
     @Flag(help: "List the snapshots instead: name, created, size.") var list = false
     @Option(help: ArgumentHelp("Delete this snapshot instead.", valueName: "name")) var delete: String?
     @Flag(help: "With --list: print JSON.") var json = false
-    @Option(help: "Seconds to wait for every process to be healthy again.") var timeout: Double = 30
     @OptionGroup var dataDirectory: DataDirectory
 
     func validate() throws {
-        try validateSeconds(timeout)
         if list, delete != nil { throw ValidationError("give --list or --delete, not both") }
         if list || delete != nil, let name {
             throw ValidationError("'\(name)': --list and --delete take no snapshot name to save")
@@ -53,9 +51,9 @@ struct Snapshot: AsyncParsableCommand {
                 try orchestrator.snapshots.delete(delete)
                 print("deleted snapshot \(delete)")
             } else {
-                let taken = try await orchestrator.snapshot(named: name, timeout: .seconds(timeout))
+                let taken = try await orchestrator.snapshot(named: name)
                 print(
-                    "snapshot \(taken.manifest.name) saved in \(taken.milliseconds) ms (\(parts(taken, copy: "copied in")))"
+                    "snapshot \(taken.manifest.name) saved in \(taken.milliseconds) ms (\(taken.manifest.processes.count) databases, \(Orchestrator.size(taken.manifest.bytes)); every daemon paused for \(taken.pausedMs ?? 0) ms while they were copied)"
                 )
             }
         }

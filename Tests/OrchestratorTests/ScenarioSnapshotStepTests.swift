@@ -142,25 +142,28 @@ struct ScenarioSnapshotStepTests {
         #expect(error.message.contains("decrement"))
     }
 
-    @Test func aPausedNodeMustBeResumedFirst() throws {
+    @Test func aPausedNodeMustBeResumedBeforeARevertButNotBeforeASnapshot() throws {
         let error = try failure(
             """
             steps:
               - pause: node-token
               - snapshot: s
+              - revert: s
             """)
-        #expect(error.key == "steps[1].snapshot")
+        #expect(error.key == "steps[2].revert")
+        #expect(error.line == 4)
         #expect(error.message.contains("node-token is paused (line 2)"))
         #expect(error.message.contains("resume: node-token"))
         _ = try parse(
             """
             steps:
               - pause: node-token
-              - resume: node-token
               - snapshot: s
+              - resume: node-token
               - pause: node-counter
               - restart: node-counter
               - revert: s
+              - pause: node-token
             """)
     }
 

@@ -239,10 +239,10 @@ struct ScenarioParser {
             throw reader.error(
                 node, path, error.message.hasPrefix("error: ") ? String(error.message.dropFirst(7)) : error.message)
         }
-        if let (pausedNode, line) = paused.min(by: { $0.key < $1.key }) {
+        if kind == "revert", let (pausedNode, line) = paused.min(by: { $0.key < $1.key }) {
             throw reader.error(
                 node, path,
-                "\(pausedNode) is paused (line \(line)); a \(kind) stops and starts every daemon, which would resume it. Add `resume: \(pausedNode)` before this step"
+                "\(pausedNode) is paused (line \(line)); a revert stops and starts every daemon, which would resume it. Add `resume: \(pausedNode)` before this step"
             )
         }
         if kind == "snapshot" {
@@ -271,6 +271,8 @@ struct ScenarioParser {
         topology = saved.topology
         programs = saved.programs
         labels = saved.labels
+        // Every daemon starts again, unpaused.
+        paused = [:]
         return (.revert(name), "revert to \(name)")
     }
 

@@ -130,8 +130,7 @@ actor ScenarioRun {
         case let .mark(name):
             marks[name] = try await snapshot()
         case let .snapshot(name):
-            _ = try await orchestrator.snapshot(named: name, timeout: deadline - .now)
-            try await reconnect()
+            _ = try await orchestrator.snapshot(named: name)
             namedAtSnapshot[name] = named
         case let .revert(name):
             _ = try await orchestrator.revert(to: name, timeout: deadline - .now)
