@@ -426,6 +426,9 @@ extension Orchestrator {
 final class Freezer: @unchecked Sendable {
     private let pids: [pid_t]
     private var sources: [any DispatchSourceSignal] = []
+    /// The dispositions the signals had before, put back at the thaw (a scenario run's or `up`'s
+    /// own handling of them, say).
+    private var previous: [(Int32, sighandler_t?)] = []
     private let lock = NSLock()
     private var thawed = false
     /// When the first daemon was frozen.
@@ -444,7 +447,7 @@ final class Freezer: @unchecked Sendable {
         let live = processes.filter { ProcessControl.isAlive(pid: $0.pid, startTime: $0.startTime) }
         let freezer = Freezer(pids: live.map(\.pid), since: .now)
         for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
+            freezer.previous.append((number, signal(number, SIG_IGN)))
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 freezer.thaw()
@@ -477,7 +480,7 @@ final class Freezer: @unchecked Sendable {
         thawed = true
         for pid in pids { kill(pid, SIGCONT) }
         for source in sources { source.cancel() }
-        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
+        for (number, handler) in previous { signal(number, handler) }
     }
 
     deinit { thaw() }

@@ -181,4 +181,50 @@ struct SnapshotEndToEndTests {
             try devnet.status().allSatisfy { $0["status"] as? String == "healthy" }
         }
     }
+
+    @Test func ctrlCAfterASnapshotStepStillStopsTheScenariosDevnet() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("snapshot-ctrl-c-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = work.appendingPathComponent("sleepy.yaml")
+        try """
+        topology:
+          threads: [{name: counter}]
+        steps:
+          - snapshot: s
+          - sleep: 60s
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let (base, lock) = try PortBlocks.reserve(count: 24)
+        defer { close(lock) }
+        let process = Process()
+        process.executableURL = binaryDirectory.appendingPathComponent("devnet")
+        let runs = work.appendingPathComponent("runs")
+        process.arguments = ["scenario", "run", file.path, "--work-dir", runs.path, "--base-port", "\(base)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the snapshot step is done: its manifest is there.
+        var run: URL?
+        let deadline = ContinuousClock.now + TestTimeouts.seconds(30)
+        while run == nil, ContinuousClock.now < deadline {
+            run = (try? FileManager.default.contentsOfDirectory(atPath: runs.path))?.lazy
+                .map { runs.appendingPathComponent($0) }
+                .first {
+                    FileManager.default.fileExists(atPath: $0.appendingPathComponent("snapshots/s/manifest.json").path)
+                }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let directory = try #require(run)
+        let recorded = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("devnet.json")))
+                as? [String: Any])
+        let pids = (recorded["processes"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int32 }
+        #expect(pids.count == 3)
+        #expect(pids.allSatisfy(processIsRunning))
+        // The snapshot gave the runner its own Ctrl-C handling back: it stops the devnet and exits 130.
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(pids.allSatisfy { !processIsRunning($0) })
+    }
 }
