@@ -1,3 +1,4 @@
+import DevnetClient
 import DevnetProtocol
 import Foundation
 import Logging
@@ -59,6 +60,27 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     public func run() async throws {
         let apiRouter = commonRoutes().merging(role.apiRoutes())
         var adminRouter = commonRoutes()
+        adminRouter.on(AdminMessage.netFault, NetFaultRequest.self) { [context] request in
+            try context.requireFaultHooks(AdminMessage.netFault)
+            let endpoint = try Self.peerEndpoint(request.peer, context: context)
+            NetworkFaults.shared.add(
+                NetworkFaults.Rule(
+                    partitioned: request.partition ?? false, delayMs: request.delayMs ?? 0,
+                    jitterMs: request.jitterMs ?? 0, drop: request.drop ?? 0),
+                endpoint: endpoint, direction: request.direction == "out" ? .out : .back)
+            context.logger.notice(
+                "network fault toward \(request.peer) (\(request.direction)): \(Self.describe(request)) (fault hook)")
+            return Self.faults(context)
+        }
+        adminRouter.on(AdminMessage.netHeal, NetHealRequest.self) { [context] request in
+            try context.requireFaultHooks(AdminMessage.netHeal)
+            let endpoint = try request.peer.map { try Self.peerEndpoint($0, context: context) }
+            let healed = NetworkFaults.shared.heal(endpoint: endpoint)
+            context.logger.notice("network healed toward \(request.peer ?? "every peer") (fault hook)")
+            var reply = Self.faults(context)
+            reply.healed = healed
+            return reply
+        }
         adminRouter.on(AdminMessage.shutdown, Empty.self) { [self] _ in
             context.logger.info("shutdown requested on the admin endpoint")
             return ShutdownReply()
@@ -129,6 +151,37 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         adminSlots.close()
         loop.close(api.id)
         loop.close(admin.id)
+    }
+
+    /// The api endpoint of the process named `peer`, which is where this process's requests go.
+    private static func peerEndpoint(_ peer: String, context: DaemonContext) throws -> String {
+        guard let process = context.topology.process(named: peer) else {
+            throw WireError(
+                .notFound,
+                "no process named '\(peer)' in the topology; it has: \(context.topology.processes.map(\.name).joined(separator: ", "))"
+            )
+        }
+        return process.endpoints.api
+    }
+
+    private static func faults(_ context: DaemonContext) -> NetFaultsReply {
+        NetFaultsReply(
+            faults: NetworkFaults.shared.active.map { active in
+                let peer =
+                    context.topology.processes.first { $0.endpoints.api == active.endpoint }?.name ?? active.endpoint
+                return NetFaultsReply.Fault(
+                    peer: peer, direction: active.direction.rawValue, partition: active.rule.partitioned,
+                    delayMs: active.rule.delayMs, jitterMs: active.rule.jitterMs, drop: active.rule.drop)
+            })
+    }
+
+    private static func describe(_ request: NetFaultRequest) -> String {
+        var parts: [String] = []
+        if request.partition == true { parts.append("partition") }
+        if let delay = request.delayMs, delay > 0 { parts.append("delay \(delay) ms") }
+        if let jitter = request.jitterMs, jitter > 0 { parts.append("jitter \(jitter) ms") }
+        if let drop = request.drop, drop > 0 { parts.append("drop \(drop)") }
+        return parts.joined(separator: ", ")
     }
 
     private func commonRoutes() -> Router {

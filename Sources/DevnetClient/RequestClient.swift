@@ -38,18 +38,25 @@ public final class RequestClient: Sendable {
 
     private let pending = Mutex<[UInt64: Waiting]>([:])
     private let nextID = Atomic<UInt64>(1)
+    /// The network faults this connection obeys (fault hooks; none unless set).
+    private let faults: NetworkFaults
 
-    private init(loop: SocketLoop, socket: SocketID, endpoint: String) {
+    private init(loop: SocketLoop, socket: SocketID, endpoint: String, faults: NetworkFaults) {
         self.loop = loop
         self.socket = socket
         self.endpoint = endpoint
+        self.faults = faults
     }
 
     /// Connects to a daemon's ROUTER endpoint. The connection completes in the background;
     /// requests sent before it does are queued.
-    public static func connect(to endpoint: String, on loop: SocketLoop) async throws -> RequestClient {
+    ///
+    /// - Parameter faults: the network faults it obeys; the process's shared table by default.
+    public static func connect(
+        to endpoint: String, on loop: SocketLoop, faults: NetworkFaults = .shared
+    ) async throws -> RequestClient {
         let handle = try await loop.open(.dealer, connect: [endpoint])
-        let client = RequestClient(loop: loop, socket: handle.id, endpoint: endpoint)
+        let client = RequestClient(loop: loop, socket: handle.id, endpoint: endpoint, faults: faults)
         let messages = handle.messages
         // The reader ends when the socket closes and its stream finishes.
         Task { [client] in
@@ -72,7 +79,17 @@ public final class RequestClient: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RawReply, any Error>) in
                 // Register before sending and before arming the timer, so every path finds it.
                 pending.withLock { $0[id] = Waiting(continuation: continuation) }
-                loop.send(frames, on: socket)
+                switch faults.action(endpoint: endpoint, direction: .out) {
+                case .pass:
+                    loop.send(frames, on: socket)
+                case .drop:
+                    break  // lost on the way: the timer below answers
+                case .delay(let delay):
+                    Task { [loop, socket] in
+                        try? await Task.sleep(for: delay)
+                        loop.send(frames, on: socket)
+                    }
+                }
                 let timer = Task { [self] in
                     try? await Task.sleep(for: timeout)
                     if !Task.isCancelled { finish(id, with: .failure(timeoutError)) }
@@ -105,7 +122,18 @@ public final class RequestClient: Sendable {
 
     private func deliver(_ frames: [Data]) {
         guard let (envelope, payload) = try? WireCodec.decodeMessage(frames), let id = envelope.id else { return }
-        finish(id, with: .success(RawReply(envelope: envelope, payload: payload)))
+        let reply = RawReply(envelope: envelope, payload: payload)
+        switch faults.action(endpoint: endpoint, direction: .back) {
+        case .pass:
+            finish(id, with: .success(reply))
+        case .drop:
+            break  // lost on the way back: the request times out
+        case .delay(let delay):
+            Task { [self] in
+                try? await Task.sleep(for: delay)
+                finish(id, with: .success(reply))
+            }
+        }
     }
 
     private func failAll(_ error: WireError) {

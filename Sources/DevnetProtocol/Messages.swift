@@ -10,6 +10,94 @@ public enum AdminMessage {
     public static let shutdown = "shutdown"
     /// Gap fetch of published events: ``EventsRequest`` → ``EventsReply``.
     public static let events = "events"
+    /// A network fault on this process's connection to a peer: ``NetFaultRequest`` →
+    /// ``NetFaultsReply``. Admin endpoint only, with fault hooks on.
+    public static let netFault = "net_fault"
+    /// Lifts network faults: ``NetHealRequest`` → ``NetFaultsReply``. Admin endpoint only, with
+    /// fault hooks on.
+    public static let netHeal = "net_heal"
+}
+
+/// A network fault on the connection from this process to `peer` (a process of the topology
+/// that this process sends requests to), for the requests it sends (`out`) or the replies it gets
+/// back (`back`).
+public struct NetFaultRequest: Codable, Sendable, Equatable, ValidatedPayload {
+    public var peer: String
+    /// `out` or `back`.
+    public var direction: String
+    /// Drop every message: a partition.
+    public var partition: Bool?
+    /// Hold each message this many milliseconds (0…60000).
+    public var delayMs: Int?
+    /// Plus up to this many more, at random (0…60000).
+    public var jitterMs: Int?
+    /// Drop this fraction of the messages, at random (0…1).
+    public var drop: Double?
+
+    public init(
+        peer: String, direction: String, partition: Bool? = nil, delayMs: Int? = nil, jitterMs: Int? = nil,
+        drop: Double? = nil
+    ) {
+        self.peer = peer
+        self.direction = direction
+        self.partition = partition
+        self.delayMs = delayMs
+        self.jitterMs = jitterMs
+        self.drop = drop
+    }
+
+    public func validate() throws {
+        guard ["out", "back"].contains(direction) else {
+            throw WireError(.badPayload, "direction must be out or back, not '\(direction)'")
+        }
+        for (name, value) in [("delay_ms", delayMs), ("jitter_ms", jitterMs)] {
+            if let value, !(0...60_000).contains(value) {
+                throw WireError(.badPayload, "\(name) must be 0…60000, not \(value)")
+            }
+        }
+        if let drop, !(0...1).contains(drop) {
+            throw WireError(.badPayload, "drop must be a fraction 0…1, not \(drop)")
+        }
+        guard partition == true || (delayMs ?? 0) > 0 || (jitterMs ?? 0) > 0 || (drop ?? 0) > 0 else {
+            throw WireError(.badPayload, "the fault does nothing: give partition, delay_ms, jitter_ms or drop")
+        }
+    }
+}
+
+/// Lifts the network faults toward `peer`, or all of them when it is absent.
+public struct NetHealRequest: Codable, Sendable, Equatable {
+    public var peer: String?
+    public init(peer: String? = nil) { self.peer = peer }
+}
+
+/// The network faults a process applies after the request.
+public struct NetFaultsReply: Codable, Sendable, Equatable {
+    public struct Fault: Codable, Sendable, Equatable {
+        public var peer: String
+        public var direction: String
+        public var partition: Bool
+        public var delayMs: Int
+        public var jitterMs: Int
+        public var drop: Double
+
+        public init(peer: String, direction: String, partition: Bool, delayMs: Int, jitterMs: Int, drop: Double) {
+            self.peer = peer
+            self.direction = direction
+            self.partition = partition
+            self.delayMs = delayMs
+            self.jitterMs = jitterMs
+            self.drop = drop
+        }
+    }
+
+    public var faults: [Fault]
+    /// How many rules a `net_heal` lifted.
+    public var healed: Int?
+
+    public init(faults: [Fault], healed: Int? = nil) {
+        self.faults = faults
+        self.healed = healed
+    }
 }
 
 /// An empty request or reply body, encoded as `{}`.

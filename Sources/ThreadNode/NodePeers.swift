@@ -86,9 +86,11 @@ actor ProverAccount {
             let current = nonce ?? 0
             let tx = L2Transaction.make(signer: prover, nonce: current, payload: payload, payingExactly: .standard)
             do {
+                // Admission answers at once; a reply this late means the message was lost (a
+                // network fault, a restarting sequencer), and the node tries again sooner.
                 _ = try await sequencer.call(
                     SequencerMessage.submit, SubmitRequest(tx: tx, wait: false), as: SubmitReply.self,
-                    timeout: .seconds(30))
+                    timeout: .seconds(10))
                 nonce = current + 1
                 return tx.txHash
             } catch let error as WireError where error.code.rawValue == "WRONG_NONCE" {

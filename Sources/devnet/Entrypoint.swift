@@ -11,7 +11,7 @@ struct Devnet: AsyncParsableCommand {
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
-            Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self,
+            Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self, Fault.self,
         ]
     )
 }

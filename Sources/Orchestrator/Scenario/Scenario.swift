@@ -65,6 +65,10 @@ public struct Scenario: Sendable {
         case snapshot(String)
         /// Puts the whole devnet back to a snapshot an earlier step saved (`devnet revert NAME`).
         case revert(String)
+        /// A network fault between two processes (`partition`, `delay`, `drop`).
+        case networkFault(NetworkFault)
+        /// Lifts the network faults between two processes, or all of them.
+        case heal(between: [String])
         case expect(Expectation, eventually: Bool)
     }
 

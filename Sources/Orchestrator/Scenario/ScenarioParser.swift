@@ -67,7 +67,7 @@ struct ScenarioParser {
     static let topKeys = ["name", "description", "seed", "config", "topology", "steps"]
     static let actions = [
         "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
-        "tamper", "mark", "snapshot", "revert",
+        "tamper", "mark", "snapshot", "revert", "partition", "delay", "drop", "heal",
         "expect",
     ]
 
@@ -220,9 +220,75 @@ struct ScenarioParser {
             return (.mark(name), "mark \(name)")
         case "snapshot", "revert":
             return try snapshotOrRevert(kind, node, path: path)
+        case "partition", "delay", "drop":
+            return try networkFault(kind, node, path: path)
+        case "heal":
+            if case .scalar = node, (try? reader.string(node, path: path)) == "all" {
+                return (.heal(between: []), "heal every network fault")
+            }
+            let fields = try reader.mapping(node, path: path, allowed: ["between"])
+            guard let between = fields["between"] else {
+                throw reader.error(node, path, "give `heal: all`, or `heal: {between: [a, b]}`")
+            }
+            let pair = try pair(between, path: "\(path).between")
+            return (.heal(between: [pair.0, pair.1]), "heal the network between \(pair.0) and \(pair.1)")
         default:
             return try expect(node, path: path)
         }
+    }
+
+    /// `partition`, `delay` and `drop`: `{between: [a, b], one_way: false}` plus `ms` and
+    /// `jitter_ms` for a delay, `fraction` for a drop.
+    private func networkFault(_ kind: String, _ node: Node, path: String) throws -> (Scenario.Action, String) {
+        let extra = ["delay": ["ms", "jitter_ms"], "drop": ["fraction"]][kind] ?? []
+        let fields = try reader.mapping(node, path: path, allowed: ["between", "one_way"] + extra)
+        guard let between = fields["between"] else {
+            throw reader.error(node, path, "needs between: [process, process]")
+        }
+        let pair = try pair(between, path: "\(path).between")
+        let oneWay = try fields["one_way"].map { try reader.boolean($0, path: "\(path).one_way") } ?? false
+        let fault: NetworkFault.Kind
+        switch kind {
+        case "delay":
+            guard let msNode = fields["ms"] else { throw reader.error(node, path, "needs ms (milliseconds)") }
+            let ms = try reader.integer(msNode, path: "\(path).ms", in: 0...60_000)
+            let jitter =
+                try fields["jitter_ms"].map { try reader.integer($0, path: "\(path).jitter_ms", in: 0...60_000) } ?? 0
+            guard ms + jitter > 0 else { throw reader.error(msNode, "\(path).ms", "a delay of 0 ms does nothing") }
+            fault = .delay(ms: ms, jitterMs: jitter)
+        case "drop":
+            guard let fractionNode = fields["fraction"] else {
+                throw reader.error(node, path, "needs fraction (0…1, the share of messages lost)")
+            }
+            let text = try reader.string(fractionNode, path: "\(path).fraction")
+            guard let fraction = Double(text), fraction > 0, fraction <= 1 else {
+                throw reader.error(fractionNode, "\(path).fraction", "'\(text)' is not a fraction in (0, 1]")
+            }
+            fault = .drop(fraction)
+        default:
+            fault = .partition
+        }
+        let networkFault = NetworkFault(fault, between: pair.0, pair.1, oneWay: oneWay)
+        return (.networkFault(networkFault), networkFault.summary)
+    }
+
+    /// Two processes of the topology that exchange messages.
+    private func pair(_ node: Node, path: String) throws -> (String, String) {
+        let items = try reader.sequence(node, path: path)
+        guard items.count == 2 else {
+            throw reader.error(node, path, "name two processes, e.g. [node-token, sequencer]")
+        }
+        let a = try process(items[0], path: "\(path)[0]")
+        let b = try process(items[1], path: "\(path)[1]")
+        guard a != b else { throw reader.error(items[1], "\(path)[1]", "name two different processes, not \(a) twice") }
+        let roles = [a, b].map { name in topology.processes.first { $0.name == name }!.role }
+        guard NetworkFault.client(of: roles[0], and: roles[1]) != nil else {
+            throw reader.error(
+                node, path,
+                "\(a) and \(b) exchange no messages (thread nodes talk to the sequencer and the manager, the sequencer to the manager)"
+            )
+        }
+        return (a, b)
     }
 
     /// `snapshot: NAME` saves the devnet under a new name; `revert: NAME` goes back to one an

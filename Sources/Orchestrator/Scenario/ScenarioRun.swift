@@ -127,6 +127,10 @@ actor ScenarioRun {
             _ = try await admin(
                 node, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: label), as: TamperReply.self)
             named[label] = .submission(node: node, label: label)
+        case let .networkFault(fault):
+            try await session.apply(fault)
+        case let .heal(between):
+            try await session.heal(between: between.count == 2 ? (between[0], between[1]) : nil)
         case let .mark(name):
             marks[name] = try await snapshot()
         case let .snapshot(name):
