@@ -161,11 +161,13 @@ let package = Package(
             dependencies: ["STARK", "ZKCore"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "devnet",
+        /// The `devnet` command line (every subcommand), over the orchestrator.
+        .target(
+            name: "DevnetCLI",
             dependencies: ["Orchestrator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "devnet", dependencies: ["DevnetCLI"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "DevnetClient"], swiftSettings: swiftSettings),
