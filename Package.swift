@@ -135,6 +135,7 @@ let package = Package(
                 "DevnetProtocol", "DevnetClient", "DevnetAPI", "ZKCore", "ThreadVM", "ZeroMQ", "DevnetStorage",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

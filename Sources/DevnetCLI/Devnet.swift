@@ -13,7 +13,7 @@ public struct Devnet: AsyncParsableCommand {
             Up.self, Down.self, Status.self, Logs.self, Accounts.self, Transfer.self, Send.self, Call.self,
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
-            Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self, Fault.self,
+            Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self, Fault.self, Dump.self,
         ]
     )
 }
@@ -46,8 +46,11 @@ struct Up: AsyncParsableCommand {
         abstract: "Start the devnet described by a config file and wait until every process is healthy."
     )
 
-    @Argument(help: "The topology file.")
-    var config = "devnet.yaml"
+    @Argument(help: "The topology file (default devnet.yaml).")
+    var config: String?
+
+    @Option(help: "Start the devnet saved by devnet dump in this file, in a fresh data directory, instead of a config.")
+    var load: String?
 
     @OptionGroup var dataDirectory: DataDirectory
 
@@ -74,13 +77,18 @@ struct Up: AsyncParsableCommand {
 
     func validate() throws {
         try validateSeconds(timeout)
+        if load != nil, let config {
+            throw ValidationError("'\(config)': --load starts the devnet the dump describes; give no config file")
+        }
+        if load != nil, seed != nil { throw ValidationError("--seed does not go with --load: the dump has its seed") }
     }
 
     func run() async throws {
         try await reportingErrors {
+            if let load { return try await runLoad(load) }
             let orchestrator = Orchestrator(dataDirectory: dataDirectory.path)
             var options = Orchestrator.UpOptions(
-                configPath: config,
+                configPath: config ?? "devnet.yaml",
                 overrides: .init(
                     seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil, metricsPort: metricsPort),
                 startupTimeout: .seconds(timeout))

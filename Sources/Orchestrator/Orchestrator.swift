@@ -98,15 +98,16 @@ public struct Orchestrator: Sendable {
     ///
     /// On failure nothing is left running: the processes already started are stopped. With
     /// `keepSlowOnes`, processes that are running but not healthy by the deadline are left to
-    /// finish starting (a daemon replays its log at start, longer for a longer history).
+    /// finish starting (a daemon replays its log at start, longer for a longer history). With
+    /// `only`, just those processes start, added to the ones `state` has (on failure all stop).
     func startAll(
         _ topology: Topology, in state: inout DevnetState, until deadline: ContinuousClock.Instant,
-        doing activity: String, keepSlowOnes: Bool = false
+        doing activity: String, keepSlowOnes: Bool = false, only names: Set<String>? = nil
     ) async throws {
         let topologyURL = dataDirectory.appendingPathComponent(Topology.fileName)
         let binaries = ProcessControl.binaryDirectory()
-        state.processes = []
-        for process in topology.processes {
+        if names == nil { state.processes = [] }
+        for process in topology.processes where names?.contains(process.name) ?? true {
             let log = logPath(of: process.name)
             let pid: pid_t
             do {
@@ -133,7 +134,7 @@ public struct Orchestrator: Sendable {
         }
 
         let probe = HealthProbe()
-        let children = state.processes
+        let children = state.processes.filter { names?.contains($0.name) ?? true }
         let healthy: [String: HealthReport]
         do {
             healthy = try await probe.waitUntilHealthy(
@@ -194,7 +195,7 @@ public struct Orchestrator: Sendable {
     }
 
     /// Names the process and endpoint whose port is taken, before anything starts.
-    private func checkPorts(_ topology: Topology, host: String) throws {
+    func checkPorts(_ topology: Topology, host: String) throws {
         for process in topology.processes {
             for (label, endpoint) in [
                 ("api", process.endpoints.api), ("admin", process.endpoints.admin),

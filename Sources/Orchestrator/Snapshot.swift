@@ -239,7 +239,7 @@ extension Orchestrator {
     }
 
     /// The running devnet's state and topology, with every recorded process alive.
-    private func runningDevnet(for activity: String, requireAlive: Bool) throws -> (DevnetState, Topology) {
+    func runningDevnet(for activity: String, requireAlive: Bool) throws -> (DevnetState, Topology) {
         guard let state = DevnetState.load(from: dataDirectory) else {
             throw OrchestratorError(
                 "error: no devnet in \(dataDirectory.path) to \(activity); start one with `devnet up --data-dir \(dataDirectory.path)`"
@@ -297,37 +297,60 @@ extension Orchestrator {
         try? FileManager.default.removeItem(at: staging)
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
 
-        // Every daemon is frozen for the copy: what each has committed then is one cut of the
-        // devnet, the state it recovers from after a crash of every process at that moment.
-        let frozen = try await Freezer.freeze(state.processes)
-        let paused = ContinuousClock.now
-        let saved: Result<SnapshotManifest, any Error> = Result {
-            let entries = try copyDatabases(topology.processes) { process in
-                (databasePath(of: process), staging.appendingPathComponent("\(process).sqlite").path)
-            }
-            let manifest = SnapshotManifest(
-                version: SnapshotManifest.currentVersion, name: name, created: Date(), processes: entries,
+        let manifest: SnapshotManifest
+        let cut: Cut
+        do {
+            cut = try await consistentCopy(of: state, topology, into: staging)
+            manifest = SnapshotManifest(
+                version: SnapshotManifest.currentVersion, name: name, created: Date(), processes: cut.entries,
                 topology: topology)
             try store.write(manifest, in: staging)
             try FileManager.default.moveItem(at: staging, to: target)
-            return manifest
-        }
-        let copyEnd = ContinuousClock.now
-        frozen.thaw()
-        let thawed = ContinuousClock.now
-        let manifest: SnapshotManifest
-        do {
-            manifest = try saved.get()
         } catch {
             try? FileManager.default.removeItem(at: staging)
+            if let error = error as? OrchestratorError, error.message.hasPrefix("error:") { throw error }
             throw OrchestratorError(
                 "error: snapshot '\(name)' failed while copying the databases: \(error). The daemons run on; nothing was saved."
             )
         }
+        let done = ContinuousClock.now
         return SnapshotTiming(
-            manifest: manifest, stopMs: milliseconds(paused - began), copyMs: milliseconds(copyEnd - paused),
-            startMs: milliseconds(thawed - copyEnd), milliseconds: milliseconds(thawed - began),
-            pausedMs: milliseconds(thawed - frozen.since))
+            manifest: manifest, stopMs: milliseconds(cut.paused - began), copyMs: milliseconds(cut.copied - cut.paused),
+            startMs: milliseconds(cut.thawed - cut.copied), milliseconds: milliseconds(done - began),
+            pausedMs: milliseconds(cut.thawed - cut.frozenSince))
+    }
+
+    /// One consistent copy of every process's database, and when each part of it happened.
+    struct Cut {
+        var entries: [SnapshotManifest.Entry]
+        /// When the first daemon was frozen.
+        var frozenSince: ContinuousClock.Instant
+        /// When every daemon was frozen.
+        var paused: ContinuousClock.Instant
+        var copied: ContinuousClock.Instant
+        var thawed: ContinuousClock.Instant
+    }
+
+    /// Freezes every daemon (SIGSTOP), copies each process's database into `folder` as
+    /// `<name>.sqlite` with SQLite's backup API, and lets them go on (SIGCONT), also when the copy
+    /// fails. What each had committed then is one cut of the devnet: the state it recovers from
+    /// after a crash of every process at that moment.
+    ///
+    /// - Throws: the copy's error, after the daemons were thawed; ``OrchestratorError`` if one did
+    ///   not freeze.
+    func consistentCopy(of state: DevnetState, _ topology: Topology, into folder: URL) async throws -> Cut {
+        let frozen = try await Freezer.freeze(state.processes)
+        let paused = ContinuousClock.now
+        let copied: Result<[SnapshotManifest.Entry], any Error> = Result {
+            try copyDatabases(topology.processes) { process in
+                (databasePath(of: process), folder.appendingPathComponent("\(process).sqlite").path)
+            }
+        }
+        let copyEnd = ContinuousClock.now
+        frozen.thaw()
+        let thawed = ContinuousClock.now
+        return Cut(
+            entries: try copied.get(), frozenSince: frozen.since, paused: paused, copied: copyEnd, thawed: thawed)
     }
 
     /// Puts the devnet back to snapshot `name`: stops every daemon, replaces each one's database
