@@ -115,6 +115,10 @@ actor NodeEngine {
                 results.append(SubmitResult(txHash: tx.txHash, status: try await admit(tx)))
             } catch let error as WireError {
                 results.append(SubmitResult(txHash: tx.txHash, error: error))
+            } catch {
+                // One transaction's trouble is its own: the others are still answered and stored.
+                results.append(
+                    SubmitResult(txHash: tx.txHash, error: WireError(.internalError, "cannot admit it: \(error)")))
             }
         }
         try flush()
