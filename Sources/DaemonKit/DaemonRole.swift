@@ -69,7 +69,24 @@ public struct DaemonContext: Sendable {
     /// Publishes an event on the events endpoint with the next sequence number.
     @discardableResult
     public func publish(_ topic: String, _ payload: some Encodable) throws -> UInt64 {
-        try publisher.publish(topic: topic, payload: WireCodec.encode(payload))
+        try publisher.publish([(topic, WireCodec.encode(payload))])[0]
+    }
+
+    /// An event to publish: its topic and its payload, encoded.
+    public struct Event: Sendable {
+        let topic: String
+        let payload: Data
+
+        public init(_ topic: String, _ payload: some Encodable) throws {
+            self.topic = topic
+            self.payload = try WireCodec.encode(payload)
+        }
+    }
+
+    /// Publishes several events with consecutive sequence numbers, kept in one database
+    /// transaction: one commit instead of one per event.
+    public func publish(_ events: [Event]) throws {
+        _ = try publisher.publish(events.map { ($0.topic, $0.payload) })
     }
 }
 
@@ -79,9 +96,11 @@ struct EventPublisher: Sendable {
     let socket: SocketID
     let log: EventLog
 
-    func publish(topic: String, payload: Data) throws -> UInt64 {
-        let seq = try log.append(topic: topic, payload: payload)
-        loop.send(try WireCodec.event(topic: topic, seq: seq, payload: payload), on: socket)
-        return seq
+    func publish(_ events: [(topic: String, payload: Data)]) throws -> [UInt64] {
+        let seqs = try log.append(events)
+        for (event, seq) in zip(events, seqs) {
+            loop.send(try WireCodec.event(topic: event.topic, seq: seq, payload: event.payload), on: socket)
+        }
+        return seqs
     }
 }

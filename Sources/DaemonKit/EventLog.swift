@@ -44,23 +44,35 @@ public final class EventLog: Sendable {
 
     /// Assigns the next sequence number to an event and keeps it.
     public func append(topic: String, payload: Data) throws -> UInt64 {
+        try append([(topic, payload)])[0]
+    }
+
+    /// Assigns consecutive sequence numbers to `events`, in order, and keeps them all in one
+    /// database transaction (all or none).
+    public func append(_ events: [(topic: String, payload: Data)]) throws -> [UInt64] {
         try state.withLock { state in
-            let seq = state.nextSeq
-            let event = PublishedEvent(seq: seq, topic: topic, payload: String(decoding: payload, as: UTF8.self))
+            let first = state.nextSeq
+            let published = events.enumerated().map { offset, event in
+                PublishedEvent(
+                    seq: first + UInt64(offset), topic: event.topic,
+                    payload: String(decoding: event.payload, as: UTF8.self))
+            }
             try database?.write { db in
-                try db.execute(
-                    sql: "INSERT INTO events(seq, topic, payload) VALUES (?, ?, ?)",
-                    arguments: [Int64(seq), event.topic, event.payload]
-                )
+                let insert = try db.cachedStatement(sql: "INSERT INTO events(seq, topic, payload) VALUES (?, ?, ?)")
+                for event in published {
+                    try insert.execute(arguments: [Int64(event.seq), event.topic, event.payload])
+                }
             }
-            state.nextSeq += 1
-            if state.recent.count < capacity {
-                state.recent.append(event)
-            } else {
-                state.recent[state.start] = event
-                state.start = (state.start + 1) % capacity
+            for event in published {
+                state.nextSeq += 1
+                if state.recent.count < capacity {
+                    state.recent.append(event)
+                } else {
+                    state.recent[state.start] = event
+                    state.start = (state.start + 1) % capacity
+                }
             }
-            return seq
+            return published.map(\.seq)
         }
     }
 

@@ -366,10 +366,13 @@ actor Chain {
             Counter(label: DevnetMetrics.l2Included, dimensions: [("status", entry.receipt.status.rawValue)])
                 .increment()
             Counter(label: DevnetMetrics.feesCharged).increment(by: Int64(clamping: entry.receipt.feeCharged))
-            try? context.publish("receipt", entry.receipt)
             for waiter in waiters.removeValue(forKey: entry.hash) ?? [] { waiter.resume(returning: entry.receipt) }
         }
-        try? context.publish("block", BlockEvent(number: number, txHashes: included.map(\.hash)))
+        // The receipts are stored with the block above, so waiters hear first; the events follow
+        // in one commit rather than one per receipt.
+        try? context.publish(
+            included.map { try DaemonContext.Event("receipt", $0.receipt) }
+                + [DaemonContext.Event("block", BlockEvent(number: number, txHashes: included.map(\.hash)))])
         return MineReply(blockNumber: number, transactions: included.count)
     }
 

@@ -168,6 +168,24 @@ struct DaemonKitTests {
         #expect(reopened.events(from: 2, limit: 10).events.map(\.topic) == ["receipt", "block"])
     }
 
+    @Test func eventsPublishedTogetherGetConsecutiveNumbersAndAreKeptTogether() throws {
+        let database = try ProcessDatabase(inMemoryWith: [])
+        do {
+            let log = try EventLog(database: database)
+            #expect(try log.append(topic: "block", payload: Data("{}".utf8)) == 1)
+            let seqs = try log.append([
+                ("receipt", Data(#"{"n":1}"#.utf8)), ("receipt", Data(#"{"n":2}"#.utf8)), ("block", Data("{}".utf8)),
+            ])
+            #expect(seqs == [2, 3, 4])
+            #expect(log.events(from: 2, limit: 10).events.map(\.topic) == ["receipt", "receipt", "block"])
+        }
+        // All of them reached the database: a restart serves them and numbers on from 5.
+        let reopened = try EventLog(database: database)
+        #expect(reopened.events(from: 1, limit: 10).events.map(\.seq) == [1, 2, 3, 4])
+        #expect(reopened.events(from: 3, limit: 1).events.map(\.payload) == [#"{"n":2}"#])
+        #expect(try reopened.append(topic: "block", payload: Data("{}".utf8)) == 5)
+    }
+
     @Test func eventLogNumbersWithoutGapsAndServesGapFetches() throws {
         let log = EventLog(capacity: 4)
         for n in 1...6 {
