@@ -367,8 +367,7 @@ extension Orchestrator {
         // A database that recorded an endpoint would point the loaded devnet at the old ports.
         for entry in cut.entries {
             let copy = staging.appendingPathComponent(entry.database).path
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: copy), options: .alwaysMapped)
-            if let endpoint = topology.endpointStrings.first(where: { bytes.range(of: Data($0.utf8)) != nil }) {
+            if let endpoint = try Self.firstEndpoint(of: topology, in: copy) {
                 throw OrchestratorError(
                     "error: the database of \(entry.name) records the endpoint \(endpoint); a dump could not be loaded on other ports, so none was written"
                 )
@@ -412,6 +411,28 @@ extension Orchestrator {
             milliseconds: milliseconds(ContinuousClock.now - began),
             pausedMs: milliseconds(cut.thawed - cut.frozenSince),
             attempts: attempt)
+    }
+
+    /// The first endpoint of `topology` that the file at `path` holds, or nil; one scan for each
+    /// scheme, and a closer look only where one occurs.
+    static func firstEndpoint(of topology: Topology, in path: String) throws -> String? {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        func contains(_ needle: String) -> Bool {
+            let pattern = Array(needle.utf8)
+            return bytes.withUnsafeBytes { (haystack: UnsafeRawBufferPointer) -> Bool in
+                guard let base = haystack.baseAddress, haystack.count >= pattern.count else { return false }
+                var offset = 0
+                let last = haystack.count - pattern.count
+                // memchr finds each candidate first byte; memcmp checks the rest.
+                while offset <= last, let hit = memchr(base + offset, Int32(pattern[0]), last - offset + 1) {
+                    if memcmp(hit, pattern, pattern.count) == 0 { return true }
+                    offset = base.distance(to: UnsafeRawPointer(hit)) + 1
+                }
+                return false
+            }
+        }
+        guard contains("tcp://") || contains("http://") else { return nil }
+        return topology.endpointStrings.first(where: contains)
     }
 
     static func sha256(of path: String) throws -> String {

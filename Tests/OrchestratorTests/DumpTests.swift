@@ -271,6 +271,20 @@ struct DumpTests {
                 == true)
     }
 
+    @Test func aDatabaseThatRecordsAnEndpointIsFound() throws {
+        let directory = try Directory()
+        let clean = directory.path("clean.sqlite")
+        var data = bytes(50_000, seed: 5)
+        data.append(Data("tcp://127.0.0.1:99999 http://example/ tcp://127.0.0.1:2710".utf8))
+        try data.write(to: URL(fileURLWithPath: clean))
+        #expect(try Orchestrator.firstEndpoint(of: topology(), in: clean) == nil)
+        let recording = directory.path("recording.sqlite")
+        data.append(Data("\0tcp://127.0.0.1:27104\0".utf8))
+        data.append(bytes(1000, seed: 6))
+        try data.write(to: URL(fileURLWithPath: recording))
+        #expect(try Orchestrator.firstEndpoint(of: topology(), in: recording) == "tcp://127.0.0.1:27104")
+    }
+
     @Test func loadingIntoADataDirectoryWithADevnetIsRefusedBeforeReadingTheDump() async throws {
         let directory = try Directory()
         let (path, _) = try writeDump(in: directory)
