@@ -9,9 +9,9 @@ import Synchronization
 /// The metrics are recorded with swift-metrics anywhere in the process and kept by
 /// swift-prometheus's registry, which writes the text format; this type only answers HTTP.
 /// `GET /metrics` gets the registry's text, any other path `404`, anything that is not a
-/// request line `400`. One connection at a time, closed after its reply; a client that sends
-/// nothing for 2 s, or more than 8 KiB of request head, is dropped. Scrapes never touch the
-/// daemon's sockets or actors.
+/// request line `400`. One connection at a time, closed after its reply; a client that does not
+/// finish its request head within 2 s is dropped, and one that sends more than 8 KiB of it gets
+/// `431`. Scrapes never touch the daemon's sockets or actors.
 public final class MetricsEndpoint: Sendable {
     /// The registry every daemon's swift-metrics calls land in once ``bootstrap()`` ran.
     public static let registry = PrometheusCollectorRegistry()
@@ -108,12 +108,17 @@ public final class MetricsEndpoint: Sendable {
     }
 
     private func answer(_ connection: Int32) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 250_000)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        timeout.tv_sec = 2
+        timeout.tv_usec = 0
         setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // The whole request head within 2 s, however slowly it trickles in.
+        let deadline = ContinuousClock.now + .seconds(2)
         var head: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         while !Self.endsHead(head) {
+            guard ContinuousClock.now < deadline else { return }
             guard head.count <= Self.maxRequestBytes else {
                 send(
                     connection,
@@ -122,6 +127,7 @@ public final class MetricsEndpoint: Sendable {
                 return
             }
             let count = recv(connection, &buffer, buffer.count, 0)
+            if count < 0, Glibc.errno == EAGAIN || Glibc.errno == EWOULDBLOCK { continue }
             guard count > 0 else { return }
             head += buffer[0..<count]
         }

@@ -40,6 +40,9 @@ struct MetricsTests {
                 }
             }
             try #require(connected == 0)
+            // A stuck endpoint fails the test instead of hanging it.
+            var patience = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
             _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
             var reply: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -58,6 +61,33 @@ struct MetricsTests {
         #expect(try exchange([0, 1, 2, 255] + Array("\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 400"))
         #expect(try exchange(Array(repeating: UInt8(ascii: "a"), count: 9000)).hasPrefix("HTTP/1.1 431"))
         // Still serving after all that.
+        #expect(try exchange(Array("GET /metrics HTTP/1.1\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 200"))
+
+        // A client that trickles its request and never finishes it is dropped (its connection
+        // closed, not left waiting), and the next scrape is answered.
+        let slow = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(slow, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        var closedByServer = false
+        for byte in Array("GET /metrics HTTP/1.1\r\nX: ".utf8) + Array(repeating: UInt8(ascii: "x"), count: 40) {
+            var one = byte
+            guard send(slow, &one, 1, Int32(MSG_NOSIGNAL)) == 1 else {
+                closedByServer = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        close(slow)
+        // Dropped while it was still sending, not once it fell silent.
+        #expect(closedByServer)
         #expect(try exchange(Array("GET /metrics HTTP/1.1\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 200"))
     }
 
