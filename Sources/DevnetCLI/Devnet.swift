@@ -49,7 +49,10 @@ struct Up: AsyncParsableCommand {
     @Argument(help: "The topology file (default devnet.yaml).")
     var config: String?
 
-    @Option(help: "Start the devnet saved by devnet dump in this file, in a fresh data directory, instead of a config.")
+    @Option(
+        help: ArgumentHelp(
+            "Start the devnet saved by devnet dump in this file, in a fresh data directory, instead of a config.",
+            valueName: "file"))
     var load: String?
 
     @OptionGroup var dataDirectory: DataDirectory

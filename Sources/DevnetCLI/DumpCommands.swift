@@ -24,7 +24,7 @@ struct Dump: AsyncParsableCommand {
             let report = try await orchestrator.dump(to: file)
             let manifest = report.manifest
             print(
-                "dumped the devnet to \(report.path): \(Orchestrator.size(report.bytes)) (\(manifest.processes.count) databases, \(manifest.threads.count) threads, L2 height \(manifest.sequencer.height)) in \(report.milliseconds) ms; every daemon paused for \(report.pausedMs) ms"
+                "dumped the devnet to \(report.path): \(Orchestrator.size(report.bytes)) (\(manifest.processes.count) databases, \(manifest.threads.count) thread\(manifest.threads.count == 1 ? "" : "s"), L2 height \(manifest.sequencer.height)) in \(report.milliseconds) ms; every daemon paused for \(report.pausedMs) ms"
                     + (report.attempts > 1 ? " (the devnet moved during \(report.attempts - 1) earlier tries)" : ""))
             print("start it again with: devnet up --load \(file) --data-dir DIR [--base-port N]")
         }

@@ -530,10 +530,12 @@ extension Orchestrator {
                 "error: \(dataDirectory.path) already holds a devnet (it has \(trace)); `devnet up --load` starts one only in a fresh or empty data directory. Choose another --data-dir, or `devnet down` and remove that one"
             )
         }
-        try FileManager.default.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
+        // The format and version first, before anything is written.
+        _ = try DumpArchive.manifest(of: file)
         let staging = dataDirectory.appendingPathComponent(".load-\(UUID().uuidString.prefix(8))", isDirectory: true)
         defer { try? FileManager.default.removeItem(at: staging) }
         let manifest = try DumpArchive.unpack(file, into: staging)
+        try FileManager.default.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
         var topology: Topology
         do {
             topology = try Topology.load(from: staging.appendingPathComponent(DumpManifest.topologyPath))

@@ -64,7 +64,7 @@ struct DumpEndToEndTests {
         let dump = try first.command("dump", file)
         try #require(dump.status == 0, "devnet dump failed: \(dump.stderr)")
         #expect(dump.stdout.contains("dumped the devnet to \(file): "))
-        #expect(dump.stdout.contains("3 databases, 1 threads"))
+        #expect(dump.stdout.contains("3 databases, 1 thread, L2 height"))
         #expect(FileManager.default.fileExists(atPath: file))
         // Nothing of the dump stays in the data directory, and the devnet ran on.
         #expect(
@@ -127,7 +127,7 @@ struct DumpEndToEndTests {
         #expect(try third.command("status").stderr.contains("no devnet in"))
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: third.dataDirectory.path).sorted() == [
-                "devnet.yaml", "logs",
+                "devnet.yaml"
             ])
 
         // A dump whose manifest says another state root than its databases hold is started, found
