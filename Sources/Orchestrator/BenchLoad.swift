@@ -317,7 +317,7 @@ public struct BenchLoad: Sendable {
         _ loads: [SenderLoad], state: DevnetState, window: Int, settleTimeout: Duration, tally: Tally,
         loop: SocketLoop
     ) async throws {
-        let watch = FinalWatch(senders: loads.count, tally: tally)
+        let watch = FinalWatch(senders: loads.count, sink: tally)
         var subscribers: [EventSubscriber] = []
         defer { for subscriber in subscribers { subscriber.close() } }
         for endpoint in Set(loads.map(\.client.endpoint)) {
@@ -478,6 +478,16 @@ public struct BenchLoad: Sendable {
     }
 }
 
+/// Where a ``FinalWatch`` reports how each transaction it waits for ended.
+protocol FinalSink: Sendable {
+    /// The transaction became `settled` or `failed`, `latency` after it was sent.
+    func final(_ status: TxStatusReply, after latency: Duration, node: String)
+    /// The node refused the transaction: it was never admitted.
+    func refused(_ txHash: String, reason: String)
+    /// The transaction was still open when the wait for it ended.
+    func abandoned(_ txHash: String, reason: String)
+}
+
 /// The transactions a batched load waits for, by hash, and each sender's room to send more.
 final class FinalWatch: Sendable {
     private struct Waiting {
@@ -493,11 +503,11 @@ final class FinalWatch: Sendable {
     }
 
     private let state: Mutex<State>
-    private let tally: Tally
+    private let sink: any FinalSink
 
-    init(senders: Int, tally: Tally) {
+    init(senders: Int, sink: any FinalSink) {
         state = Mutex(State(outstanding: Array(repeating: 0, count: senders)))
-        self.tally = tally
+        self.sink = sink
     }
 
     /// Registers transactions before they are sent, so an event can never arrive first.
@@ -511,7 +521,7 @@ final class FinalWatch: Sendable {
     func refused(_ hashes: [String], sender: Int, reason: String) {
         for hash in hashes {
             let known = state.withLock { $0.waiting.removeValue(forKey: hash) != nil }
-            if known { tally.refused(reason) }
+            if known { sink.refused(hash, reason: reason) }
             release(sender: sender, count: known ? 1 : 0)
         }
     }
@@ -521,11 +531,7 @@ final class FinalWatch: Sendable {
         let now = ContinuousClock.now
         for status in statuses {
             guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: status.txHash) }) else { continue }
-            if status.status == .settled {
-                tally.settled(after: now - waiting.submittedAt, subBlock: status.subBlock, node: node)
-            } else {
-                tally.failed(status.reason ?? status.code ?? "failed")
-            }
+            sink.final(status, after: now - waiting.submittedAt, node: node)
             release(sender: waiting.sender, count: 1)
         }
     }
@@ -574,21 +580,51 @@ final class FinalWatch: Sendable {
         }
     }
 
+    /// Checks every 50 ms, for up to `limit`, whether every transaction of the sender is final;
+    /// true when they are. Unlike ``drain(sender:timeout:)`` it gives up on none.
+    func waitFinal(sender: Int, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while state.withLock({ $0.outstanding[sender] > 0 }) {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return true
+    }
+
+    /// The hashes of the sender's transactions not final yet, for a caller that asks after them.
+    func open(sender: Int) -> [String] {
+        state.withLock { state in state.waiting.filter { $0.value.sender == sender }.map(\.key) }
+    }
+
     /// Counts the sender's open transactions as failed and wakes its waiting drain.
     private func abandon(sender: Int, after timeout: Duration) {
         let (open, waker) = state.withLock { state in
             let hashes = state.waiting.filter { $0.value.sender == sender }.map(\.key)
             for hash in hashes { state.waiting[hash] = nil }
             state.outstanding[sender] = 0
-            return (hashes.count, state.wakers.removeValue(forKey: sender)?.continuation)
+            return (hashes, state.wakers.removeValue(forKey: sender)?.continuation)
         }
         waker?.resume()
-        for _ in 0..<open { tally.failed("not settled within \(Int(timeout.seconds)) s of its last submission") }
+        for hash in open {
+            sink.abandoned(hash, reason: "not settled within \(Int(timeout.seconds)) s of its last submission")
+        }
     }
 }
 
 /// The counts and latencies of a load run, shared by its senders.
-final class Tally: Sendable {
+final class Tally: FinalSink {
+    func final(_ status: TxStatusReply, after latency: Duration, node: String) {
+        if status.status == .settled {
+            settled(after: latency, subBlock: status.subBlock, node: node)
+        } else {
+            failed(status.reason ?? status.code ?? "failed")
+        }
+    }
+
+    func refused(_ txHash: String, reason: String) { refused(reason) }
+
+    func abandoned(_ txHash: String, reason: String) { failed(reason) }
+
     private struct State {
         var outcome = BenchLoad.Outcome()
         /// Transactions per (node endpoint, sub-block).

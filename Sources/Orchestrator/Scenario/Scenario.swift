@@ -70,6 +70,21 @@ public struct Scenario: Sendable {
         /// Lifts the network faults between two processes, or all of them.
         case heal(between: [String])
         case expect(Expectation, eventually: Bool)
+        /// Many transactions, followed until final (`load`).
+        case load(Load)
+        /// Invariant checks over the load phases so far (`invariants`).
+        case invariants(InvariantsCheck)
+    }
+
+    /// The invariants to check, over which load phases and threads.
+    public struct InvariantsCheck: Sendable {
+        public var checks: Set<Invariant>
+        /// Only the load phases that ran after this mark; nil for every phase so far.
+        public var since: String?
+        /// The threads whose sequences to check; nil for the threads the phases loaded.
+        public var threads: [String]?
+        /// The load phases it covers, in order.
+        public var phases: [String]
     }
 
     /// A thread transaction, signed by `from`.
@@ -99,8 +114,8 @@ public struct Scenario: Sendable {
         /// The L2 receipt of a named transfer, thread transaction (the sub-block that carried it)
         /// or spoiled submission.
         case receipt(name: String, status: String?, reason: String?)
-        /// Where a named thread transaction is: pending, sealed, settled or failed.
-        case txStatus(name: String, status: String, reason: String?)
+        /// Where a named thread transaction is: one of `statuses` (pending, sealed, settled, failed).
+        case txStatus(name: String, statuses: [String], reason: String?)
         case balance(account: String, check: AmountCheck)
         case feesPaid(account: String, since: String?, check: NumberCheck)
         case call(thread: String, entrypoint: String, arguments: [String], caller: String?, equals: [String])

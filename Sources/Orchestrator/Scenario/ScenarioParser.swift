@@ -42,6 +42,7 @@ struct ScenarioParser {
         case threadTx(node: String)
         case l2
         case submission(node: String)
+        case loadPhase(thread: String)
     }
 
     private var topology = Topology(seed: 0, processes: [])
@@ -49,6 +50,10 @@ struct ScenarioParser {
     private var accounts = DevAccounts.derive(seed: 0)
     private var labels: [String: Label] = [:]
     private var marks: Set<String> = []
+    /// The load phases so far, in order, and how many there were when each mark was set.
+    private var phases: [String] = []
+    private var phasesAtMark: [String: Int] = [:]
+    private var loadSteps: UInt64 = 0
     /// What the parser knew when each snapshot step ran, to go back to at a `revert` to it.
     private var snapshots: [String: Saved] = [:]
     /// The nodes paused and not resumed yet, with the line of the `pause`.
@@ -68,7 +73,7 @@ struct ScenarioParser {
     static let actions = [
         "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
         "tamper", "mark", "snapshot", "revert", "partition", "delay", "drop", "heal",
-        "expect",
+        "expect", "load", "invariants",
     ]
 
     mutating func scenario(_ root: Node, file: String, base: DevnetConfig) throws -> Scenario {
@@ -217,7 +222,12 @@ struct ScenarioParser {
             guard marks.insert(name).inserted else {
                 throw reader.error(node, path, "mark '\(name)' is set twice; give each mark its own name")
             }
+            phasesAtMark[name] = phases.count
             return (.mark(name), "mark \(name)")
+        case "load":
+            return try load(node, path: path)
+        case "invariants":
+            return try invariants(node, path: path)
         case "snapshot", "revert":
             return try snapshotOrRevert(kind, node, path: path)
         case "partition", "delay", "drop":
@@ -337,6 +347,8 @@ struct ScenarioParser {
         topology = saved.topology
         programs = saved.programs
         labels = saved.labels
+        // The load phases run since the snapshot are gone with their transactions.
+        phases = phases.filter { labels[$0] != nil }
         // Every daemon starts again, unpaused.
         paused = [:]
         return (.revert(name), "revert to \(name)")
@@ -492,6 +504,214 @@ struct ScenarioParser {
         return (.attach(options, node: spec.nodeName), "attach \(spec.nodeName): \(what)")
     }
 
+    // MARK: Loads and invariants
+
+    static let loadKeys = [
+        "thread", "entrypoint", "args", "from", "senders", "count", "duration", "rate", "wait", "node", "as",
+    ]
+
+    private mutating func load(_ node: Node, path: String) throws -> (Scenario.Action, String) {
+        let fields = try reader.mapping(node, path: path, allowed: Self.loadKeys)
+        guard let threadNode = fields["thread"], let entryNode = fields["entrypoint"] else {
+            throw reader.error(node, path, "needs thread and entrypoint, and count or duration with rate")
+        }
+        let thread = try self.thread(threadNode, path: "\(path).thread")
+        let entrypoint = try reader.string(entryNode, path: "\(path).entrypoint")
+        var generators: [Scenario.Generator] = []
+        if let argsNode = fields["args"] {
+            let items = (try? reader.sequence(argsNode, path: "\(path).args")) ?? [argsNode]
+            for (index, item) in items.enumerated() {
+                generators.append(try generator(item, path: "\(path).args[\(index)]"))
+            }
+        }
+        // Every value each generator can give must fit the ABI (the others at their first value).
+        let firsts = generators.map { $0.samples[0] }
+        try checkCall(
+            thread: thread, entrypoint: entrypoint, arguments: firsts, node: entryNode, path: path, view: false)
+        for (index, generator) in generators.enumerated() {
+            for sample in generator.samples.dropFirst() {
+                var arguments = firsts
+                arguments[index] = sample
+                try checkCall(
+                    thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: path,
+                    view: false)
+            }
+        }
+        var senders: [String]
+        if let fromNode = fields["from"] {
+            if let extra = fields["senders"] {
+                throw reader.error(
+                    extra, "\(path).senders", "give from (the accounts that send) or senders (how many users), not both"
+                )
+            }
+            if case .mapping = fromNode {
+                let from = try reader.mapping(fromNode, path: "\(path).from", allowed: ["choice"])
+                guard let list = from["choice"] else {
+                    throw reader.error(fromNode, "\(path).from", "write from: NAME or from: {choice: [NAME, …]}")
+                }
+                senders = try reader.sequence(list, path: "\(path).from.choice").enumerated().map {
+                    try account($0.element, path: "\(path).from.choice[\($0.offset)]")
+                }
+                guard !senders.isEmpty else {
+                    throw reader.error(list, "\(path).from.choice", "the list is empty; name the accounts that send")
+                }
+            } else {
+                senders = [try account(fromNode, path: "\(path).from")]
+            }
+            if Set(senders).count != senders.count {
+                throw reader.error(fromNode, "\(path).from", "an account is named twice; name each sender once")
+            }
+        } else {
+            let count =
+                try fields["senders"].map {
+                    try reader.integer($0, path: "\(path).senders", in: 1...DevAccounts.userNames.count)
+                } ?? 1
+            senders = Array(DevAccounts.userNames.prefix(count))
+        }
+        let rate = try fields["rate"].map { node -> Double in
+            let text = try reader.string(node, path: "\(path).rate")
+            guard let value = Double(text), value > 0, value <= 100_000 else {
+                throw reader.error(
+                    node, "\(path).rate", "'\(text)' is not a rate; give transactions per second, above 0")
+            }
+            return value
+        }
+        let count: Int
+        switch (fields["count"], fields["duration"]) {
+        case let (countNode?, nil):
+            count = try reader.integer(countNode, path: "\(path).count", in: 1...100_000)
+        case let (nil, durationNode?):
+            let length = try duration(durationNode, path: "\(path).duration")
+            guard let rate else {
+                throw reader.error(
+                    durationNode, "\(path).duration",
+                    "a duration needs a rate (transactions per second) to say how many")
+            }
+            let seconds = Double(length.components.seconds) + Double(length.components.attoseconds) / 1e18
+            count = max(1, Int((rate * seconds).rounded()))
+            guard count <= 100_000 else {
+                throw reader.error(
+                    durationNode, "\(path).duration", "rate × duration is \(count) transactions; at most 100000")
+            }
+        case let (_?, durationNode?):
+            throw reader.error(durationNode, "\(path).duration", "give count or duration, not both")
+        case (nil, nil):
+            throw reader.error(node, path, "say how many: count: N, or duration: D with rate: R")
+        }
+        let waitEach = try fields["wait"].map { try reader.boolean($0, path: "\(path).wait") } ?? false
+        let target = try fields["node"].map { try self.node($0, path: "\(path).node") } ?? "node-\(thread)"
+        if let spec = topology.process(named: target)?.thread, spec.name != thread {
+            throw reader.error(
+                fields["node"] ?? node, "\(path).node", "\(target) runs thread \(spec.name), not \(thread)")
+        }
+        let name =
+            try fields["as"].map { try newLabel($0, path: "\(path).as", .loadPhase(thread: thread)) }
+            ?? "load-\(loadSteps + 1)"
+        if fields["as"] == nil {
+            guard labels[name] == nil else {
+                throw reader.error(node, path, "the default name '\(name)' is taken; name this load with as:")
+            }
+            labels[name] = .loadPhase(thread: thread)
+        }
+        loadSteps += 1
+        phases.append(name)
+        let load = Scenario.Load(
+            name: name, thread: thread, node: target, entrypoint: entrypoint, arguments: generators, senders: senders,
+            count: count, rate: rate, waitEach: waitEach, stream: loadSteps)
+        let args = generators.map(\.description).joined(separator: " ")
+        return (
+            .load(load),
+            "load \(name): \(count) × \(thread) \(entrypoint)\(args.isEmpty ? "" : " " + args) from "
+                + (senders.count == 1 ? senders[0] : "\(senders.count) senders")
+                + (rate.map { " at \(String(format: "%g", $0))/s" } ?? "") + (waitEach ? ", each waiting" : "")
+        )
+    }
+
+    /// A load argument: a value, `{choice: [...]}`, `{range: [lo, hi]}` or `{account: any}`.
+    private func generator(_ node: Node, path: String) throws -> Scenario.Generator {
+        guard case .mapping = node else { return .fixed(try reader.string(node, path: path)) }
+        let fields = try reader.mapping(node, path: path, allowed: ["choice", "range", "account"])
+        guard fields.count == 1, let (kind, body) = fields.first else {
+            throw reader.error(node, path, "a generator is one of {choice: [...]}, {range: [lo, hi]}, {account: any}")
+        }
+        switch kind {
+        case "choice":
+            let values = try reader.sequence(body, path: "\(path).choice").enumerated().map {
+                try reader.string($0.element, path: "\(path).choice[\($0.offset)]")
+            }
+            guard !values.isEmpty else { throw reader.error(body, "\(path).choice", "the list is empty") }
+            return .choice(values)
+        case "range":
+            let bounds = try reader.sequence(body, path: "\(path).range")
+            guard bounds.count == 2 else {
+                throw reader.error(body, "\(path).range", "write range: [lo, hi], two whole numbers")
+            }
+            let lo = try reader.integer(bounds[0], path: "\(path).range[0]", in: Int.min...Int.max)
+            let hi = try reader.integer(bounds[1], path: "\(path).range[1]", in: Int.min...Int.max)
+            guard lo <= hi else { throw reader.error(body, "\(path).range", "\(lo) is above \(hi); write [lo, hi]") }
+            return .range(Int64(lo), Int64(hi))
+        default:
+            guard try reader.string(body, path: "\(path).account") == "any" else {
+                throw reader.error(
+                    body, "\(path).account", "write account: any (a user drawn at random), or {choice: [alice, bob]}")
+            }
+            return .anyAccount
+        }
+    }
+
+    private func invariants(_ node: Node, path: String) throws -> (Scenario.Action, String) {
+        var checksNode = node
+        var since: String?
+        var threads: [String]?
+        if case .mapping = node {
+            let fields = try reader.mapping(node, path: path, allowed: ["check", "since", "threads"])
+            guard let check = fields["check"] else {
+                throw reader.error(
+                    node, path,
+                    "needs check: all, or a list of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            checksNode = check
+            since = try fields["since"].map { try mark($0, path: "\(path).since") }
+            threads = try fields["threads"].map { list in
+                let items = (try? reader.sequence(list, path: "\(path).threads")) ?? [list]
+                return try items.enumerated().map { try thread($0.element, path: "\(path).threads[\($0.offset)]") }
+            }
+        }
+        let at: String
+        if case .mapping = node { at = "\(path).check" } else { at = path }
+        var checks: Set<Invariant>
+        if case .scalar = checksNode, checksNode.string == "all" {
+            checks = Set(Invariant.allCases)
+        } else {
+            let items = (try? reader.sequence(checksNode, path: at)) ?? [checksNode]
+            checks = []
+            for (index, item) in items.enumerated() {
+                let name = try reader.choice(
+                    item, path: "\(at)[\(index)]", from: Invariant.allCases.map(\.rawValue) + ["all"], noun: "invariant"
+                )
+                if name == "all" {
+                    checks.formUnion(Invariant.allCases)
+                } else {
+                    checks.insert(Invariant(rawValue: name)!)
+                }
+            }
+        }
+        let covered = since.map { Array(phases.dropFirst(phasesAtMark[$0] ?? 0)) } ?? phases
+        guard !covered.isEmpty else {
+            throw reader.error(
+                node, path,
+                since.map { "no load step runs after mark \($0); the invariants check load phases" }
+                    ?? "no load step before this one; the invariants check what load phases did, so put a load step first"
+            )
+        }
+        let names = Invariant.allCases.filter(checks.contains).map(\.rawValue)
+        return (
+            .invariants(Scenario.InvariantsCheck(checks: checks, since: since, threads: threads, phases: covered)),
+            "check invariants \(names.joined(separator: ", ")) over \(covered.joined(separator: ", "))"
+                + (threads.map { " on \($0.joined(separator: ", "))" } ?? "")
+        )
+    }
+
     // MARK: Expectations
 
     private static let expectations = [
@@ -543,10 +763,20 @@ struct ScenarioParser {
                 throw reader.error(subject, at, "'\(name)' is not a thread transaction; use receipt: \(name)")
             }
             guard let statusNode = fields["status"] else { throw reader.error(node, path, "needs status") }
-            let status = try reader.choice(
-                statusNode, path: "\(path).status", from: ["pending", "sealed", "settled", "failed"], noun: "status")
-            expectation = .txStatus(name: name, status: status, reason: try string("reason"))
-            summary = "\(name) is \(status)"
+            let known = ["pending", "sealed", "settled", "failed"]
+            let statuses: [String]
+            if case .sequence = statusNode {
+                statuses = try reader.sequence(statusNode, path: "\(path).status").enumerated().map {
+                    try reader.choice($0.element, path: "\(path).status[\($0.offset)]", from: known, noun: "status")
+                }
+                guard !statuses.isEmpty else {
+                    throw reader.error(statusNode, "\(path).status", "the list is empty; give the statuses that pass")
+                }
+            } else {
+                statuses = [try reader.choice(statusNode, path: "\(path).status", from: known, noun: "status")]
+            }
+            expectation = .txStatus(name: name, statuses: statuses, reason: try string("reason"))
+            summary = "\(name) is \(statuses.joined(separator: " or "))"
         case "balance":
             try only(["equals", "since", "change"])
             let account = try self.account(subject, path: at)

@@ -36,10 +36,20 @@ actor ScenarioRun {
     private var marks: [String: Snapshot] = [:]
     /// The names known when each `snapshot` step ran: a revert goes back to them.
     private var namedAtSnapshot: [String: [String: Named]] = [:]
+    /// What each load phase did, by name, for the invariants.
+    private var phases: [String: LoadRecord] = [:]
+    private var phasesAtSnapshot: [String: [String: LoadRecord]] = [:]
+    /// The fee-token supply genesis and the threads' funding made.
+    private var expectedSupply: UInt64?
+    /// Where progress lines of long steps go.
+    private let progress: @Sendable (String) -> Void
 
-    init(orchestrator: Orchestrator, onDemandBlocks: Bool) throws {
+    init(orchestrator: Orchestrator, onDemandBlocks: Bool, progress: @escaping @Sendable (String) -> Void = { _ in })
+        throws
+    {
         self.orchestrator = orchestrator
         self.onDemandBlocks = onDemandBlocks
+        self.progress = progress
         session = try DevnetClientSession(orchestrator)
     }
 
@@ -63,7 +73,12 @@ actor ScenarioRun {
             let pending = try await session.call("sequencer", SequencerMessage.chain, Empty(), as: ChainInfo.self)
                 .pending
             let missing = threads.filter { !registered.contains($0) }
-            if missing.isEmpty, pending == 0 { return }
+            if missing.isEmpty, pending == 0 {
+                expectedSupply = try await session.call(
+                    "sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self
+                ).totalSupply
+                return
+            }
             if onDemandBlocks, pending > 0 { _ = try await session.mine() }
             guard ContinuousClock.now < deadline else {
                 throw StepFailure(
@@ -108,6 +123,7 @@ actor ScenarioRun {
             try await orchestrator.attach(options)
             await session.close()
             session = try DevnetClientSession(orchestrator)
+            // A new thread's provers are funded: the supply grows (waitUntilRegistered reads it again).
             if isNew { try await waitUntilRegistered([options.thread], until: deadline) }
         case let .upgrade(thread, contract, constants, label):
             let receipt = try await session.upgrade(thread: thread, contract: contract, constants: constants)
@@ -136,11 +152,24 @@ actor ScenarioRun {
         case let .snapshot(name):
             _ = try await orchestrator.snapshot(named: name)
             namedAtSnapshot[name] = named
+            phasesAtSnapshot[name] = phases
         case let .revert(name):
             _ = try await orchestrator.revert(to: name, timeout: deadline - .now)
             try await reconnect()
             // What was named after the snapshot is gone with the transactions it named.
             named = namedAtSnapshot[name] ?? [:]
+            phases = phasesAtSnapshot[name] ?? [:]
+        case let .load(load):
+            phases[load.name] = try await LoadDriver(load: load, session: session, progress: progress)
+                .run(until: deadline)
+        case let .invariants(check):
+            let violations = InvariantChecker.check(try await history(check), check.checks)
+            guard violations.isEmpty else {
+                let shown = violations.prefix(10).map(\.description).joined(separator: "; ")
+                throw StepFailure(
+                    "\(violations.count) invariant violation\(violations.count == 1 ? "" : "s"): \(shown)"
+                        + (violations.count > 10 ? "; …" : ""))
+            }
         case let .expect(expectation, eventually):
             while true {
                 let problem: String?
@@ -326,18 +355,19 @@ actor ScenarioRun {
                 return "the receipt of \(name) has revert reason \(code ?? "none"), not \(reason)"
             }
             return nil
-        case let .txStatus(name, status, reason):
+        case let .txStatus(name, statuses, reason):
             guard case let .threadTx(node, hash) = named[name] else {
                 return "no thread transaction named \(name) was sent"
             }
             let reply = try await session.call(
                 node, NodeMessage.status, TxStatusRequest(txHash: hash), as: TxStatusReply.self)
-            if reply.status.rawValue != status {
-                return "\(name) is \(reply.status.rawValue)\(reply.reason.map { " (\($0))" } ?? ""), not \(status)"
+            if !statuses.contains(reply.status.rawValue) {
+                return
+                    "\(name) is \(reply.status.rawValue)\(reply.reason.map { " (\($0))" } ?? ""), not \(statuses.joined(separator: " or "))"
             }
             if let reason, !(reply.reason ?? "").contains(reason) {
                 return
-                    "\(name) is \(status) but its reason is '\(reply.reason ?? "")', which does not mention '\(reason)'"
+                    "\(name) is \(reply.status.rawValue) but its reason is '\(reply.reason ?? "")', which does not mention '\(reason)'"
             }
             return nil
         case let .balance(account, check):
@@ -411,6 +441,83 @@ actor ScenarioRun {
             return wrong.isEmpty
                 ? nil : "L2 transactions\(mark.map { " since \($0)" } ?? ""): \(wrong.joined(separator: "; "))"
         }
+    }
+
+    // MARK: Invariants
+
+    /// What the daemons say now about the load phases `check` covers.
+    private func history(_ check: Scenario.InvariantsCheck) async throws -> InvariantHistory {
+        var history = InvariantHistory()
+        let records = try check.phases.map { name in
+            guard let record = phases[name] else { throw StepFailure("load phase \(name) has not run") }
+            return record
+        }
+        for record in records {
+            var transactions = record.admitted.map { tx in
+                InvariantHistory.Transaction(
+                    hash: tx.hash, phase: record.name, thread: record.thread, sender: tx.sender, nonce: tx.nonce,
+                    status: nil, settlement: nil, finalReports: record.finalReports[tx.hash] ?? [])
+            }
+            for index in transactions.indices {
+                do {
+                    transactions[index].status = try await session.request(
+                        record.node, NodeMessage.status, TxStatusRequest(txHash: transactions[index].hash),
+                        as: TxStatusReply.self, timeout: .seconds(10))
+                } catch let error as WireError where error.code == .notFound {
+                    transactions[index].status = nil
+                } catch let error as WireError {
+                    throw DevnetClientSession.explain(
+                        error, process: record.node, type: NodeMessage.status, timeout: .seconds(10))
+                }
+            }
+            for start in stride(from: 0, to: transactions.count, by: 5000) {
+                let chunk = Array(transactions[start..<min(start + 5000, transactions.count)])
+                let reply = try await session.call(
+                    "manager", ManagerMessage.settlements,
+                    SettlementsRequest(thread: record.thread, txHashes: chunk.map(\.hash)), as: SettlementsReply.self)
+                for (offset, settlement) in reply.settlements.enumerated() {
+                    transactions[start + offset].settlement = settlement
+                }
+            }
+            history.transactions += transactions
+        }
+        let accounts = try await session.call("sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self)
+        history.totalSupply = accounts.totalSupply
+        history.sumOfBalances = accounts.accounts.reduce(0) { $0 &+ $1.balance }
+        history.expectedSupply = expectedSupply ?? accounts.totalSupply
+        // Each account's change over the phases (nothing but the loads ran during them).
+        var changes: [String: InvariantHistory.AccountChange] = [:]
+        for record in records {
+            for (name, after) in record.accountsAfter {
+                let before = record.accountsBefore[name]
+                var change =
+                    changes[name]
+                    ?? InvariantHistory.AccountChange(
+                        name: name, balanceBefore: before?.balance ?? 0, balanceAfter: before?.balance ?? 0,
+                        feesBefore: before?.feesPaid ?? 0, feesAfter: before?.feesPaid ?? 0)
+                change.balanceAfter = change.balanceAfter &+ (after.balance &- (before?.balance ?? 0))
+                change.feesAfter = change.feesAfter &+ ((after.feesPaid ?? 0) &- (before?.feesPaid ?? 0))
+                changes[name] = change
+            }
+        }
+        history.accounts = changes.values.sorted { $0.name < $1.name }
+        var threads: [String] = []
+        for thread in check.threads ?? records.map(\.thread) where !threads.contains(thread) { threads.append(thread) }
+        for thread in threads {
+            let summary = try await session.call(
+                "manager", ManagerMessage.thread, ThreadRequest(thread: thread), as: ThreadSummary.self)
+            let nodes = session.topology.processes.filter { $0.thread?.name == thread }.map(\.name)
+            let node = nodes.contains("node-\(thread)") ? "node-\(thread)" : nodes.first ?? "node-\(thread)"
+            let submissions = try await session.call(
+                node, NodeMessage.submissions, Empty(), as: SubmissionsReply.self
+            ).submissions
+            history.threads.append(
+                InvariantHistory.ThreadRecord(
+                    thread: thread, managerSequence: summary.sequence,
+                    acceptedSequences: submissions.filter { $0.status == "accepted" }.map(\.sequence),
+                    onlyNode: nodes.count == 1))
+        }
+        return history
     }
 
     /// The L2 transaction that carries what `name` names, once there is one.

@@ -228,7 +228,8 @@ public struct ScenarioRunner: Sendable {
         var failure: String?
         let run: ScenarioRun
         do {
-            run = try ScenarioRun(orchestrator: orchestrator, onDemandBlocks: config.blockMode == .onDemand)
+            run = try ScenarioRun(
+                orchestrator: orchestrator, onDemandBlocks: config.blockMode == .onDemand, progress: output)
             try await run.waitUntilRegistered(config.threads.map(\.name), until: .now + .seconds(30))
         } catch {
             await stop(orchestrator)
