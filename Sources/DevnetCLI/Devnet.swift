@@ -514,11 +514,18 @@ struct ScenarioRun: AsyncParsableCommand {
     @Option(
         help: "Run every thread of every scenario with this proof system (reexec or stark; stark runs OS version 2).")
     var proofSystem: String?
+    @Option(help: "Run every scenario with this seed instead of its own.") var seed: UInt64?
+    @Option(
+        name: .customLong("repeat"),
+        help: "Run every scenario K times, each next run with a seed derived from the first; stop at the first failure."
+    )
+    var repeats = 1
 
     func validate() throws {
         guard stepTimeout.isFinite, stepTimeout > 0 else {
             throw ValidationError("--step-timeout must be a positive number of seconds")
         }
+        guard repeats >= 1 else { throw ValidationError("--repeat must be 1 or more") }
     }
 
     func run() async throws {
@@ -527,7 +534,7 @@ struct ScenarioRun: AsyncParsableCommand {
                 options: .init(
                     workDirectory: workDir, baseConfig: files.config, basePort: basePort,
                     stepTimeout: .milliseconds(Int64(stepTimeout * 1000)), junitPath: junit, jsonPath: json, keep: keep,
-                    proofSystem: proofSystem)
+                    proofSystem: proofSystem, seed: seed, repeats: repeats)
             )
             let scenarios = try runner.load(files.paths)
             let results = try await runner.run(scenarios)

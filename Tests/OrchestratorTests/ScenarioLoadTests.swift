@@ -182,6 +182,59 @@ struct ScenarioLoadTests {
         #expect(bad.key == "steps[1].expect.status[1]")
     }
 
+    @Test func aNemesisBesideALoadIsReadAndChecked() throws {
+        let scenario = try parse(
+            """
+              - load:
+                  thread: counter
+                  entrypoint: increment
+                  args: [1]
+                  count: 10
+                  nemesis: {every: 2s, faults: [kill_restart, pause_resume, partition]}
+              - load: {thread: counter, entrypoint: increment, args: [1], count: 10, nemesis: {every: 1s, faults: kill_restart, targets: [manager, sequencer]}}
+            """)
+        let first = try #require(load(scenario)?.nemesis)
+        #expect(first.every == .seconds(2))
+        #expect(first.faults == [.killRestart, .pauseResume, .partition])
+        #expect(first.targets == ["node-counter"])
+        let second = try #require(load(scenario, 1)?.nemesis)
+        #expect(second.targets == ["manager", "sequencer"])
+        // The same seed gives the same faults at the same moments.
+        let schedule = first.schedule(seed: 4, stream: 1, count: 20)
+        let again = first.schedule(seed: 4, stream: 1, count: 20)
+        #expect(schedule.map(\.wait) == again.map(\.wait))
+        #expect(schedule.map(\.fault) == again.map(\.fault))
+        #expect(schedule.allSatisfy { $0.wait >= .seconds(1) && $0.wait <= .seconds(3) })
+        #expect(Set(schedule.map(\.fault)).count > 1)
+        #expect(first.schedule(seed: 5, stream: 1, count: 20).map(\.wait) != schedule.map(\.wait))
+
+        let pauseManager = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, faults: [pause_resume], targets: [manager]}}"
+        )
+        #expect(pauseManager.key == "steps[0].load.nemesis.targets[0]")
+        #expect(pauseManager.message.contains("pause_resume acts on a thread node"))
+        let unknownFault = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, faults: [crash]}}"
+        )
+        #expect(unknownFault.key == "steps[0].load.nemesis.faults[0]")
+        let noEvery = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {faults: [partition]}}")
+        #expect(noEvery.key == "steps[0].load.nemesis")
+        #expect(noEvery.message.contains("needs every"))
+        let unknownTarget = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, targets: [node-countr]}}"
+        )
+        #expect(unknownTarget.key == "steps[0].load.nemesis.targets[0]")
+    }
+
+    @Test func repeatedRunsDeriveTheirSeedsFromTheFirst() {
+        #expect(ScenarioRunner.seed(42, round: 0) == 42)
+        let seeds = (0..<5).map { ScenarioRunner.seed(42, round: $0) }
+        #expect(Set(seeds).count == 5)
+        #expect(seeds == (0..<5).map { ScenarioRunner.seed(42, round: $0) })
+        #expect(seeds.allSatisfy { $0 <= UInt64(Int.max) })
+    }
+
     // MARK: Plans
 
     @Test func theSameSeedGivesTheSameTransactions() throws {

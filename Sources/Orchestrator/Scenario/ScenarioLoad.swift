@@ -58,6 +58,42 @@ extension Scenario {
         public var waitEach: Bool
         /// Which load step of the scenario this is: mixed into the seed.
         public var stream: UInt64
+        /// Faults at random moments while the load runs.
+        public var nemesis: Nemesis?
+    }
+
+    /// Faults a load step injects at moments drawn from the seed while it runs.
+    public struct Nemesis: Sendable, Equatable {
+        public enum Fault: String, Sendable, CaseIterable {
+            /// SIGKILL the target, restart it `every / 2` later.
+            case killRestart = "kill_restart"
+            /// Pause a node's submissions, resume them `every / 2` later.
+            case pauseResume = "pause_resume"
+            /// Cut a node off from the sequencer, heal it `every / 2` later.
+            case partition
+            /// Delay a node's messages to the sequencer by 20–50 ms, heal them `every / 2` later.
+            case delay
+        }
+        /// The mean time between two faults; each wait is drawn from 0.5 to 1.5 times it.
+        public var every: Duration
+        public var faults: [Fault]
+        public var targets: [String]
+    }
+
+    /// One fault a nemesis injected, with when (seconds since its load started).
+    public struct NemesisEvent: Sendable, Equatable, CustomStringConvertible {
+        public var at: Double
+        public var fault: Nemesis.Fault
+        public var target: String
+        /// How long it lasted, in seconds.
+        public var lasted: Double
+        /// Why it could not be applied, if it could not.
+        public var problem: String?
+
+        public var description: String {
+            String(format: "%.2fs %@ %@ for %.2fs", at, fault.rawValue, target, lasted)
+                + (problem.map { " (not applied: \($0))" } ?? "")
+        }
     }
 
     /// One argument of a load's transactions: a fixed value or one drawn per transaction.
@@ -122,6 +158,21 @@ extension Scenario.Load {
             let sender = senders.count == 1 ? senders[0] : senders[Int(random.below(UInt64(senders.count)))]
             let values = generators.indices.map { generators[$0].draw(&random) }
             return Scenario.PlannedTransaction(sender: sender, arguments: values)
+        }
+    }
+}
+
+extension Scenario.Nemesis {
+    /// The faults in the order it injects them: (wait before it, fault, target), drawn from
+    /// `seed` and the load's stream, so that a run's seed replays its faults.
+    public func schedule(seed: UInt64, stream: UInt64, count: Int) -> [(wait: Duration, fault: Fault, target: String)] {
+        var random = SplitMix64(seed: seed, stream: stream | (1 << 40))
+        let mean = Double(every.components.seconds) * 1000 + Double(every.components.attoseconds) / 1e15
+        return (0..<count).map { _ in
+            let factor = 0.5 + Double(random.below(1001)) / 1000
+            let fault = faults[Int(random.below(UInt64(faults.count)))]
+            let target = targets[Int(random.below(UInt64(targets.count)))]
+            return (.milliseconds(Int64(mean * factor)), fault, target)
         }
     }
 }

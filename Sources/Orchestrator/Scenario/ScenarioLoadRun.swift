@@ -23,6 +23,8 @@ struct LoadRecord: Sendable {
     var finalReports: [String: [TxStatusReply]] = [:]
     var accountsBefore: [String: AccountInfo] = [:]
     var accountsAfter: [String: AccountInfo] = [:]
+    /// The faults its nemesis injected, in order.
+    var faults: [Scenario.NemesisEvent] = []
 }
 
 /// Runs one `load` step: signs the planned transactions with the seeded accounts (each sender's
@@ -30,14 +32,20 @@ struct LoadRecord: Sendable {
 /// and follows them to `settled` or `failed` through the node's `tx_final` events, asking
 /// `tx_status` after those an event did not report (a restarted node starts its events again).
 struct LoadDriver {
+    /// Applies (true) or lifts (false) one nemesis fault on a target.
+    typealias FaultAction = @Sendable (Scenario.Nemesis.Fault, String, Bool) async throws -> Void
+
     let load: Scenario.Load
     let session: DevnetClientSession
     let progress: @Sendable (String) -> Void
+    var act: FaultAction = { _, _, _ in }
 
     /// Transactions a sender may have sent and not yet seen final (1 with `wait: true`).
     private var window: Int { load.waitEach ? 1 : 256 }
 
-    func run(until deadline: ContinuousClock.Instant) async throws -> LoadRecord {
+    /// Runs the load; returns what it did and, when not every transaction became final (or the
+    /// node refused one), why the step fails.
+    func run(until deadline: ContinuousClock.Instant) async throws -> (LoadRecord, failure: String?) {
         guard let entry = session.catalog.entry(for: load.thread),
             let process = session.state.processes.first(where: { $0.name == load.node })
         else { throw StepFailure("this devnet has no thread \(load.thread) on \(load.node)") }
@@ -98,6 +106,9 @@ struct LoadDriver {
         }
         // Leave time to report what is still open before the runner cuts the step off.
         let stop = deadline - .milliseconds(500)
+        let nemesis = load.nemesis.map { nemesis in
+            Task { await strike(nemesis, started: started) }
+        }
         await withTaskGroup(of: Void.self) { group in
             for (sender, queue) in queues.enumerated() {
                 group.addTask {
@@ -107,6 +118,8 @@ struct LoadDriver {
             }
             await group.waitForAll()
         }
+        nemesis?.cancel()
+        record.faults = await nemesis?.value ?? []
         reporter.cancel()
         subscriber.close()
         listener.cancel()
@@ -124,8 +137,10 @@ struct LoadDriver {
                 outcome.admitted.count, outcome.settled, outcome.failed, outcome.refusals.count, open.count,
                 (ContinuousClock.now - started).seconds))
         if let refusal = outcome.refusals.first {
-            throw StepFailure(
-                "\(load.node) refused \(outcome.refusals.count) of the \(total) transactions; the first: \(refusal)")
+            return (
+                record,
+                "\(load.node) refused \(outcome.refusals.count) of the \(total) transactions; the first: \(refusal)"
+            )
         }
         if !open.isEmpty {
             var seen: [String] = []
@@ -137,11 +152,50 @@ struct LoadDriver {
                     "\(hash.prefix(12)) \(status?.status.rawValue ?? "unknown")\(status?.waiting.map { " (\($0))" } ?? "")"
                 )
             }
-            throw StepFailure(
+            return (
+                record,
                 "\(open.count) of the \(total) transactions were not final when the step timed out (e.g. \(seen.joined(separator: "; "))); give the step a longer timeout or a lower rate"
             )
         }
-        return record
+        return (record, nil)
+    }
+
+    /// Injects the nemesis's faults, one at a time, until cancelled; each is lifted half the
+    /// mean time after it was applied, or at once when the load ends.
+    private func strike(_ nemesis: Scenario.Nemesis, started: ContinuousClock.Instant) async -> [Scenario.NemesisEvent]
+    {
+        var events: [Scenario.NemesisEvent] = []
+        for (wait, fault, target) in nemesis.schedule(seed: session.topology.seed, stream: load.stream, count: 10_000) {
+            try? await Task.sleep(for: wait)
+            if Task.isCancelled { break }
+            let at = ContinuousClock.now
+            var problem: String?
+            do {
+                try await act(fault, target, true)
+            } catch {
+                problem = "\(error)"
+            }
+            progress(
+                String(format: "               nemesis at %.2fs: %@ %@", (at - started).seconds, fault.rawValue, target)
+                    + (problem.map { " failed: \($0)" } ?? ""))
+            if problem == nil {
+                try? await Task.sleep(for: nemesis.every / 2)
+                // Lifted even when the load has ended (and cancelled this task).
+                let lift = Task { try await act(fault, target, false) }
+                do {
+                    try await lift.value
+                } catch {
+                    problem = "lifting it: \(error)"
+                    progress("               nemesis: lifting \(fault.rawValue) on \(target) failed: \(error)")
+                }
+            }
+            events.append(
+                Scenario.NemesisEvent(
+                    at: (at - started).seconds, fault: fault, target: target,
+                    lasted: (ContinuousClock.now - at).seconds,
+                    problem: problem))
+        }
+        return events
     }
 
     private func accounts() async throws -> [String: AccountInfo] {

@@ -508,6 +508,7 @@ struct ScenarioParser {
 
     static let loadKeys = [
         "thread", "entrypoint", "args", "from", "senders", "count", "duration", "rate", "wait", "node", "as",
+        "nemesis",
     ]
 
     private mutating func load(_ node: Node, path: String) throws -> (Scenario.Action, String) {
@@ -613,18 +614,62 @@ struct ScenarioParser {
             }
             labels[name] = .loadPhase(thread: thread)
         }
+        let nemesis = try fields["nemesis"].map { try self.nemesis($0, path: "\(path).nemesis", node: target) }
         loadSteps += 1
         phases.append(name)
         let load = Scenario.Load(
             name: name, thread: thread, node: target, entrypoint: entrypoint, arguments: generators, senders: senders,
-            count: count, rate: rate, waitEach: waitEach, stream: loadSteps)
+            count: count, rate: rate, waitEach: waitEach, stream: loadSteps, nemesis: nemesis)
         let args = generators.map(\.description).joined(separator: " ")
         return (
             .load(load),
             "load \(name): \(count) × \(thread) \(entrypoint)\(args.isEmpty ? "" : " " + args) from "
                 + (senders.count == 1 ? senders[0] : "\(senders.count) senders")
                 + (rate.map { " at \(String(format: "%g", $0))/s" } ?? "") + (waitEach ? ", each waiting" : "")
+                + (nemesis.map {
+                    " with a nemesis every \($0.every): \($0.faults.map(\.rawValue).joined(separator: ", "))"
+                }
+                    ?? "")
         )
+    }
+
+    /// A load's `nemesis`: `every`, `faults` (default all) and `targets` (default the load's node).
+    private func nemesis(_ node: Node, path: String, node loadNode: String) throws -> Scenario.Nemesis {
+        let fields = try reader.mapping(node, path: path, allowed: ["every", "faults", "targets"])
+        guard let everyNode = fields["every"] else {
+            throw reader.error(node, path, "needs every: the mean time between faults (e.g. every: 2s)")
+        }
+        let every = try duration(everyNode, path: "\(path).every")
+        guard every >= .milliseconds(100) else {
+            throw reader.error(everyNode, "\(path).every", "at least 100ms between faults")
+        }
+        let known = Scenario.Nemesis.Fault.allCases.map(\.rawValue)
+        let faults =
+            try fields["faults"].map { list in
+                let items = (try? reader.sequence(list, path: "\(path).faults")) ?? [list]
+                return try items.enumerated().map {
+                    Scenario.Nemesis.Fault(
+                        rawValue: try reader.choice(
+                            $0.element, path: "\(path).faults[\($0.offset)]", from: known, noun: "fault"))!
+                }
+            } ?? Scenario.Nemesis.Fault.allCases
+        guard !faults.isEmpty else { throw reader.error(node, "\(path).faults", "the list is empty") }
+        var targets = [loadNode]
+        if let list = fields["targets"] {
+            let items = (try? reader.sequence(list, path: "\(path).targets")) ?? [list]
+            targets = try items.enumerated().map { try process($0.element, path: "\(path).targets[\($0.offset)]") }
+            guard !targets.isEmpty else { throw reader.error(list, "\(path).targets", "the list is empty") }
+            // Pauses and network faults act on a node (against the sequencer).
+            if let other = faults.first(where: { $0 != .killRestart }),
+                let index = targets.firstIndex(where: { topology.process(named: $0)?.role != .threadNode })
+            {
+                throw reader.error(
+                    items[index], "\(path).targets[\(index)]",
+                    "\(other.rawValue) acts on a thread node, and \(targets[index]) is not one; target nodes, or use only kill_restart"
+                )
+            }
+        }
+        return Scenario.Nemesis(every: every, faults: faults, targets: targets)
     }
 
     /// A load argument: a value, `{choice: [...]}`, `{range: [lo, hi]}` or `{account: any}`.

@@ -11,6 +11,8 @@ public struct StepResult: Codable, Sendable {
     public var failure: String?
     /// Not run, because an earlier step failed.
     public var skipped = false
+    /// What the step recorded: a nemesis's faults, each with its time since the load started.
+    public var notes: [String]?
 }
 
 /// How one scenario went.
@@ -26,6 +28,8 @@ public struct ScenarioResult: Codable, Sendable {
     public var dataDirectory: String?
     /// Every thread's canonical state root when the scenario ended.
     public var roots: [String: String] = [:]
+    /// The seed it ran with, when `--seed` or `--repeat` chose it.
+    public var seed: UInt64?
 
     init(file: String, name: String, totalSteps: Int) {
         self.file = file
@@ -83,10 +87,17 @@ public enum ScenarioReport {
                 let name = "\(step.index): \(step.summary)"
                 xml +=
                     "    <testcase name=\"\(escape(name))\" classname=\"\(escape(result.name))\" file=\"\(escape(result.file))\" line=\"\(step.line)\" time=\"\(Double(step.durationMs) / 1000)\""
+                let output = step.notes.map {
+                    "      <system-out>\(escape($0.joined(separator: "\n")))</system-out>\n"
+                }
                 if step.skipped {
                     xml += "><skipped message=\"not run after an earlier failure\"/></testcase>\n"
                 } else if let failure = step.failure {
-                    xml += ">\n      <failure message=\"\(escape(failure))\">\(escape(result.failure ?? failure))</failure>\n    </testcase>\n"
+                    xml +=
+                        ">\n      <failure message=\"\(escape(failure))\">\(escape(result.failure ?? failure))</failure>\n"
+                        + (output ?? "") + "    </testcase>\n"
+                } else if let output {
+                    xml += ">\n" + output + "    </testcase>\n"
                 } else {
                     xml += "/>\n"
                 }
@@ -115,7 +126,11 @@ public enum ScenarioReport {
             case "\n": escaped += "&#10;"
             default:
                 // XML 1.0 has no place for other control characters.
-                if character.value < 0x20, character != "\t" { escaped += " " } else { escaped.unicodeScalars.append(character) }
+                if character.value < 0x20, character != "\t" {
+                    escaped += " "
+                } else {
+                    escaped.unicodeScalars.append(character)
+                }
             }
         }
         return escaped

@@ -43,6 +43,32 @@ actor ScenarioRun {
     private var expectedSupply: UInt64?
     /// Where progress lines of long steps go.
     private let progress: @Sendable (String) -> Void
+    /// What the last step recorded for the report (a nemesis's faults).
+    private var notes: [String] = []
+
+    /// What the last step recorded for the report, once.
+    func takeNotes() -> [String] {
+        defer { notes = [] }
+        return notes
+    }
+
+    /// Applies or lifts one nemesis fault.
+    private func nemesis(_ fault: Scenario.Nemesis.Fault, on target: String, apply: Bool) async throws {
+        switch fault {
+        case .killRestart:
+            if apply { try await kill(target) } else { try await orchestrator.restart(target) }
+        case .pauseResume:
+            _ = try await admin(
+                target, apply ? NodeAdminMessage.pause : NodeAdminMessage.resume, Empty(), as: NodeInfo.self)
+        case .partition, .delay:
+            if apply {
+                let kind: NetworkFault.Kind = fault == .partition ? .partition : .delay(ms: 20, jitterMs: 30)
+                try await session.apply(NetworkFault(kind, between: target, "sequencer"))
+            } else {
+                try await session.heal(between: (target, "sequencer"))
+            }
+        }
+    }
 
     init(orchestrator: Orchestrator, onDemandBlocks: Bool, progress: @escaping @Sendable (String) -> Void = { _ in })
         throws
@@ -160,8 +186,12 @@ actor ScenarioRun {
             named = namedAtSnapshot[name] ?? [:]
             phases = phasesAtSnapshot[name] ?? [:]
         case let .load(load):
-            phases[load.name] = try await LoadDriver(load: load, session: session, progress: progress)
-                .run(until: deadline)
+            var driver = LoadDriver(load: load, session: session, progress: progress)
+            driver.act = { fault, target, apply in try await self.nemesis(fault, on: target, apply: apply) }
+            let (record, failure) = try await driver.run(until: deadline)
+            phases[load.name] = record
+            notes = record.faults.map { "nemesis \($0)" }
+            if let failure { throw StepFailure(failure) }
         case let .invariants(check):
             let violations = InvariantChecker.check(try await history(check), check.checks)
             guard violations.isEmpty else {

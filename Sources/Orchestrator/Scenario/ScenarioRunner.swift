@@ -23,13 +23,20 @@ public struct ScenarioRunner: Sendable {
         public var keep: Bool
         /// Run every thread of every scenario with this proof system instead of its own.
         public var proofSystem: String?
+        /// Run every scenario with this seed instead of its own (`--seed`).
+        public var seed: UInt64?
+        /// Run every scenario this many times, the first with its seed and each next with one
+        /// derived from it, stopping at the first failure (`--repeat`).
+        public var repeats = 1
 
         public init(
             workDirectory: String? = nil, baseConfig: String? = nil, basePort: Int = 31300,
             stepTimeout: Duration = .seconds(30), junitPath: String? = nil, jsonPath: String? = nil, keep: Bool = false,
-            proofSystem: String? = nil
+            proofSystem: String? = nil, seed: UInt64? = nil, repeats: Int = 1
         ) {
             self.proofSystem = proofSystem
+            self.seed = seed
+            self.repeats = repeats
             self.workDirectory =
                 workDirectory
                 ?? URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
@@ -115,10 +122,28 @@ public struct ScenarioRunner: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for scenario in scenarios {
-                        try Task.checkCancellation()
-                        let result = await self.run(scenario, current: current)
-                        results.list.withLock { $0.append(result) }
+                    runs: for scenario in scenarios {
+                        let base = options.seed ?? scenario.config.seed
+                        for round in 0..<max(1, options.repeats) {
+                            try Task.checkCancellation()
+                            var seeded = scenario
+                            seeded.config.seed = Self.seed(base, round: round)
+                            if options.repeats > 1 || options.seed != nil {
+                                output("seed \(seeded.config.seed) (run \(round + 1) of \(max(1, options.repeats)))")
+                            }
+                            var result = await self.run(seeded, current: current)
+                            result.seed = seeded.config.seed
+                            results.list.withLock { $0.append(result) }
+                            if !result.passed {
+                                if options.repeats > 1 {
+                                    output(
+                                        "  stopped at the first failure; run it again with --seed \(seeded.config.seed)"
+                                    )
+                                    break runs
+                                }
+                                break
+                            }
+                        }
                     }
                 }
                 group.addTask {
@@ -143,6 +168,14 @@ public struct ScenarioRunner: Sendable {
         output(ScenarioReport.table(finished))
         try writeReports(finished)
         return finished
+    }
+
+    /// The seed of run `round` (0 first) of a scenario whose seed is `base`: `base` itself, then
+    /// SplitMix64 draws from it, so that `--seed` with a failing run's seed replays that run.
+    public static func seed(_ base: UInt64, round: Int) -> UInt64 {
+        guard round > 0 else { return base }
+        var random = SplitMix64(seed: base, stream: UInt64(round))
+        return random.next() >> 1
     }
 
     private func writeReports(_ results: [ScenarioResult]) throws {
@@ -257,10 +290,11 @@ public struct ScenarioRunner: Sendable {
                 problem = "\(error)"
             }
             let elapsed = milliseconds(ContinuousClock.now - at)
+            let notes = await run.takeNotes()
             result.steps.append(
                 StepResult(
                     index: index + 1, line: step.line, summary: step.summary, passed: problem == nil,
-                    durationMs: elapsed, failure: problem))
+                    durationMs: elapsed, failure: problem, notes: notes.isEmpty ? nil : notes))
             if let problem {
                 output("               FAILED after \(elapsed) ms: \(problem)")
                 failure = "step \(index + 1) (\(scenario.file):\(step.line)) \(step.summary): \(problem)"
