@@ -41,7 +41,8 @@ struct SocketLoopTests {
         let answers = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for n in 0..<50 {
                 group.addTask {
-                    let reply = try await client.call("echo", n, as: Int.self)
+                    // Generous: this is about matching replies, not speed, and CI machines are busy.
+                    let reply = try await client.call("echo", n, as: Int.self, timeout: .seconds(60))
                     return (n, reply)
                 }
             }
@@ -95,7 +96,7 @@ struct SocketLoopTests {
         // The loop is still alive and serving after the drop.
         let echo = try await startEcho(loop, endpoint: "inproc://alive-\(UUID().uuidString)")
         let client = try await RequestClient.connect(to: echo.boundEndpoints[0], on: loop)
-        #expect(try await client.call("echo", "still here", as: String.self) == "still here")
+        #expect(try await client.call("echo", "still here", as: String.self, timeout: .seconds(60)) == "still here")
         #expect(notes.withLock { $0.contains { $0.contains("dropped") } })
         await loop.shutdown()
         context.terminate()
