@@ -18,7 +18,8 @@ struct ScenarioTests {
     }
 
     private func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-e2e-\(UUID().uuidString.prefix(8))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "scenario-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -42,6 +43,45 @@ struct ScenarioTests {
         #expect(roots[0] == roots[1])
         // A passing scenario leaves nothing behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).allSatisfy { $0.hasSuffix(".json") })
+    }
+
+    @Test func loadsUnderANemesisKeepTheInvariantsAndASeedReplaysTheFaults() throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let scenario = repository.appendingPathComponent("Scenarios/load-and-invariants.yaml").path
+        func faults(_ report: URL) throws -> (seeds: [UInt64], faults: [[String]]) {
+            let results = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [[String: Any]])
+            #expect(results.allSatisfy { $0["passed"] as? Bool == true })
+            let seeds = results.compactMap { ($0["seed"] as? NSNumber)?.uint64Value }
+            let faults = results.map { result in
+                let steps = result["steps"] as? [[String: Any]] ?? []
+                // "nemesis 1.04s pause_resume node-counter for 0.50s": the fault and target, not the times.
+                return (steps.first { $0["notes"] != nil }?["notes"] as? [String] ?? []).map {
+                    $0.split(separator: " ").dropFirst(2).prefix(2).joined(separator: " ")
+                }
+            }
+            return (seeds, faults)
+        }
+        let twice = work.appendingPathComponent("twice.json")
+        let result = try runScenario([scenario, "--repeat", "2", "--json", twice.path], workDirectory: work)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("seed 21 (run 1 of 2)"))
+        let first = try faults(twice)
+        #expect(first.seeds.count == 2 && first.seeds[0] == 21 && first.seeds[1] != 21)
+        #expect(first.faults.allSatisfy { !$0.isEmpty }, "\(first.faults)")
+        #expect(result.stdout.contains("check invariants final_once, nonces, supply, sequences"))
+
+        let replay = work.appendingPathComponent("replay.json")
+        let again = try runScenario(
+            [scenario, "--seed", "\(first.seeds[1])", "--json", replay.path], workDirectory: work)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        let replayed = try faults(replay)
+        #expect(replayed.seeds == [first.seeds[1]])
+        // The same faults on the same targets, in the same order (as many as the load lasted for).
+        let shared = min(replayed.faults[0].count, first.faults[1].count)
+        #expect(shared > 0)
+        #expect(Array(replayed.faults[0].prefix(shared)) == Array(first.faults[1].prefix(shared)))
     }
 
     @Test func aFailingScenarioExitsNonZeroKeepsItsDataAndNamesWhatItWaitedFor() throws {
@@ -151,7 +191,8 @@ extension ScenarioTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: devnet)
         process.arguments = [
-            "scenario", "run", file.path, "--work-dir", work.appendingPathComponent("runs").path, "--base-port", "\(base)",
+            "scenario", "run", file.path, "--work-dir", work.appendingPathComponent("runs").path, "--base-port",
+            "\(base)",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
