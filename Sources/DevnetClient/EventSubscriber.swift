@@ -1,5 +1,6 @@
 import DevnetProtocol
 public import Foundation
+import Synchronization
 public import ZeroMQ
 
 /// One event as a subscriber receives it.
@@ -29,13 +30,22 @@ public final class EventSubscriber: Sendable {
     private let loop: SocketLoop
     private let socket: SocketID
     private let client: RequestClient
+    private let continuation: AsyncStream<ReceivedEvent>.Continuation
+    /// Set by ``close()``: the follower stops asking for missed events.
+    private let closed = Atomic<Bool>(false)
 
-    private init(events: AsyncStream<ReceivedEvent>, loop: SocketLoop, socket: SocketID, client: RequestClient) {
+    private init(
+        events: AsyncStream<ReceivedEvent>, continuation: AsyncStream<ReceivedEvent>.Continuation, loop: SocketLoop,
+        socket: SocketID, client: RequestClient
+    ) {
         self.events = events
+        self.continuation = continuation
         self.loop = loop
         self.socket = socket
         self.client = client
     }
+
+    private var isClosed: Bool { closed.load(ordering: .relaxed) }
 
     /// Subscribes and starts delivering from `fromSeq` (1: everything the daemon still keeps).
     public static func connect(
@@ -48,7 +58,8 @@ public final class EventSubscriber: Sendable {
         let handle = try await loop.open(.sub, options: .subscriber([""]), connect: [endpoint])
         let client = try await RequestClient.connect(to: api, on: loop)
         let (stream, continuation) = AsyncStream.makeStream(of: ReceivedEvent.self)
-        let subscriber = EventSubscriber(events: stream, loop: loop, socket: handle.id, client: client)
+        let subscriber = EventSubscriber(
+            events: stream, continuation: continuation, loop: loop, socket: handle.id, client: client)
         let messages = handle.messages
         Task {
             var next = fromSeq
@@ -57,15 +68,26 @@ public final class EventSubscriber: Sendable {
                 next += 1
                 if topics?.contains(event.topic) ?? true { continuation.yield(event) }
             }
+            /// One `events` request, asked again until it is answered: a busy or restarting
+            /// daemon delays the events, it does not lose them. Nil once the subscriber is closed.
+            func fetch() async -> EventsReply? {
+                while !subscriber.isClosed {
+                    do {
+                        return try await client.call(
+                            AdminMessage.events, EventsRequest(fromSeq: next, limit: 1000), as: EventsReply.self,
+                            timeout: .seconds(5))
+                    } catch let error as WireError where error.code == .shuttingDown {
+                        return nil
+                    } catch {
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                return nil
+            }
             /// Fetches events [next, upTo) from the API endpoint.
             func fill(upTo end: UInt64?) async {
                 while end.map({ next < $0 }) ?? true {
-                    guard
-                        let reply = try? await client.call(
-                            AdminMessage.events, EventsRequest(fromSeq: next, limit: 1000), as: EventsReply.self,
-                            timeout: .seconds(5)
-                        )
-                    else { return }
+                    guard let reply = await fetch() else { return }
                     if reply.firstAvailableSeq > next { next = reply.firstAvailableSeq }
                     let before = next
                     for event in reply.events where end.map({ event.seq < $0 }) ?? true {
@@ -94,7 +116,9 @@ public final class EventSubscriber: Sendable {
 
     /// Stops following; the event stream finishes.
     public func close() {
+        closed.store(true, ordering: .relaxed)
         loop.close(socket)
         client.close()
+        continuation.finish()
     }
 }

@@ -61,15 +61,22 @@ struct EventSubscriberTests {
             events: "inproc://events-\(id)", api: "inproc://api-\(id)", on: loop)
         var received: [UInt64] = []
         var iterator = subscriber.events.makeAsyncIterator()
+        // Bounded: a subscriber that never fetches fails here instead of hanging.
+        let firstWatchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            subscriber.close()
+        }
         // 1 and 2 come from the first fetch, whatever the subscription saw.
         while received.count < 2, let event = await iterator.next() { received.append(event.seq) }
+        firstWatchdog.cancel()
+        #expect(received == [1, 2])
         let before = fake.requests.load(ordering: .relaxed)
         // 3…5 are "lost" on the way; 6 arrives live and reveals the gap.
         for seq: UInt64 in 3...5 { try fake.publish(seq, live: false) }
         try fake.publish(6, live: true)
         // Bounded: a subscriber that never fills the gap fails here instead of hanging.
         let watchdog = Task {
-            try await Task.sleep(for: .seconds(10))
+            try await Task.sleep(for: .seconds(60))
             subscriber.close()
         }
         while received.count < 6, let event = await iterator.next() { received.append(event.seq) }
