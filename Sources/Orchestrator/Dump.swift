@@ -620,33 +620,6 @@ extension Orchestrator {
 
     /// ``load(_:)``, but a SIGINT, SIGTERM or SIGHUP while it runs stops what it started and fails.
     public func loadStoppingOnSignal(_ options: LoadOptions) async throws -> LoadReport {
-        let signals = terminationSignals()
-        return try await withThrowingTaskGroup(of: LoadReport?.self) { group in
-            group.addTask { try await self.load(options) }
-            group.addTask {
-                for await number in signals {
-                    throw OrchestratorError(
-                        "interrupted by \(signalName(number)) while starting from the dump; stopped what was started",
-                        exitCode: 130)
-                }
-                return nil
-            }
-            do {
-                while let result = try await group.next() {
-                    if let report = result {
-                        group.cancelAll()
-                        return report
-                    }
-                }
-                throw CancellationError()
-            } catch let error as OrchestratorError where error.exitCode == 130 {
-                group.cancelAll()
-                if let state = DevnetState.load(from: dataDirectory) {
-                    await stopAll(state, timeout: .seconds(5), quiet: true)
-                }
-                DevnetState.remove(from: dataDirectory)
-                throw error
-            }
-        }
+        try await stoppingOnSignal(while: "starting from the dump") { try await self.load(options) }
     }
 }

@@ -34,21 +34,29 @@ extension Orchestrator {
     /// ``up(_:)``, but a SIGINT, SIGTERM or SIGHUP while it runs stops what it started and fails,
     /// instead of leaving daemons behind.
     public func upStoppingOnSignal(_ options: UpOptions) async throws -> DevnetState {
+        try await stoppingOnSignal(while: "starting") { try await self.up(options) }
+    }
+
+    /// Runs `start`; a SIGINT, SIGTERM or SIGHUP meanwhile stops whatever it had started and fails
+    /// with exit code 130, saying it was interrupted `while` doing what it did.
+    func stoppingOnSignal<Result: Sendable>(
+        while doing: String, _ start: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
         let signals = terminationSignals()
-        return try await withThrowingTaskGroup(of: DevnetState?.self) { group in
-            group.addTask { try await self.up(options) }
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await start() }
             group.addTask {
                 for await number in signals {
                     throw OrchestratorError(
-                        "interrupted by \(signalName(number)) while starting; stopped what was started", exitCode: 130)
+                        "interrupted by \(signalName(number)) while \(doing); stopped what was started", exitCode: 130)
                 }
                 return nil
             }
             do {
                 while let result = try await group.next() {
-                    if let state = result {
+                    if let result {
                         group.cancelAll()
-                        return state
+                        return result
                     }
                 }
                 throw CancellationError()
