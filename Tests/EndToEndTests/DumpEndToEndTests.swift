@@ -5,24 +5,6 @@ import Testing
 /// again in another data directory on other ports.
 @Suite("dump and load on real processes", .serialized)
 struct DumpEndToEndTests {
-    /// Every account of the L2 ledger: balance, nonce and fees paid, by name.
-    private func accounts(_ devnet: TestDevnet) throws -> [String: [String: Int]] {
-        let list = try devnet.json("request", "sequencer", "accounts")["accounts"] as? [[String: Any]] ?? []
-        var byName: [String: [String: Int]] = [:]
-        for account in list {
-            guard let name = account["name"] as? String else { continue }
-            byName[name] = [
-                "balance": account["balance"] as? Int ?? -1, "nonce": account["next_nonce"] as? Int ?? -1,
-                "fees": account["fees_paid"] as? Int ?? -1,
-            ]
-        }
-        return byName
-    }
-
-    private func call(_ devnet: TestDevnet, _ arguments: String...) throws -> String {
-        try devnet.command(["call"] + arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// The thread's canonical record: sequence, state root and program.
     private func thread(_ devnet: TestDevnet, _ name: String) throws -> [String: String] {
         let record = try devnet.json("thread", name)
@@ -74,7 +56,7 @@ struct DumpEndToEndTests {
             .filter { !$0.hasPrefix(".lock") && $0 != "genesis" } == [])
         #expect(try first.status().allSatisfy { $0["status"] as? String == "healthy" })
 
-        let saved = try accounts(first)
+        let saved = try first.ledgerAccounts()
         let savedThread = try thread(first, "token")
         #expect(saved["alice"]?["nonce"] == 1)
         #expect(savedThread["sequence"] != "0")
@@ -92,10 +74,10 @@ struct DumpEndToEndTests {
         #expect(try second.status().allSatisfy { $0["status"] as? String == "healthy" })
 
         // The same accounts, balances, nonces, fees, thread state and thread nonces.
-        #expect(try accounts(second) == saved)
+        #expect(try second.ledgerAccounts() == saved)
         #expect(try thread(second, "token") == savedThread)
-        #expect(try call(second, "token", "balance_of", "alice") == "70")
-        #expect(try call(second, "token", "balance_of", "bob") == "30")
+        #expect(try second.view("token", "balance_of", "alice") == "70")
+        #expect(try second.view("token", "balance_of", "bob") == "30")
         #expect(try threadNonce(second, of: "alice") == threadNonce(first, of: "alice"))
         #expect(try threadNonce(second, of: "alice") == 2)
 
@@ -103,13 +85,13 @@ struct DumpEndToEndTests {
         #expect(
             try second.json("send", "token", "transfer", "bob", "7", "--from", "alice")["status"] as? String
                 == "settled")
-        #expect(try call(second, "token", "balance_of", "bob") == "37")
+        #expect(try second.view("token", "balance_of", "bob") == "37")
         #expect(try thread(second, "token")["sequence"] == "\(Int(savedThread["sequence"]!)! + 1)")
         #expect(try second.command("transfer", "--from", "alice", "--to", "carol", "5").status == 0)
-        #expect(try accounts(second)["alice"]?["nonce"] == 2)
-        #expect(try accounts(second)["carol"]?["balance"] == (saved["carol"]?["balance"] ?? 0) + 5)
-        #expect(try call(first, "token", "balance_of", "bob") == "30")
-        #expect(try accounts(first) == saved)
+        #expect(try second.ledgerAccounts()["alice"]?["nonce"] == 2)
+        #expect(try second.ledgerAccounts()["carol"]?["balance"] == (saved["carol"]?["balance"] ?? 0) + 5)
+        #expect(try first.view("token", "balance_of", "bob") == "30")
+        #expect(try first.ledgerAccounts() == saved)
 
         // Loading again over a devnet is refused, and so is a damaged copy of the dump.
         let again = try load(file, into: second)
@@ -180,7 +162,7 @@ struct DumpEndToEndTests {
         #expect(try pending(second) >= 1)
         _ = try second.command("mine")
         try await second.eventually("the mint settled in the loaded devnet") { try status(second) == "settled" }
-        #expect(try call(second, "token", "balance_of", "alice") == "50")
+        #expect(try second.view("token", "balance_of", "alice") == "50")
         #expect(try second.json("thread", "token")["sequence"] as? Int == 1)
         // The first devnet still waits for its block.
         #expect(try status(first) != "settled")

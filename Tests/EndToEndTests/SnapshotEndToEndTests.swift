@@ -4,24 +4,6 @@ import Testing
 /// `devnet snapshot`, `revert` and `reset` on real processes.
 @Suite("snapshot, revert and reset on real processes", .serialized)
 struct SnapshotEndToEndTests {
-    /// Every account of the L2 ledger: balance, nonce and fees paid, by name.
-    private func accounts(_ devnet: TestDevnet) throws -> [String: [String: Int]] {
-        let list = try devnet.json("request", "sequencer", "accounts")["accounts"] as? [[String: Any]] ?? []
-        var byName: [String: [String: Int]] = [:]
-        for account in list {
-            guard let name = account["name"] as? String else { continue }
-            byName[name] = [
-                "balance": account["balance"] as? Int ?? -1, "nonce": account["next_nonce"] as? Int ?? -1,
-                "fees": account["fees_paid"] as? Int ?? -1,
-            ]
-        }
-        return byName
-    }
-
-    private func call(_ devnet: TestDevnet, _ arguments: String...) throws -> String {
-        try devnet.command(["call"] + arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// The thread's canonical sequence and state root.
     private func thread(_ devnet: TestDevnet, _ name: String) throws -> (sequence: Int, root: String) {
         let record = try devnet.json("thread", name)
@@ -34,7 +16,7 @@ struct SnapshotEndToEndTests {
         let up = try devnet.up()
         try #require(up.status == 0, "devnet up failed: \(up.stderr)")
         #expect(up.stdout.contains("saved snapshot genesis"))
-        let genesis = try accounts(devnet)
+        let genesis = try devnet.ledgerAccounts()
         let genesisThread = try thread(devnet, "token")
 
         // An L2 transfer and a thread transaction, both settled.
@@ -51,41 +33,41 @@ struct SnapshotEndToEndTests {
         // The daemons were paused, not restarted.
         #expect(try devnet.status().compactMap { $0["pid"] as? Int } == pids)
         #expect(try devnet.status().allSatisfy { $0["status"] as? String == "healthy" })
-        let saved = try accounts(devnet)
+        let saved = try devnet.ledgerAccounts()
         let savedThread = try thread(devnet, "token")
         #expect(saved["alice"]?["nonce"] == 1)
         #expect(savedThread.sequence >= 1)
-        #expect(try call(devnet, "token", "balance_of", "alice") == "100")
+        #expect(try devnet.view("token", "balance_of", "alice") == "100")
 
         // More of both: balances, the nonce and the thread's value move on.
         #expect(
             try devnet.json("send", "token", "transfer", "bob", "30", "--from", "alice")["status"] as? String
                 == "settled")
         #expect(try devnet.command("transfer", "--from", "alice", "--to", "carol", "500").status == 0)
-        #expect(try accounts(devnet) != saved)
-        #expect(try accounts(devnet)["alice"]?["nonce"] == 2)
+        #expect(try devnet.ledgerAccounts() != saved)
+        #expect(try devnet.ledgerAccounts()["alice"]?["nonce"] == 2)
         #expect(try thread(devnet, "token").sequence > savedThread.sequence)
-        #expect(try call(devnet, "token", "balance_of", "bob") == "30")
+        #expect(try devnet.view("token", "balance_of", "bob") == "30")
 
         let revert = try devnet.command("revert", "mid")
         try #require(revert.status == 0, "devnet revert failed: \(revert.stderr)")
         #expect(revert.stdout.contains("reverted to snapshot mid in"))
-        #expect(try accounts(devnet) == saved)
+        #expect(try devnet.ledgerAccounts() == saved)
         let reverted = try thread(devnet, "token")
         #expect(reverted.sequence == savedThread.sequence)
         #expect(reverted.root == savedThread.root)
-        #expect(try call(devnet, "token", "balance_of", "alice") == "100")
-        #expect(try call(devnet, "token", "balance_of", "bob") == "0")
+        #expect(try devnet.view("token", "balance_of", "alice") == "100")
+        #expect(try devnet.view("token", "balance_of", "bob") == "0")
         #expect(try devnet.status().allSatisfy { $0["status"] as? String == "healthy" })
 
         // The devnet accepts and settles new transactions from there.
         #expect(
             try devnet.json("send", "token", "transfer", "bob", "7", "--from", "alice")["status"] as? String
                 == "settled")
-        #expect(try call(devnet, "token", "balance_of", "bob") == "7")
+        #expect(try devnet.view("token", "balance_of", "bob") == "7")
         #expect(try thread(devnet, "token").sequence == savedThread.sequence + 1)
         #expect(try devnet.command("transfer", "--from", "alice", "--to", "dave", "1").status == 0)
-        #expect(try accounts(devnet)["alice"]?["nonce"] == 2)
+        #expect(try devnet.ledgerAccounts()["alice"]?["nonce"] == 2)
 
         // An unknown name fails naming the snapshots there are; the list shows both.
         let unknown = try devnet.command("revert", "nope")
@@ -101,14 +83,14 @@ struct SnapshotEndToEndTests {
         // Reset: back to the state up started in.
         let reset = try devnet.command("reset")
         try #require(reset.status == 0, "devnet reset failed: \(reset.stderr)")
-        #expect(try accounts(devnet) == genesis)
+        #expect(try devnet.ledgerAccounts() == genesis)
         #expect(try thread(devnet, "token") == genesisThread)
-        #expect(try call(devnet, "token", "balance_of", "alice") == "0")
+        #expect(try devnet.view("token", "balance_of", "alice") == "0")
         #expect(try devnet.json("send", "token", "mint", "bob", "5", "--from", "bob")["status"] as? String == "settled")
 
         // The snapshot survived both reverts; deleting it takes it off the list.
         #expect(try devnet.command("revert", "mid").status == 0)
-        #expect(try call(devnet, "token", "balance_of", "alice") == "100")
+        #expect(try devnet.view("token", "balance_of", "alice") == "100")
         #expect(try devnet.command("snapshot", "--delete", "mid").status == 0)
         #expect(!(try devnet.command("snapshot", "--list").stdout.contains("mid")))
     }
@@ -136,18 +118,18 @@ struct SnapshotEndToEndTests {
 
         _ = try devnet.command("mine")
         try await devnet.eventually("the mint settled") { try status() == "settled" }
-        #expect(try call(devnet, "token", "balance_of", "alice") == "50")
+        #expect(try devnet.view("token", "balance_of", "alice") == "50")
 
         // Back: the block never happened; the same sub-block waits again and settles at the next one.
         #expect(try devnet.command("revert", "in-flight").status == 0)
         #expect(try status() != "settled")
-        #expect(try call(devnet, "token", "balance_of", "alice") == "0")
+        #expect(try devnet.view("token", "balance_of", "alice") == "0")
         // The node, started again, also submits the sub-block a second time (as after any restart
         // with a sub-block waiting at the sequencer); that copy reverts, and the mint applies once.
         #expect(try pending() >= 1)
         _ = try devnet.command("mine")
         try await devnet.eventually("the mint settled again") { try status() == "settled" }
-        #expect(try call(devnet, "token", "balance_of", "alice") == "50")
+        #expect(try devnet.view("token", "balance_of", "alice") == "50")
         #expect(try devnet.json("thread", "token")["sequence"] as? Int == 1)
     }
 

@@ -136,6 +136,27 @@ final class TestDevnet {
     }
 }
 
+extension TestDevnet {
+    /// Every account of the L2 ledger: balance, nonce and fees paid, by name.
+    func ledgerAccounts() throws -> [String: [String: Int]] {
+        let list = try json("request", "sequencer", "accounts")["accounts"] as? [[String: Any]] ?? []
+        var byName: [String: [String: Int]] = [:]
+        for account in list {
+            guard let name = account["name"] as? String else { continue }
+            byName[name] = [
+                "balance": account["balance"] as? Int ?? -1, "nonce": account["next_nonce"] as? Int ?? -1,
+                "fees": account["fees_paid"] as? Int ?? -1,
+            ]
+        }
+        return byName
+    }
+
+    /// `devnet call`'s printed result, trimmed.
+    func view(_ arguments: String...) throws -> String {
+        try command(["call"] + arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

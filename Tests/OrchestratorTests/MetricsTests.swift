@@ -27,9 +27,9 @@ struct MetricsTests {
             Array("zkdevnet_test_total 7\n".utf8)
         }
         defer { endpoint.stop() }
-        func exchange(_ request: [UInt8]) throws -> String {
+        /// A TCP connection to the endpoint, or a failed test.
+        func connection() throws -> Int32 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
@@ -40,6 +40,11 @@ struct MetricsTests {
                 }
             }
             try #require(connected == 0)
+            return fd
+        }
+        func exchange(_ request: [UInt8]) throws -> String {
+            let fd = try connection()
+            defer { close(fd) }
             // A stuck endpoint fails the test instead of hanging it.
             var patience = timeval(tv_sec: 20, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
@@ -65,17 +70,7 @@ struct MetricsTests {
 
         // A client that trickles its request and never finishes it is dropped (its connection
         // closed, not left waiting), and the next scrape is answered.
-        let slow = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(slow, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(connected == 0)
+        let slow = try connection()
         var closedByServer = false
         for byte in Array("GET /metrics HTTP/1.1\r\nX: ".utf8) + Array(repeating: UInt8(ascii: "x"), count: 40) {
             var one = byte
