@@ -6,6 +6,8 @@ import Synchronization
 public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
     private let terminated = Mutex(false)
+    /// The context's ZAP handler, started by the first CURVE server socket.
+    private let zap = Mutex<ZAPHandler?>(nil)
 
     public init() {
         guard let handle = zmq_ctx_new() else {
@@ -27,6 +29,22 @@ public final class ZMQContext: @unchecked Sendable {
             return !done
         }
         if first { zmq_ctx_term(handle) }
+    }
+
+    /// The context's ZAP handler, started on first use; it lives until the context terminates.
+    func zapHandler() throws(ZMQError) -> ZAPHandler {
+        try zap.withLock { (zap: inout ZAPHandler?) throws(ZMQError) -> ZAPHandler in
+            if let zap { return zap }
+            let handler = try ZAPHandler(context: handle)
+            zap = handler
+            return handler
+        }
+    }
+
+    /// How many CURVE handshakes this context's server sockets refused: a client key not on the
+    /// socket's access list, or a client that did not offer CURVE at all but reached the handler.
+    public var refusedHandshakes: UInt64 {
+        zap.withLock { $0?.refusals ?? 0 }
     }
 
     /// The linked libzmq version, e.g. "4.3.4".
@@ -102,6 +120,12 @@ public struct SocketOptions: Sendable {
     public var handshakeInterval: Int32 = 30_000
     /// How many received messages a ``SocketLoop`` buffers before it stops reading the socket.
     public var inboundLimit = InboundLimit(messages: 1024, bytes: 64 * 1024 * 1024)
+    /// CurveZMQ: encrypt and authenticate the socket's connections as a server (with the clients
+    /// it lets in) or as a client. Nil: no security (ZeroMQ's NULL mechanism), or the client keys
+    /// of the ``SocketLoop`` for a socket that only connects.
+    public var curve: CurveSecurity? = nil
+    /// The ZAP domain a ``SocketLoop`` registered for a CURVE server socket.
+    var zapDomain: String? = nil
 
     public init() {}
 
@@ -162,6 +186,38 @@ public final class Socket {
             for prefix in options.subscriptions {
                 try setBytesOption(ZMQ_SUBSCRIBE, prefix, "subscribe")
             }
+        }
+        if let curve = options.curve { try apply(curve, domain: options.zapDomain) }
+    }
+
+    /// libzmq's draft `ZMQ_ZAP_ENFORCE_DOMAIN`: refuse a handshake when no ZAP handler answers.
+    private static let zapEnforceDomain: Int32 = 93
+
+    private func apply(_ curve: CurveSecurity, domain: String?) throws(ZMQError) {
+        guard Curve.isAvailable else {
+            throw ZMQError(
+                code: ENOTSUP, operation: "enable CURVE on a \(type) socket",
+                detail: CurveUnavailableError().description)
+        }
+        switch curve {
+        case let .server(pair, _):
+            try setOption(ZMQ_CURVE_SERVER, Int32(1), "CURVE server")
+            try setBytesOption(ZMQ_CURVE_SECRETKEY, pair.secretKey.bytes, "CURVE secret key")
+            guard let domain else {
+                throw ZMQError(
+                    code: EINVAL, operation: "enable CURVE on a \(type) socket",
+                    detail: "a CURVE server socket needs a ZAP domain: open it on a SocketLoop, which registers one")
+            }
+            try setBytesOption(ZMQ_ZAP_DOMAIN, Data(domain.utf8), "ZAP domain")
+            // Defence in depth: the handler lives as long as the context, but if it were ever
+            // missing libzmq would otherwise let every client in. A libzmq built without draft
+            // options refuses this one; the handler is there all the same.
+            var one: Int32 = 1
+            _ = zmq_setsockopt(handle, Self.zapEnforceDomain, &one, MemoryLayout<Int32>.size)
+        case let .client(keys):
+            try setBytesOption(ZMQ_CURVE_SERVERKEY, keys.serverKey.bytes, "CURVE server key")
+            try setBytesOption(ZMQ_CURVE_PUBLICKEY, keys.client.publicKey.bytes, "CURVE public key")
+            try setBytesOption(ZMQ_CURVE_SECRETKEY, keys.client.secretKey.bytes, "CURVE secret key")
         }
     }
 

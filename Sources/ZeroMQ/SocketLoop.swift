@@ -54,18 +54,26 @@ public final class SocketLoop: Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let diagnostics: @Sendable (String) -> Void
+    /// The CURVE keys of every socket opened here that only connects and has none of its own.
+    public let clientKeys: CurveClientKeys?
 
     /// Starts the loop thread.
     ///
     /// - Parameters:
     ///   - context: the process's libzmq context.
     ///   - name: the thread's name, for debuggers and logs.
-    ///   - diagnostics: called on the loop thread for dropped messages and socket errors.
+    ///   - clientKeys: CURVE keys for the sockets opened here that connect without binding
+    ///     (request clients, subscribers) and set no ``SocketOptions/curve`` of their own; nil
+    ///     leaves them without security. A devnet that is secured gives its members' keys here.
+    ///   - diagnostics: called on the loop thread for dropped messages and socket errors, and on
+    ///     the context's ZAP handler thread for refused CURVE handshakes (with the peer's address).
     public init(
         context: ZMQContext,
         name: String = "zmq-loop",
+        clientKeys: CurveClientKeys? = nil,
         diagnostics: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.clientKeys = clientKeys
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             fatalError("cannot create the socket loop's wake-up pipe: \(String(cString: strerror(errno)))")
@@ -95,6 +103,8 @@ public final class SocketLoop: Sendable {
         bind: [String] = [],
         connect: [String] = []
     ) async throws -> SocketHandle {
+        var options = options
+        if options.curve == nil, bind.isEmpty, let clientKeys { options.curve = .client(clientKeys) }
         let queue = InboundQueue(limit: options.inboundLimit) { [weak self] in _ = self?.enqueue(.wake) }
         let id = shared.withLock { state -> SocketID in
             defer { state.nextID += 1 }
@@ -247,7 +257,13 @@ public final class SocketLoop: Sendable {
         func handle(_ command: Command) {
             switch command {
             case let .open(id, type, options, bind, connect, inbound, result):
+                var options = options
                 do {
+                    // A CURVE server gets a ZAP domain of its own, which the context's handler
+                    // answers with the socket's access list.
+                    if case let .server(_, access) = options.curve {
+                        options.zapDomain = try context.zapHandler().register(access, report: diagnostics)
+                    }
                     let socket = try Socket(context: context, type: type, options: options)
                     var bound: [String] = []
                     do {
@@ -260,6 +276,7 @@ public final class SocketLoop: Sendable {
                     sockets[id] = Entry(socket: socket, inbound: inbound, options: options, endpoints: bound)
                     result.resume(returning: bound)
                 } catch {
+                    if let domain = options.zapDomain { try? context.zapHandler().unregister(domain) }
                     inbound.finish()
                     result.resume(throwing: error)
                 }
@@ -391,12 +408,19 @@ public final class SocketLoop: Sendable {
 
         func closeSocket(_ id: SocketID) {
             if let pending = rebinding.removeValue(forKey: id) {
+                forgetDomain(of: pending.entry)
                 pending.entry.inbound.finish()
                 return
             }
             guard let entry = sockets.removeValue(forKey: id) else { return }
             entry.socket.close()
+            forgetDomain(of: entry)
             entry.inbound.finish()
+        }
+
+        /// A closed CURVE server's ZAP domain: handshakes still arriving on it are refused.
+        func forgetDomain(of entry: Entry) {
+            if let domain = entry.options.zapDomain { try? context.zapHandler().unregister(domain) }
         }
     }
 }

@@ -8,11 +8,14 @@ public struct ZMQError: Error, Sendable, Equatable, CustomStringConvertible {
     public var operation: String
     /// The endpoint involved, when there is one.
     public var endpoint: String?
+    /// What went wrong in words, when the project knows better than libzmq's text for `code`.
+    public var detail: String?
 
-    public init(code: Int32, operation: String, endpoint: String? = nil) {
+    public init(code: Int32, operation: String, endpoint: String? = nil, detail: String? = nil) {
         self.code = code
         self.operation = operation
         self.endpoint = endpoint
+        self.detail = detail
     }
 
     /// Builds an error from the calling thread's current `zmq_errno()`.
@@ -27,7 +30,7 @@ public struct ZMQError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isWouldBlock: Bool { code == EAGAIN }
 
     /// libzmq's own text for the code.
-    public var reason: String { String(cString: zmq_strerror(code)) }
+    public var reason: String { detail ?? String(cString: zmq_strerror(code)) }
 
     public var description: String {
         if let endpoint {
