@@ -43,6 +43,9 @@ struct KubernetesRender: AsyncParsableCommand {
     @Option(help: "The storage class of the volume claims (default: the cluster's default).")
     var storageClass: String?
 
+    @Option(help: "Use this first TCP port instead of the config's base_port.")
+    var basePort: Int?
+
     @Option(help: "Use this seed instead of the config's.")
     var seed: UInt64?
 
@@ -58,7 +61,9 @@ struct KubernetesRender: AsyncParsableCommand {
             let devnet: DevnetConfig
             do {
                 devnet = try DevnetConfig.load(path: path).merging(
-                    .init(seed: seed, faultHooks: faultHooks ? true : nil, metricsPort: metricsPort), file: path)
+                    .init(
+                        seed: seed, basePort: basePort, faultHooks: faultHooks ? true : nil, metricsPort: metricsPort),
+                    file: path)
             } catch {
                 throw OrchestratorError.usage("error: \(error)")
             }
