@@ -16,6 +16,50 @@ public enum SequencerMessage {
     public static let accounts = "accounts"
     /// `{}` → ``ChainInfo``.
     public static let chain = "chain"
+    /// ``HistoryRequest`` → ``HistoryReply``: the included transactions with their receipts, in
+    /// order, a page at a time: the L2 history an offline replay re-executes.
+    public static let history = "history"
+}
+
+/// A page of the L2 history: included transactions after a position, oldest first.
+public struct HistoryRequest: Codable, Sendable {
+    /// Only entries after this position (0 or absent: from the first).
+    public var after: Int64?
+    /// At most this many entries (default and maximum ``maxLimit``).
+    public var limit: Int?
+
+    /// The most entries one reply carries.
+    public static let maxLimit = 256
+
+    public init(after: Int64? = nil, limit: Int? = nil) {
+        self.after = after
+        self.limit = limit
+    }
+}
+
+/// One included L2 transaction and its receipt.
+public struct HistoryEntry: Codable, Sendable {
+    /// Where it is in the sequencer's log: ask for `after` this to get the entries that follow.
+    public var position: Int64
+    public var tx: L2Transaction
+    public var receipt: Receipt
+
+    public init(position: Int64, tx: L2Transaction, receipt: Receipt) {
+        self.position = position
+        self.tx = tx
+        self.receipt = receipt
+    }
+}
+
+public struct HistoryReply: Codable, Sendable {
+    public var entries: [HistoryEntry]
+    /// Whether more entries follow the last one of this page.
+    public var more: Bool
+
+    public init(entries: [HistoryEntry], more: Bool) {
+        self.entries = entries
+        self.more = more
+    }
 }
 
 public struct SubmitRequest: Codable, Sendable {

@@ -71,6 +71,22 @@ public struct CommandLog: Sendable {
         }
     }
 
+    /// Up to `limit` entries of one kind after `position`, in order: a page of the log.
+    public func entries(kind: String, after position: Int64, limit: Int) throws -> [Entry] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT position, key, kind, command, outcome FROM command_log WHERE kind = ? AND position > ? ORDER BY position LIMIT ?",
+                arguments: [kind, position, limit]
+            ).map {
+                Entry(
+                    position: $0["position"], key: $0["key"], kind: $0["kind"], command: $0["command"],
+                    outcome: $0["outcome"])
+            }
+        }
+    }
+
     /// How many commands were applied.
     public func count() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM command_log") ?? 0 }

@@ -77,7 +77,7 @@ actor Chain {
         let devAccounts = DevAccounts.derive(seed: context.topology.seed)
         self.devAccounts = devAccounts
         log = CommandLog(database: context.database)
-        loop = SocketLoop(context: zmq, name: "sequencer-client")
+        loop = SocketLoop(context: zmq, name: "sequencer-client", clientKeys: context.clientKeys)
         (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
 
         var ledger = SequencerLedger(
@@ -277,6 +277,28 @@ actor Chain {
         }
         for account in ledger.accounts where !addresses.contains(account.address) { addresses.append(account.address) }
         return AccountsReply(accounts: addresses.map(info), totalSupply: ledger.totalSupply)
+    }
+
+    /// A page of the included transactions with their receipts, read from the log (which holds
+    /// only what is in a block, so a page never shows a transaction a restart could take back).
+    nonisolated func history(_ request: HistoryRequest) throws -> HistoryReply {
+        let limit = request.limit ?? HistoryRequest.maxLimit
+        guard (1...HistoryRequest.maxLimit).contains(limit) else {
+            throw WireError(
+                .badPayload, "limit \(limit) is out of range: give 1…\(HistoryRequest.maxLimit), or leave it out")
+        }
+        guard (request.after ?? 0) >= 0 else {
+            throw WireError(
+                .badPayload, "after \(request.after ?? 0) is negative: give a position from an earlier reply, or 0")
+        }
+        let decoder = WireCoding.decoder()
+        let rows = try log.entries(kind: "include", after: request.after ?? 0, limit: limit + 1)
+        let entries = try rows.prefix(limit).map { row in
+            let command = try decoder.decode(IncludedCommand.self, from: row.command)
+            return HistoryEntry(
+                position: row.position, tx: command.tx, receipt: try decoder.decode(Receipt.self, from: row.outcome))
+        }
+        return HistoryReply(entries: entries, more: rows.count > limit)
     }
 
     func info() -> ChainInfo {

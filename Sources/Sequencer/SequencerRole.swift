@@ -62,6 +62,9 @@ public struct SequencerRole: DaemonRole {
         router.on(SequencerMessage.chain, Empty.self) { _ in
             await chain.info()
         }
+        router.on(SequencerMessage.history, HistoryRequest.self) { request in
+            try chain.history(request)
+        }
         return router
     }
 
