@@ -14,6 +14,13 @@ public enum Invariant: String, CaseIterable, Sendable, Codable {
     /// Each thread's accepted sub-blocks follow each other with no gap and none twice, up to the
     /// manager's sequence.
     case sequences
+    /// Every cross-thread read of an accepted sub-block matched the other thread's canonical
+    /// value at its block, in a replay of the L2 history (``HistoryReplay``).
+    case crossReads = "cross_reads"
+    /// Re-executing every accepted sub-block of the L2 history from genesis, without trusting its
+    /// claims, gives each receipt's state root and the manager's sequences and roots now, and
+    /// applies no transaction twice (``HistoryReplay``).
+    case replay
 }
 
 /// What the daemons said after one or more load phases: the raw material of the invariant checks,
@@ -96,6 +103,8 @@ public struct InvariantHistory: Sendable {
     /// Accounts across the load phases, when nothing but the loads ran during them.
     public var accounts: [AccountChange] = []
     public var threads: [ThreadRecord] = []
+    /// What the offline replay of the whole L2 history found (for `cross_reads` and `replay`).
+    public var replayFindings: [HistoryReplay.Finding] = []
 
     public init() {}
 }
@@ -118,6 +127,13 @@ public enum InvariantChecker {
         if invariants.contains(.nonces) { found += nonces(history) }
         if invariants.contains(.supply) { found += supply(history) }
         if invariants.contains(.sequences) { found += sequences(history) }
+        for finding in history.replayFindings {
+            let invariant: Invariant = finding.kind == .crossRead ? .crossReads : .replay
+            if invariants.contains(invariant) {
+                found.append(
+                    InvariantViolation(invariant: invariant, subject: finding.subject, message: finding.message))
+            }
+        }
         return found
     }
 

@@ -547,7 +547,28 @@ actor ScenarioRun {
                     acceptedSequences: submissions.filter { $0.status == "accepted" }.map(\.sequence),
                     onlyNode: nodes.count == 1))
         }
+        if !check.checks.isDisjoint(with: [.crossReads, .replay]) {
+            let replay = try await replayHistory()
+            let live = try await session.call("manager", ManagerMessage.threads, Empty(), as: ThreadsReply.self)
+            history.replayFindings =
+                replay.findings + replay.compare(with: live.threads.map { ($0.name, $0.sequence, $0.stateRoot) })
+        }
         return history
+    }
+
+    /// The sequencer's whole L2 history, re-executed from genesis.
+    private func replayHistory() async throws -> HistoryReplay {
+        let catalog = try TopologyPrograms(topology: session.topology)
+        var replay = HistoryReplay(programs: { catalog.program(hash: $0) })
+        var after: Int64 = 0
+        while true {
+            let page = try await session.call(
+                "sequencer", SequencerMessage.history, HistoryRequest(after: after), as: HistoryReply.self)
+            for entry in page.entries { replay.apply(entry.tx, receipt: entry.receipt) }
+            guard page.more, let last = page.entries.last else { break }
+            after = last.position
+        }
+        return replay
     }
 
     /// The L2 transaction that carries what `name` names, once there is one.
