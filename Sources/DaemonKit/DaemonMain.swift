@@ -1,3 +1,4 @@
+import DevnetClient
 import DevnetProtocol
 import DevnetStorage
 import Foundation
@@ -125,6 +126,28 @@ public enum DaemonMain {
         }
     }
 
+    /// The devnet's credentials when its topology is secured (what a member holds), else nil.
+    static func loadCredentials(_ topology: Topology, options: DaemonOptions) throws -> DevnetCredentials? {
+        guard topology.isSecured else { return nil }
+        let dataDirectory = URL(fileURLWithPath: options.dataDirectory)
+        let file = DevnetCredentials.directory(in: dataDirectory).appendingPathComponent(DevnetCredentials.memberFile)
+        do {
+            guard let credentials = try DevnetCredentials.load(from: dataDirectory) else {
+                throw DaemonStartError(
+                    code: .badConfiguration,
+                    message:
+                        "the devnet is secured (security: curve in \(options.topologyPath)) but \(file.path) does not exist; `devnet up` writes it, and `devnet credentials --json` prints it for a node on another host"
+                )
+            }
+            try Curve.requireAvailable()
+            return credentials.memberView
+        } catch let error as CredentialsError {
+            throw DaemonStartError(code: .badConfiguration, message: error.message)
+        } catch let error as CurveUnavailableError {
+            throw DaemonStartError(code: .badConfiguration, message: error.description)
+        }
+    }
+
     static func serve<Role: DaemonRole>(_ role: Role.Type, options: DaemonOptions, logger: Logger) async throws {
         let topology: Topology
         do {
@@ -163,16 +186,25 @@ public enum DaemonMain {
             throw DaemonStartError(code: .storage, message: "cannot open the database in \(directory.path): \(error)")
         }
 
+        let credentials = try loadCredentials(topology, options: options)
         let zmq = ZMQContext()
-        // What the loops report comes from peers (dropped replies, say): a flood of it is throttled.
+        // What the loops report comes from peers (dropped replies, refused handshakes, say): a
+        // flood of it is throttled.
         let diagnostics = WarningThrottle(logger: logger)
         let loop = SocketLoop(context: zmq, name: "\(spec.name)-zmq") { note in diagnostics.warning(note) }
         // The events endpoint has a thread of its own: whatever its subscribers send, requests
         // are still read and answered.
         let eventsLoop = SocketLoop(context: zmq, name: "\(spec.name)-events") { note in diagnostics.warning(note) }
-        let endpoints = spec.endpoints
+        let endpoints = spec.bindEndpoints
         func bind(_ type: SocketType, _ endpoint: String, _ label: String) async throws -> SocketHandle {
-            let (loop, options) = type == .xpub ? (eventsLoop, eventOptions) : (loop, requestOptions)
+            var (loop, options) = type == .xpub ? (eventsLoop, eventOptions) : (loop, requestOptions)
+            if let credentials {
+                // Admin endpoints let in the orchestrator only; the others, members too.
+                let name = "\(spec.name) \(label) endpoint"
+                options.curve = .server(
+                    credentials.server,
+                    label == "admin" ? credentials.adminAccess(label: name) : credentials.memberAccess(label: name))
+            }
             do {
                 return try await loop.open(type, options: options, bind: [endpoint])
             } catch let error as ZMQError {
@@ -226,7 +258,8 @@ public enum DaemonMain {
         }
         let context = DaemonContext(
             spec: spec, topology: topology, directory: directory, database: database, logger: logger,
-            bootCount: bootCount, publisher: EventPublisher(loop: eventsLoop, socket: events.id, log: eventLog)
+            bootCount: bootCount, clientKeys: credentials?.memberClient,
+            publisher: EventPublisher(loop: eventsLoop, socket: events.id, log: eventLog)
         )
         let runtime = DaemonRuntime(
             context: context, role: try Role(context: context), loop: loop, api: api, admin: admin, eventLog: eventLog

@@ -2,7 +2,7 @@ public import DevnetProtocol
 public import DevnetStorage
 public import Foundation
 public import Logging
-import ZeroMQ
+public import ZeroMQ
 
 /// What one kind of daemon adds to the shared runtime: its schema, its API and its background work.
 public protocol DaemonRole: Sendable {
@@ -52,6 +52,9 @@ public struct DaemonContext: Sendable {
     public let logger: Logger
     /// How many times this process has started on this data directory, this start included.
     public let bootCount: Int
+    /// The CURVE keys this process connects to its peers with when the devnet is secured (the
+    /// members' keys); nil on an open devnet. Give them to every ``SocketLoop`` the role opens.
+    public let clientKeys: CurveClientKeys?
     let publisher: EventPublisher
 
     public var name: String { spec.name }

@@ -14,7 +14,7 @@ public struct Devnet: AsyncParsableCommand {
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
             Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self, Fault.self, Dump.self,
-            Kubernetes.self,
+            Kubernetes.self, Credentials.self,
         ]
     )
 }
@@ -152,6 +152,7 @@ struct Status: AsyncParsableCommand {
                 print(try Orchestrator.json(rows))
             } else {
                 print(Orchestrator.table(rows))
+                print(Orchestrator.securityLine(rows, dataDirectory: dataDirectory.path))
             }
             // A syncing node is up and serving; it answers once it has synced.
             if rows.contains(where: { $0.status != "healthy" && $0.status != "syncing" }) {

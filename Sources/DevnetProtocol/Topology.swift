@@ -76,7 +76,11 @@ public struct ThreadSpec: Codable, Sendable, Equatable {
 public struct ProcessSpec: Codable, Sendable, Equatable {
     public var name: String
     public var role: ProcessRole
+    /// Where others reach the process (the advertised addresses).
     public var endpoints: Endpoints
+    /// Where the process binds, when that differs from ``endpoints`` (`tcp://0.0.0.0:27100`
+    /// behind an address others reach it at, say); nil binds ``endpoints``.
+    public var bind: Endpoints?
     /// Sequencer only.
     public var blockMode: BlockMode?
     /// Thread nodes only.
@@ -91,6 +95,9 @@ public struct ProcessSpec: Codable, Sendable, Equatable {
         self.blockMode = blockMode
         self.thread = thread
     }
+
+    /// The endpoints the process binds.
+    public var bindEndpoints: Endpoints { bind ?? endpoints }
 }
 
 /// The fully resolved devnet: every process with its endpoints.
@@ -103,12 +110,25 @@ public struct Topology: Codable, Sendable, Equatable {
     /// Whether the daemons answer fault hooks (pause, resume, tamper) on their admin endpoints.
     /// Off unless the configuration turns it on; scenario runs turn it on.
     public var faultHooks: Bool?
+    /// How the endpoints are protected: ``Security/curve`` or open (nil).
+    public var security: Security?
 
-    public init(seed: UInt64, processes: [ProcessSpec], faultHooks: Bool? = nil) {
+    /// The protection of a devnet's endpoints.
+    public enum Security: String, Codable, Sendable {
+        /// CurveZMQ on every endpoint: encrypted, and only holders of the devnet's credentials
+        /// (`<data-dir>/credentials/`) connect; admin endpoints let in the orchestrator's key only.
+        case curve
+    }
+
+    public init(seed: UInt64, processes: [ProcessSpec], faultHooks: Bool? = nil, security: Security? = nil) {
         self.seed = seed
         self.processes = processes
         self.faultHooks = faultHooks
+        self.security = security
     }
+
+    /// Whether the endpoints need the devnet's CURVE credentials.
+    public var isSecured: Bool { security == .curve }
 
     /// The names of the threads funded at genesis (those not attached later), each once.
     public var genesisThreads: [String] {

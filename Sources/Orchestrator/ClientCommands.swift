@@ -24,10 +24,12 @@ public final class DevnetClientSession: Sendable {
             )
         }
         self.state = state
-        topology = try Topology.load(from: orchestrator.dataDirectory.appendingPathComponent(Topology.fileName))
+        let topology = try Topology.load(from: orchestrator.dataDirectory.appendingPathComponent(Topology.fileName))
+        self.topology = topology
         accounts = DevAccounts.derive(seed: topology.seed)
         catalog = try TopologyPrograms(topology: topology)
-        loop = SocketLoop(context: context, name: "devnet-client")
+        loop = SocketLoop(
+            context: context, name: "devnet-client", clientKeys: try orchestrator.clientKeys(for: topology))
     }
 
     public func close() async {

@@ -9,8 +9,15 @@ import ZKCore
 public struct DevnetConfig: Sendable, Equatable {
     /// The seed every account key is derived from. Same seed, same accounts.
     public var seed: UInt64 = 42
-    /// The host every endpoint binds on.
+    /// The address every process is reached at, unless ``hosts`` says otherwise.
     public var host: String = "127.0.0.1"
+    /// The address every process binds, unless ``hosts`` says otherwise; nil binds ``host``.
+    public var bind: String?
+    /// Per process (by name: `sequencer`, `manager`, `node-<thread>`): its own address and bind
+    /// address, for a devnet across hosts.
+    public var hosts: [String: ProcessHost] = [:]
+    /// Whether the endpoints need the devnet's credentials (CurveZMQ).
+    public var security: SecurityMode = .auto
     /// The first TCP port; every process takes three consecutive ports from here.
     public var basePort: Int = 27100
     /// How the sequencer closes blocks.
@@ -24,6 +31,26 @@ public struct DevnetConfig: Sendable, Equatable {
     public var metricsPort: Int?
 
     public init() {}
+
+    /// Where one process is reached and where it binds.
+    public struct ProcessHost: Sendable, Equatable {
+        /// The address others connect to; nil: the devnet's ``DevnetConfig/host``.
+        public var host: String?
+        /// The address it binds; nil: the devnet's ``DevnetConfig/bind``, else its own ``host``.
+        public var bind: String?
+
+        public init(host: String? = nil, bind: String? = nil) {
+            self.host = host
+            self.bind = bind
+        }
+    }
+
+    /// The address `name` is reached at and the one it binds.
+    func addresses(of name: String) -> (advertise: String, bind: String) {
+        let own = hosts[name]
+        let advertise = own?.host ?? host
+        return (advertise, own?.bind ?? bind ?? advertise)
+    }
 
     /// The contracts shipped with the devnet.
     public static let knownContracts = ["token", "achievements", "karts", "counter"]
@@ -102,7 +129,7 @@ public struct DevnetConfig: Sendable, Equatable {
     /// Every process with its endpoints: sequencer, manager, then one node per thread.
     public func topology() -> Topology {
         var processes: [ProcessSpec] = []
-        func endpoints(slot: Int) -> Endpoints {
+        func endpoints(slot: Int, host: String) -> Endpoints {
             let first = basePort + slot * Self.portsPerProcess
             return Endpoints(
                 api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)",
@@ -110,17 +137,26 @@ public struct DevnetConfig: Sendable, Equatable {
                 metrics: metricsPort.map { "http://\(host):\($0 + slot)/metrics" }
             )
         }
-        processes.append(
-            ProcessSpec(name: "sequencer", role: .sequencer, endpoints: endpoints(slot: 0), blockMode: blockMode))
-        processes.append(ProcessSpec(name: "manager", role: .manager, endpoints: endpoints(slot: 1)))
-        for (index, thread) in threads.enumerated() {
-            processes.append(
-                ProcessSpec(
-                    name: thread.nodeName, role: .threadNode, endpoints: endpoints(slot: 2 + index),
-                    thread: thread)
-            )
+        var bindHosts: [String] = []
+        func spec(_ name: String, _ role: ProcessRole, slot: Int) -> ProcessSpec {
+            let (advertise, bind) = addresses(of: name)
+            bindHosts.append(bind)
+            var spec = ProcessSpec(name: name, role: role, endpoints: endpoints(slot: slot, host: advertise))
+            if bind != advertise { spec.bind = endpoints(slot: slot, host: bind) }
+            return spec
         }
-        return Topology(seed: seed, processes: processes, faultHooks: faultHooks ? true : nil)
+        var sequencer = spec("sequencer", .sequencer, slot: 0)
+        sequencer.blockMode = blockMode
+        processes.append(sequencer)
+        processes.append(spec("manager", .manager, slot: 1))
+        for (index, thread) in threads.enumerated() {
+            var node = spec(thread.nodeName, .threadNode, slot: 2 + index)
+            node.thread = thread
+            processes.append(node)
+        }
+        return Topology(
+            seed: seed, processes: processes, faultHooks: faultHooks ? true : nil,
+            security: security.resolved(bindHosts: bindHosts))
     }
 }
 
@@ -163,7 +199,10 @@ extension DevnetConfig {
     }
 
     /// The keys of a configuration file.
-    static let keys = ["seed", "host", "base_port", "metrics_port", "fault_hooks", "sequencer", "threads"]
+    static let keys = [
+        "seed", "host", "bind", "security", "base_port", "metrics_port", "fault_hooks", "sequencer", "manager",
+        "threads",
+    ]
 
     /// Applies the keys of a configuration mapping on top of this configuration; `path` prefixes
     /// the keys named in errors (e.g. `topology` inside a scenario file).
@@ -174,12 +213,19 @@ extension DevnetConfig {
             self.seed = UInt64(try reader.integer(node, path: key("seed"), in: 0...Int.max))
         }
         if let node = top["host"] {
-            let host = try reader.string(node, path: key("host"))
-            var address = in_addr()
-            guard host == "localhost" || inet_pton(AF_INET, host, &address) == 1 else {
-                throw reader.error(node, key("host"), "'\(host)' is not an IPv4 address such as 127.0.0.1")
-            }
-            self.host = host == "localhost" ? "127.0.0.1" : host
+            self.host = try reader.address(node, path: key("host"))
+        }
+        if let node = top["bind"] {
+            self.bind = try reader.address(node, path: key("bind"))
+        }
+        if let node = top["security"] {
+            let mode = try reader.choice(
+                node, path: key("security"), from: SecurityMode.allCases.map(\.rawValue), noun: "security")
+            self.security = SecurityMode(rawValue: mode) ?? .auto
+        }
+        if let node = top["manager"] {
+            let manager = try reader.mapping(node, path: key("manager"), allowed: ["host", "bind"])
+            try readHost(manager, process: "manager", path: key("manager"), reader: reader)
         }
         if let node = top["fault_hooks"] {
             self.faultHooks = try reader.boolean(node, path: key("fault_hooks"))
@@ -192,7 +238,8 @@ extension DevnetConfig {
         }
         if let node = top["sequencer"] {
             let sequencer = try reader.mapping(
-                node, path: key("sequencer"), allowed: ["block_mode", "block_interval_ms"])
+                node, path: key("sequencer"), allowed: ["block_mode", "block_interval_ms", "host", "bind"])
+            try readHost(sequencer, process: "sequencer", path: key("sequencer"), reader: reader)
             var mode = "instant"
             if let node = sequencer["block_mode"] {
                 mode = try reader.choice(
@@ -227,7 +274,7 @@ extension DevnetConfig {
                     item, path: path,
                     allowed: [
                         "name", "contract", "constants", "proof_system", "os_version", "max_sub_block", "min_sub_block",
-                        "seal_after_ms",
+                        "seal_after_ms", "host", "bind",
                     ])
                 guard let nameNode = fields["name"] else {
                     throw reader.error(item, path, "missing key 'name'")
@@ -291,6 +338,7 @@ extension DevnetConfig {
                         throw reader.error(contractFile.node, "\(path).contract", error.text)
                     }
                 }
+                try readHost(fields, process: spec.nodeName, path: path, reader: reader)
                 threads.append(spec)
                 if let node = fields["constants"] {
                     pendingConstants.append((threads.count - 1, "\(path).constants", node))
@@ -312,6 +360,29 @@ extension DevnetConfig {
                 }
             }
             self.threads = threads
+        }
+        try checkSecurity(top, reader: reader, path: prefix)
+    }
+
+    /// Reads a process's `host` and `bind` keys.
+    private mutating func readHost(_ fields: [String: Node], process: String, path: String, reader: ConfigReader)
+        throws
+    {
+        var own = hosts[process] ?? ProcessHost()
+        if let node = fields["host"] { own.host = try reader.address(node, path: "\(path).host") }
+        if let node = fields["bind"] { own.bind = try reader.address(node, path: "\(path).bind") }
+        if own != ProcessHost() { hosts[process] = own }
+    }
+
+    /// Refuses `security: none` for a devnet that binds beyond loopback.
+    private func checkSecurity(_ top: [String: Node], reader: ConfigReader, path prefix: String) throws {
+        guard security == .none, let node = top["security"] else { return }
+        let names = ["sequencer", "manager"] + threads.map(\.nodeName)
+        if let open = names.first(where: { !SecurityMode.isLoopback(addresses(of: $0).bind) }) {
+            throw reader.error(
+                node, prefix.isEmpty ? "security" : "\(prefix).security",
+                "none would leave \(open) open to anyone who can reach \(addresses(of: open).bind); a devnet that binds beyond loopback is secured: use auto or curve"
+            )
         }
     }
 }
@@ -405,6 +476,26 @@ struct ConfigReader {
             throw error(node, path, "should be a mapping of names to values")
         }
         return mapping.map { ($0.key, $0.value) }
+    }
+
+    /// An address: an IPv4 address (`localhost` reads as 127.0.0.1, `0.0.0.0` binds every
+    /// interface) or, for where others connect, a DNS name.
+    func address(_ node: Node, path: String) throws -> String {
+        let host = try string(node, path: path)
+        if host == "localhost" { return "127.0.0.1" }
+        var address = in_addr()
+        if inet_pton(AF_INET, host, &address) == 1 { return host }
+        let isName =
+            !host.isEmpty && host.count <= 253 && host.first?.isLetter == true
+            && host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." }
+        guard isName, !path.hasSuffix("bind") else {
+            throw error(
+                node, path,
+                path.hasSuffix("bind")
+                    ? "'\(host)' is not an IPv4 address such as 0.0.0.0 (every interface) or 10.0.0.2"
+                    : "'\(host)' is not an IPv4 address such as 127.0.0.1, or a host name")
+        }
+        return host
     }
 
     func sequence(_ node: Node, path: String) throws -> [Node] {

@@ -241,10 +241,17 @@ extension Topology {
         for index in moved.processes.indices {
             let host = Self.host(of: processes[index].endpoints.api) ?? "127.0.0.1"
             let first = basePort + index * DevnetConfig.portsPerProcess
-            moved.processes[index].endpoints = Endpoints(
-                api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)",
-                events: "tcp://\(host):\(first + 2)",
-                metrics: metricsPort.map { "http://\(host):\($0 + index)/metrics" })
+            func endpoints(_ host: String) -> Endpoints {
+                Endpoints(
+                    api: "tcp://\(host):\(first)", admin: "tcp://\(host):\(first + 1)",
+                    events: "tcp://\(host):\(first + 2)",
+                    metrics: metricsPort.map { "http://\(host):\($0 + index)/metrics" })
+            }
+            moved.processes[index].endpoints = endpoints(host)
+            // A process that binds another address than it is reached at keeps doing so.
+            if let bind = processes[index].bind, let bindHost = Self.host(of: bind.api) {
+                moved.processes[index].bind = endpoints(bindHost)
+            }
         }
         return moved
     }
@@ -551,7 +558,8 @@ extension Orchestrator {
         topology = try topology.moved(
             toBasePort: options.basePort ?? topology.basePort ?? 27100, metricsPort: options.metricsPort)
         if options.faultHooks == true { topology.faultHooks = true }
-        try checkPorts(topology, host: Topology.host(of: topology.processes.first?.endpoints.api ?? "") ?? "127.0.0.1")
+        try checkPorts(topology)
+        try prepareCredentials(for: topology)
         let binaries = ProcessControl.binaryDirectory()
         for role in Set(topology.processes.map(\.role)) {
             let path = binaries.appendingPathComponent(role.executable).path

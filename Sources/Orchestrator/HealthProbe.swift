@@ -8,8 +8,9 @@ final class HealthProbe: Sendable {
     private let context = ZMQContext()
     private let loop: SocketLoop
 
-    init() {
-        loop = SocketLoop(context: context, name: "devnet-health")
+    /// - Parameter clientKeys: the orchestrator's CURVE keys for a secured devnet; nil for an open one.
+    init(clientKeys: CurveClientKeys? = nil) {
+        loop = SocketLoop(context: context, name: "devnet-health", clientKeys: clientKeys)
     }
 
     /// One `health` request per endpoint, all at once; nil where no reply came in time.

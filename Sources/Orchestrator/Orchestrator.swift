@@ -61,7 +61,8 @@ public struct Orchestrator: Sendable {
         let topology = config.topology()
         try FileManager.default.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
         try refuseIfRunning()
-        try checkPorts(topology, host: config.host)
+        try checkPorts(topology)
+        try prepareCredentials(for: topology)
 
         let topologyURL = dataDirectory.appendingPathComponent(Topology.fileName)
         try topology.write(to: topologyURL)
@@ -133,7 +134,7 @@ public struct Orchestrator: Sendable {
             try state.write(to: dataDirectory)
         }
 
-        let probe = HealthProbe()
+        let probe = HealthProbe(clientKeys: try clientKeys(for: topology))
         let children = state.processes.filter { names?.contains($0.name) ?? true }
         let healthy: [String: HealthReport]
         do {
@@ -195,20 +196,21 @@ public struct Orchestrator: Sendable {
     }
 
     /// Names the process and endpoint whose port is taken, before anything starts.
-    func checkPorts(_ topology: Topology, host: String) throws {
+    func checkPorts(_ topology: Topology) throws {
         for process in topology.processes {
+            let bound = process.bindEndpoints
             for (label, endpoint) in [
-                ("api", process.endpoints.api), ("admin", process.endpoints.admin),
-                ("events", process.endpoints.events),
+                ("api", bound.api), ("admin", bound.admin), ("events", bound.events),
             ] {
                 guard let port = endpoint.split(separator: ":").last.flatMap({ Int($0) }) else { continue }
+                let host = endpoint.dropFirst("tcp://".count).split(separator: ":").first.map(String.init) ?? ""
                 if !ProcessControl.portIsFree(host: host, port: port) {
                     throw OrchestratorError(
                         "error: port \(port) is already in use; it is the \(label) endpoint (\(endpoint)) of \(process.name). Stop the program holding it (ss -ltnp 'sport = :\(port)'), or choose another base_port in the config or with --base-port."
                     )
                 }
             }
-            if let metrics = process.endpoints.metricsAddress,
+            if let metrics = bound.metricsAddress,
                 !ProcessControl.portIsFree(host: metrics.host, port: metrics.port)
             {
                 throw OrchestratorError(
@@ -232,6 +234,8 @@ public struct Orchestrator: Sendable {
         public var uptimeMs: UInt64?
         public var bootCount: Int?
         public var log: String
+        /// `curve` when the devnet's endpoints need its credentials, `open` otherwise.
+        public var security: String
     }
 
     /// Asks every recorded process for its health.
@@ -241,7 +245,8 @@ public struct Orchestrator: Sendable {
                 "no devnet in \(dataDirectory.path) (no \(DevnetState.fileName)); start one with `devnet up --data-dir \(dataDirectory.path)`"
             )
         }
-        let probe = HealthProbe()
+        let secured = try credentials() != nil
+        let probe = HealthProbe(clientKeys: try clientKeys())
         let alive = state.alive
         let reports = await probe.check(
             Dictionary(uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }), timeout: .seconds(1)
@@ -259,7 +264,8 @@ public struct Orchestrator: Sendable {
             }
             return ProcessStatus(
                 name: process.name, role: process.role, pid: process.pid, status: status, endpoints: process.endpoints,
-                uptimeMs: report?.uptimeMs, bootCount: report?.bootCount, log: process.log
+                uptimeMs: report?.uptimeMs, bootCount: report?.bootCount, log: process.log,
+                security: secured ? "curve" : "open"
             )
         }
     }
@@ -299,7 +305,7 @@ public struct Orchestrator: Sendable {
             if !quiet { output("no process of the devnet in \(dataDirectory.path) is running") }
             return
         }
-        let probe = HealthProbe()
+        let probe = HealthProbe(clientKeys: try? clientKeys())
         let agreed = await probe.requestShutdown(
             Dictionary(uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }), timeout: .milliseconds(500)
         )

@@ -36,7 +36,7 @@ extension Orchestrator {
         }
         let endpoint = kind == .api ? process.endpoints.api : process.endpoints.admin
         let context = ZMQContext()
-        let loop = SocketLoop(context: context, name: "devnet-request")
+        let loop = SocketLoop(context: context, name: "devnet-request", clientKeys: try clientKeys())
         defer { context.terminate() }
         let reply: RawReply
         do {

@@ -62,7 +62,7 @@ extension Orchestrator {
         }
         try state.write(to: dataDirectory)
         let log = process.log
-        let probe = HealthProbe()
+        let probe = HealthProbe(clientKeys: try clientKeys())
         let healthy: [String: HealthReport]
         do {
             let accepting = HealthProbe.up(try? Topology.load(from: topology))

@@ -71,12 +71,15 @@ final class TestDevnet {
     /// - Parameters:
     ///   - threads: one thread (and node) per name, running the contract of that name.
     ///   - sequencer: extra YAML lines under `sequencer:`, e.g. `block_mode: on_demand`.
-    init(threads: [String] = ["token", "achievements", "karts", "counter"], sequencer: String? = nil) throws {
+    ///   - extra: more top-level YAML, e.g. `security: curve\n`.
+    init(
+        threads: [String] = ["token", "achievements", "karts", "counter"], sequencer: String? = nil, extra: String = ""
+    ) throws {
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "devnet-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         (basePort, portLock) = try PortBlocks.reserve(count: (2 + threads.count) * 3)
-        var yaml = "base_port: \(basePort)\n"
+        var yaml = "base_port: \(basePort)\n" + extra
         if let sequencer { yaml += "sequencer:\n  \(sequencer)\n" }
         yaml += "threads:\n" + threads.map { "  - name: \($0)\n" }.joined()
         configPath = dataDirectory.appendingPathComponent("devnet.yaml").path
