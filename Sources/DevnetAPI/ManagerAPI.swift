@@ -26,6 +26,29 @@ public enum ManagerMessage {
     public static let checkUpgrade = "check_upgrade"
 }
 
+/// Fault hooks on the manager's admin endpoint (only with `fault_hooks: true`).
+public enum ManagerAdminMessage {
+    /// ``ThreadRequest`` → ``ApplyTwiceReply``. For testing the devnet's own checkers, never
+    /// for a real manager: the next sub-block of the thread that this manager accepts has its
+    /// thread transactions applied twice (their writes done again over the new state), and
+    /// the receipt reports the state root that results. Scenarios' `replay` invariant must
+    /// then name that sub-block and its transactions. The manager's log no longer replays
+    /// after it, so the manager refuses to restart on that data directory.
+    public static let applyTwice = "apply_twice"
+}
+
+public struct ApplyTwiceReply: Codable, Sendable {
+    /// The thread's name.
+    public var thread: String
+    /// Sub-blocks of the thread still to be applied twice, this one included.
+    public var armed: Int
+
+    public init(thread: String, armed: Int) {
+        self.thread = thread
+        self.armed = armed
+    }
+}
+
 public struct CheckUpgradeRequest: Codable, Sendable {
     public var upgrade: ThreadUpgrade
     public var sender: Address

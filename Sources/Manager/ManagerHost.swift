@@ -16,6 +16,8 @@ actor ManagerHost {
     private let catalog: TopologyPrograms
     private let log: CommandLog
     private var state = ManagerState()
+    /// Sub-blocks to apply twice, per thread: the `apply_twice` fault hook.
+    private var applyTwice: [Felt: Int] = [:]
 
     nonisolated let counters = Mutex<[String: UInt64]>([:])
     /// Proofs checked, their bytes and the time spent checking them, per proof system.
@@ -92,7 +94,17 @@ actor ManagerHost {
             bump("repeated")
             return recorded
         }
-        let outcome = Self.apply(request, to: &state, catalog: catalog)
+        var outcome = Self.apply(request, to: &state, catalog: catalog)
+        if case let .threadUpdate(bundle) = request.payload, outcome.status == .accepted {
+            for thread in Set(bundle.map(\.threadId)) where applyTwice[thread, default: 0] > 0 {
+                applyTwice[thread]! -= 1
+                outcome = state.applyAgain(
+                    thread: thread, of: bundle, outcome: outcome, programs: catalog.program(hash:))
+                context.logger.warning(
+                    "fault hook apply_twice: applied the transactions of \(request.txHash.prefix(12))'s sub-block of thread \(thread) twice"
+                )
+            }
+        }
         let encoder = WireCoding.encoder()
         do {
             try log.append(
@@ -135,6 +147,13 @@ actor ManagerHost {
 
     /// The thread named `thread` (or with that id in decimal); `missing` is the error code when
     /// there is none.
+    /// Arms the `apply_twice` fault hook for a thread.
+    func armApplyTwice(_ thread: String) throws -> ApplyTwiceReply {
+        let record = try record(thread)
+        applyTwice[record.threadId, default: 0] += 1
+        return ApplyTwiceReply(thread: record.name, armed: applyTwice[record.threadId]!)
+    }
+
     private func record(_ thread: String, missing: WireErrorCode = .notFound) throws -> ThreadRecord {
         if let record = state.record(named: thread) { return record }
         if let id = UInt64(thread).flatMap(Felt.init(exactly:)), let record = state.record(id) { return record }

@@ -12,8 +12,10 @@ public struct ManagerRole: DaemonRole {
     public static let migrations: [Migration] = [CommandLog.migration]
 
     private let host: ManagerHost
+    private let context: DaemonContext
 
     public init(context: DaemonContext) throws {
+        self.context = context
         host = try ManagerHost(context: context)
         context.logger.info(
             "\(host.restoredThreads) thread(s) and \(host.restoredCommands) command(s) restored from the log")
@@ -30,6 +32,15 @@ public struct ManagerRole: DaemonRole {
         router.on(ManagerMessage.settlements, SettlementsRequest.self) { try await host.settlements($0) }
         router.on(ManagerMessage.program, ProgramRequest.self) { try await host.program($0) }
         router.on(ManagerMessage.checkUpgrade, CheckUpgradeRequest.self) { try await host.checkUpgrade($0) }
+        return router
+    }
+
+    public func adminRoutes() -> Router {
+        var router = Router()
+        router.on(ManagerAdminMessage.applyTwice, ThreadRequest.self) { [context] request in
+            try context.requireFaultHooks(ManagerAdminMessage.applyTwice)
+            return try await host.armApplyTwice(request.thread)
+        }
         return router
     }
 

@@ -411,6 +411,35 @@ public struct ManagerState: Sendable {
         return outcome
     }
 
+    /// A fault for testing the devnet's checkers, never for a real manager: runs the thread
+    /// transactions of `bundle`'s sub-blocks of `thread`, which this manager has just accepted,
+    /// a second time on the canonical state (the VM only, no nonce checks) and writes what they
+    /// write, as a manager that applies a transaction twice would. Returns `outcome` with those
+    /// sub-blocks' reported state roots updated (and remembers it as the answer to its hash).
+    public mutating func applyAgain(
+        thread: Felt, of bundle: [SubBlockSubmission], outcome: ManagerOutcome, programs: (ProgramHash) -> Program?
+    ) -> ManagerOutcome {
+        guard outcome.status == .accepted else { return outcome }
+        var patched = outcome
+        for submission in bundle where submission.threadId == thread {
+            guard var record = threads[thread], let program = programs(record.programHash),
+                let rules = OSVersion.rules(record.osVersion)
+            else { continue }
+            let again = SubBlockExecutor.execute(
+                submission.transactions.map {
+                    Transaction(caller: $0.caller, entrypoint: $0.entrypoint, calldata: $0.calldata)
+                }, program: program, base: MemoryState(record.state), threads: crossThreadReader, rules: rules)
+            record.write(again.outputs)
+            threads[thread] = record
+            for index in patched.events.indices
+            where patched.events[index].threadId == thread && patched.events[index].sequence == submission.sequence {
+                patched.events[index].stateRoot = record.stateRoot
+            }
+        }
+        outcomes[outcome.txHash] = patched
+        return patched
+    }
+
     /// Records a reverted outcome read back from the manager's log: a revert changed nothing, so
     /// remembering its answer is all a replay must do.
     public mutating func remember(_ outcome: ManagerOutcome) {

@@ -84,6 +84,39 @@ struct ScenarioTests {
         #expect(Array(replayed.faults[0].prefix(shared)) == Array(first.faults[1].prefix(shared)))
     }
 
+    /// A manager sabotaged to apply one sub-block's transactions twice: the nodes, receipts and
+    /// settlements all look right, and only the replay of the L2 history catches it, naming the
+    /// sub-block, the L2 transaction and the thread transactions it carried.
+    @Test func theReplayInvariantCatchesAManagerThatAppliesATransactionTwice() throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = work.appendingPathComponent("sabotaged.yaml")
+        try """
+        name: sabotaged
+        topology:
+          threads: [{name: counter}]
+        steps:
+          - send: {thread: counter, entrypoint: increment, args: [5], from: alice, as: first}
+          - wait: {settled: [first]}
+          - invariants: [replay, cross_reads]
+          - sabotage: {fault: apply_twice, thread: counter}
+          - send: {thread: counter, entrypoint: increment, args: [7], from: bob, as: doubled}
+          - wait: {settled: [doubled]}
+          - expect:
+              call: {thread: counter, entrypoint: get}
+              equals: 19
+          - invariants: [replay]
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let result = try runScenario([file.path], workDirectory: work)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        // The first check passed (an honest history), the second failed on the sabotaged sub-block.
+        let row = result.stdout.split(separator: "\n").first { $0.hasPrefix("sabotaged ") }
+        #expect(row?.contains("7/8") == true && row?.contains("FAILED") == true, "\(result.stdout)")
+        #expect(result.stdout.contains("replay: thread counter sub-block 2: the receipt of "), "\(result.stdout)")
+        #expect(result.stdout.contains("re-executing its transactions ("))
+        #expect(result.stdout.contains("replay: thread counter: state root "))
+    }
+
     @Test func aFailingScenarioExitsNonZeroKeepsItsDataAndNamesWhatItWaitedFor() throws {
         let work = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }

@@ -60,6 +60,9 @@ public struct Scenario: Sendable {
         case pause(String)
         case resume(String)
         case tamper(node: String, fault: Tamper, label: String)
+        /// Makes the manager apply the next sub-block of a thread twice (`sabotage`): a test-only
+        /// fault for checking that the invariants catch a broken devnet.
+        case applyTwice(thread: String)
         case mark(String)
         /// Saves the whole devnet under a name (`devnet snapshot NAME`).
         case snapshot(String)

@@ -73,7 +73,7 @@ struct ScenarioParser {
     static let actions = [
         "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
         "tamper", "mark", "snapshot", "revert", "partition", "delay", "drop", "heal",
-        "expect", "load", "invariants",
+        "expect", "load", "invariants", "sabotage",
     ]
 
     mutating func scenario(_ root: Node, file: String, base: DevnetConfig) throws -> Scenario {
@@ -216,6 +216,17 @@ struct ScenarioParser {
             return (
                 .tamper(node: name, fault: fault, label: name2),
                 "tamper with \(name)'s next submission: \(faultName)" + (label.map { " as \($0)" } ?? "")
+            )
+        case "sabotage":
+            let fields = try reader.mapping(node, path: path, allowed: ["fault", "thread"])
+            guard let faultNode = fields["fault"], let threadNode = fields["thread"] else {
+                throw reader.error(node, path, "needs fault (apply_twice) and thread")
+            }
+            _ = try reader.choice(faultNode, path: "\(path).fault", from: ["apply_twice"], noun: "sabotage")
+            let thread = try thread(threadNode, path: "\(path).thread")
+            return (
+                .applyTwice(thread: thread),
+                "sabotage the manager: apply the next sub-block of \(thread) twice (test-only)"
             )
         case "mark":
             let name = try reader.string(node, path: path)

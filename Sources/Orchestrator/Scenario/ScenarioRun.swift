@@ -169,6 +169,9 @@ actor ScenarioRun {
             _ = try await admin(
                 node, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: label), as: TamperReply.self)
             named[label] = .submission(node: node, label: label)
+        case let .applyTwice(thread):
+            _ = try await admin(
+                "manager", ManagerAdminMessage.applyTwice, ThreadRequest(thread: thread), as: ApplyTwiceReply.self)
         case let .networkFault(fault):
             try await session.apply(fault)
         case let .heal(between):
