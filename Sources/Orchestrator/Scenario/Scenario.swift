@@ -75,6 +75,8 @@ public struct Scenario: Sendable {
         case expect(Expectation, eventually: Bool)
         /// Many transactions, followed until final (`load`).
         case load(Load)
+        /// Load phases that run at the same time (`parallel`).
+        case parallel([Load])
         /// Invariant checks over the load phases so far (`invariants`).
         case invariants(InvariantsCheck)
     }

@@ -73,11 +73,36 @@ extension Scenario {
             case partition
             /// Delay a node's messages to the sequencer by 20–50 ms, heal them `every / 2` later.
             case delay
+            /// Drop 30 % of the messages between a node and the sequencer, heal `every / 2` later.
+            case drop
+            /// Spoil a node's next submission (a bad proof, a stale input or a wrong OS version,
+            /// drawn from the seed): the manager reverts it and the node resubmits.
+            case tamper
         }
         /// The mean time between two faults; each wait is drawn from 0.5 to 1.5 times it.
         public var every: Duration
         public var faults: [Fault]
+        /// How often each fault is drawn relative to the others, one per fault (all 1 when the
+        /// scenario gives a list).
+        public var weights: [Int]
         public var targets: [String]
+
+        public init(every: Duration, faults: [Fault], weights: [Int]? = nil, targets: [String]) {
+            self.every = every
+            self.faults = faults
+            self.weights = weights ?? faults.map { _ in 1 }
+            self.targets = targets
+        }
+    }
+
+    /// One planned nemesis fault.
+    public struct Strike: Sendable, Equatable {
+        /// How long to wait before it, after the previous one ended.
+        public var wait: Duration
+        public var fault: Nemesis.Fault
+        public var target: String
+        /// A further draw for faults that come in kinds (`tamper`'s spoiling).
+        public var variant: UInt64
     }
 
     /// One fault a nemesis injected, with when (seconds since its load started).
@@ -165,14 +190,21 @@ extension Scenario.Load {
 extension Scenario.Nemesis {
     /// The faults in the order it injects them: (wait before it, fault, target), drawn from
     /// `seed` and the load's stream, so that a run's seed replays its faults.
-    public func schedule(seed: UInt64, stream: UInt64, count: Int) -> [(wait: Duration, fault: Fault, target: String)] {
+    public func schedule(seed: UInt64, stream: UInt64, count: Int) -> [Scenario.Strike] {
         var random = SplitMix64(seed: seed, stream: stream | (1 << 40))
         let mean = Double(every.components.seconds) * 1000 + Double(every.components.attoseconds) / 1e15
+        let total = UInt64(weights.reduce(0, +))
         return (0..<count).map { _ in
             let factor = 0.5 + Double(random.below(1001)) / 1000
-            let fault = faults[Int(random.below(UInt64(faults.count)))]
+            var draw = random.below(total)
+            var index = 0
+            while draw >= UInt64(weights[index]) {
+                draw -= UInt64(weights[index])
+                index += 1
+            }
             let target = targets[Int(random.below(UInt64(targets.count)))]
-            return (.milliseconds(Int64(mean * factor)), fault, target)
+            return Scenario.Strike(
+                wait: .milliseconds(Int64(mean * factor)), fault: faults[index], target: target, variant: random.next())
         }
     }
 }

@@ -33,12 +33,15 @@ struct LoadRecord: Sendable {
 /// `tx_status` after those an event did not report (a restarted node starts its events again).
 struct LoadDriver {
     /// Applies (true) or lifts (false) one nemesis fault on a target.
-    typealias FaultAction = @Sendable (Scenario.Nemesis.Fault, String, Bool) async throws -> Void
+    typealias FaultAction = @Sendable (Scenario.Strike, Bool) async throws -> Void
 
     let load: Scenario.Load
     let session: DevnetClientSession
     let progress: @Sendable (String) -> Void
-    var act: FaultAction = { _, _, _ in }
+    var act: FaultAction = { _, _ in }
+    /// Whether the phase reads every account before and after it (false when phases overlap and
+    /// the runner reads them once for all).
+    var readsAccounts = true
 
     /// Transactions a sender may have sent and not yet seen final (1 with `wait: true`).
     private var window: Int { load.waitEach ? 1 : 256 }
@@ -52,7 +55,7 @@ struct LoadDriver {
         let program = try await session.runningProgram(entry)
         let plan = load.plan(seed: session.topology.seed)
         var record = LoadRecord(name: load.name, thread: load.thread, node: load.node)
-        record.accountsBefore = try await accounts()
+        if readsAccounts { record.accountsBefore = try await Self.accounts(session) }
 
         // Each sender's share, in plan order, signed from the node's next nonce on.
         var queues: [SenderQueue] = []
@@ -129,7 +132,7 @@ struct LoadDriver {
         let outcome = recorder.finish()
         record.admitted = outcome.admitted
         record.finalReports = outcome.reports
-        record.accountsAfter = try await accounts()
+        if readsAccounts { record.accountsAfter = try await Self.accounts(session) }
         let open = (0..<queues.count).flatMap { watch.open(sender: $0) }
         progress(
             String(
@@ -165,23 +168,25 @@ struct LoadDriver {
     private func strike(_ nemesis: Scenario.Nemesis, started: ContinuousClock.Instant) async -> [Scenario.NemesisEvent]
     {
         var events: [Scenario.NemesisEvent] = []
-        for (wait, fault, target) in nemesis.schedule(seed: session.topology.seed, stream: load.stream, count: 10_000) {
-            try? await Task.sleep(for: wait)
+        for strike in nemesis.schedule(seed: session.topology.seed, stream: load.stream, count: 10_000) {
+            let (fault, target) = (strike.fault, strike.target)
+            try? await Task.sleep(for: strike.wait)
             if Task.isCancelled { break }
             let at = ContinuousClock.now
             var problem: String?
             do {
-                try await act(fault, target, true)
+                try await act(strike, true)
             } catch {
                 problem = "\(error)"
             }
             progress(
                 String(format: "               nemesis at %.2fs: %@ %@", (at - started).seconds, fault.rawValue, target)
                     + (problem.map { " failed: \($0)" } ?? ""))
-            if problem == nil {
+            // A spoiled submission is over once sent: nothing to lift.
+            if problem == nil, fault != .tamper {
                 try? await Task.sleep(for: nemesis.every / 2)
                 // Lifted even when the load has ended (and cancelled this task).
-                let lift = Task { try await act(fault, target, false) }
+                let lift = Task { try await act(strike, false) }
                 do {
                     try await lift.value
                 } catch {
@@ -198,7 +203,7 @@ struct LoadDriver {
         return events
     }
 
-    private func accounts() async throws -> [String: AccountInfo] {
+    static func accounts(_ session: DevnetClientSession) async throws -> [String: AccountInfo] {
         let reply = try await session.call("sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self)
         var byName: [String: AccountInfo] = [:]
         for account in reply.accounts { byName[account.name ?? account.address.hex] = account }

@@ -73,7 +73,7 @@ struct ScenarioParser {
     static let actions = [
         "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
         "tamper", "mark", "snapshot", "revert", "partition", "delay", "drop", "heal",
-        "expect", "load", "invariants", "sabotage",
+        "expect", "load", "parallel", "invariants", "sabotage",
     ]
 
     mutating func scenario(_ root: Node, file: String, base: DevnetConfig) throws -> Scenario {
@@ -237,6 +237,8 @@ struct ScenarioParser {
             return (.mark(name), "mark \(name)")
         case "load":
             return try load(node, path: path)
+        case "parallel":
+            return try parallel(node, path: path)
         case "invariants":
             return try invariants(node, path: path)
         case "snapshot", "revert":
@@ -644,6 +646,38 @@ struct ScenarioParser {
         )
     }
 
+    /// `parallel: [{load: …}, {load: …}]`: load phases that run at the same time.
+    private mutating func parallel(_ node: Node, path: String) throws -> (Scenario.Action, String) {
+        let items = try reader.sequence(node, path: path)
+        guard items.count >= 2 else {
+            throw reader.error(node, path, "give two or more load steps to run at the same time (one is a plain load)")
+        }
+        var loads: [Scenario.Load] = []
+        var summaries: [String] = []
+        var senders: [String: (line: Int, index: Int)] = [:]
+        for (index, item) in items.enumerated() {
+            let fields = try reader.mapping(item, path: "\(path)[\(index)]", allowed: ["load"])
+            guard let body = fields["load"] else {
+                throw reader.error(item, "\(path)[\(index)]", "each entry is a load: {load: {thread: …}}")
+            }
+            let (action, summary) = try load(body, path: "\(path)[\(index)].load")
+            guard case let .load(load) = action else { continue }
+            // Two phases signing for one account on one thread would race for its nonces.
+            for sender in load.senders {
+                if let other = senders["\(load.thread) \(sender)"] {
+                    throw reader.error(
+                        body, "\(path)[\(index)].load",
+                        "\(sender) sends on thread \(load.thread) in this load and in load \(other.index + 1) (line \(other.line)): loads that run at the same time need their own senders per thread"
+                    )
+                }
+                senders["\(load.thread) \(sender)"] = (body.mark?.line ?? 0, index)
+            }
+            loads.append(load)
+            summaries.append(summary)
+        }
+        return (.parallel(loads), "in parallel: " + summaries.joined(separator: " | "))
+    }
+
     /// A load's `nemesis`: `every`, `faults` (default all) and `targets` (default the load's node).
     private func nemesis(_ node: Node, path: String, node loadNode: String) throws -> Scenario.Nemesis {
         let fields = try reader.mapping(node, path: path, allowed: ["every", "faults", "targets"])
@@ -655,15 +689,33 @@ struct ScenarioParser {
             throw reader.error(everyNode, "\(path).every", "at least 100ms between faults")
         }
         let known = Scenario.Nemesis.Fault.allCases.map(\.rawValue)
-        let faults =
-            try fields["faults"].map { list in
-                let items = (try? reader.sequence(list, path: "\(path).faults")) ?? [list]
-                return try items.enumerated().map {
-                    Scenario.Nemesis.Fault(
-                        rawValue: try reader.choice(
-                            $0.element, path: "\(path).faults[\($0.offset)]", from: known, noun: "fault"))!
-                }
-            } ?? Scenario.Nemesis.Fault.allCases
+        var faults = Scenario.Nemesis.Fault.allCases
+        var weights: [Int]?
+        if let list = fields["faults"], case .mapping = list {
+            // {kill_restart: 3, partition: 1}: each fault with its weight.
+            let entries = try reader.mapping(list, path: "\(path).faults", allowed: known)
+            faults = []
+            weights = []
+            for fault in Scenario.Nemesis.Fault.allCases {
+                guard let weightNode = entries[fault.rawValue] else { continue }
+                let weight = try reader.integer(
+                    weightNode, path: "\(path).faults.\(fault.rawValue)", in: 0...1_000)
+                guard weight > 0 else { continue }
+                faults.append(fault)
+                weights?.append(weight)
+            }
+            guard !faults.isEmpty else {
+                throw reader.error(
+                    list, "\(path).faults", "the weights add up to 0: give at least one fault a weight above 0")
+            }
+        } else if let list = fields["faults"] {
+            let items = (try? reader.sequence(list, path: "\(path).faults")) ?? [list]
+            faults = try items.enumerated().map {
+                Scenario.Nemesis.Fault(
+                    rawValue: try reader.choice(
+                        $0.element, path: "\(path).faults[\($0.offset)]", from: known, noun: "fault"))!
+            }
+        }
         guard !faults.isEmpty else { throw reader.error(node, "\(path).faults", "the list is empty") }
         var targets = [loadNode]
         if let list = fields["targets"] {
@@ -680,7 +732,7 @@ struct ScenarioParser {
                 )
             }
         }
-        return Scenario.Nemesis(every: every, faults: faults, targets: targets)
+        return Scenario.Nemesis(every: every, faults: faults, weights: weights, targets: targets)
     }
 
     /// A load argument: a value, `{choice: [...]}`, `{range: [lo, hi]}` or `{account: any}`.

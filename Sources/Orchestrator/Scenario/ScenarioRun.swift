@@ -53,20 +53,32 @@ actor ScenarioRun {
     }
 
     /// Applies or lifts one nemesis fault.
-    private func nemesis(_ fault: Scenario.Nemesis.Fault, on target: String, apply: Bool) async throws {
-        switch fault {
+    private func nemesis(_ strike: Scenario.Strike, apply: Bool) async throws {
+        let target = strike.target
+        switch strike.fault {
         case .killRestart:
             if apply { try await kill(target) } else { try await orchestrator.restart(target) }
         case .pauseResume:
             _ = try await admin(
                 target, apply ? NodeAdminMessage.pause : NodeAdminMessage.resume, Empty(), as: NodeInfo.self)
-        case .partition, .delay:
+        case .partition, .delay, .drop:
             if apply {
-                let kind: NetworkFault.Kind = fault == .partition ? .partition : .delay(ms: 20, jitterMs: 30)
+                let kind: NetworkFault.Kind =
+                    switch strike.fault {
+                    case .partition: .partition
+                    case .delay: .delay(ms: 20, jitterMs: 30)
+                    default: .drop(0.3)
+                    }
                 try await session.apply(NetworkFault(kind, between: target, "sequencer"))
             } else {
                 try await session.heal(between: (target, "sequencer"))
             }
+        case .tamper:
+            let spoilings: [Tamper] = [.badProof, .wrongInputs, .wrongOSVersion]
+            let fault = spoilings[Int(strike.variant % UInt64(spoilings.count))]
+            _ = try await admin(
+                target, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: "nemesis-\(fault.rawValue)"),
+                as: TamperReply.self)
         }
     }
 
@@ -190,11 +202,13 @@ actor ScenarioRun {
             phases = phasesAtSnapshot[name] ?? [:]
         case let .load(load):
             var driver = LoadDriver(load: load, session: session, progress: progress)
-            driver.act = { fault, target, apply in try await self.nemesis(fault, on: target, apply: apply) }
+            driver.act = { strike, apply in try await self.nemesis(strike, apply: apply) }
             let (record, failure) = try await driver.run(until: deadline)
             phases[load.name] = record
             notes = record.faults.map { "nemesis \($0)" }
             if let failure { throw StepFailure(failure) }
+        case let .parallel(loads):
+            try await runInParallel(loads, until: deadline)
         case let .invariants(check):
             let violations = InvariantChecker.check(try await history(check), check.checks)
             guard violations.isEmpty else {
@@ -474,6 +488,38 @@ actor ScenarioRun {
             return wrong.isEmpty
                 ? nil : "L2 transactions\(mark.map { " since \($0)" } ?? ""): \(wrong.joined(separator: "; "))"
         }
+    }
+
+    /// Runs load phases at the same time. The accounts are read once before and once after
+    /// them all, and the change is counted once (on the first phase), since the phases' windows
+    /// overlap.
+    private func runInParallel(_ loads: [Scenario.Load], until deadline: ContinuousClock.Instant) async throws {
+        let before = try await LoadDriver.accounts(session)
+        let results = try await withThrowingTaskGroup(of: (Int, LoadRecord, String?).self) { group in
+            for (index, load) in loads.enumerated() {
+                var driver = LoadDriver(load: load, session: session, progress: progress)
+                driver.readsAccounts = false
+                driver.act = { strike, apply in try await self.nemesis(strike, apply: apply) }
+                group.addTask { [driver] in
+                    let (record, failure) = try await driver.run(until: deadline)
+                    return (index, record, failure)
+                }
+            }
+            var results: [(Int, LoadRecord, String?)] = []
+            for try await result in group { results.append(result) }
+            var sorted = results.sorted { $0.0 < $1.0 }
+            sorted[0].1.accountsBefore = before
+            sorted[0].1.accountsAfter = try await LoadDriver.accounts(session)
+            return sorted
+        }
+        var failures: [String] = []
+        notes = []
+        for (_, record, failure) in results {
+            phases[record.name] = record
+            notes += record.faults.map { "nemesis (\(record.name)) \($0)" }
+            if let failure { failures.append("\(record.name): \(failure)") }
+        }
+        if !failures.isEmpty { throw StepFailure(failures.joined(separator: "; ")) }
     }
 
     // MARK: Invariants
