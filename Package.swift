@@ -51,7 +51,7 @@ let package = Package(
         /// The ThreadVM: assembler, interpreter and example contracts.
         .target(
             name: "ThreadVM",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["STARK", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Contracts")],
             swiftSettings: swiftSettings
         ),
