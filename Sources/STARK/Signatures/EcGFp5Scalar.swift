@@ -130,7 +130,9 @@ extension EcGFp5 {
         // MARK: Limb arithmetic
 
         static func limbs(ofLittleEndian bytes: [UInt8]) -> [UInt64] {
-            (0..<5).map { i in (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[8 * i + $1]) << (8 * UInt64($1)) } }
+            var limbs = [UInt64](repeating: 0, count: 5)
+            for i in 0..<40 { limbs[i / 8] |= UInt64(bytes[i]) << UInt64(8 * (i % 8)) }
+            return limbs
         }
 
         /// a − b over five limbs, and the final borrow (0 or 1).
