@@ -1,4 +1,5 @@
 import Crypto
+public import DevnetClient
 public import DevnetProtocol
 import Foundation
 import Yams
@@ -9,13 +10,13 @@ import Yams
 /// of the topology becomes a StatefulSet of one pod with a volume claim for its SQLite data
 /// directory, and a Service of the same name that exposes its endpoints (api, admin, events and
 /// metrics, on the ports the topology gives them). The daemons find each other through the
-/// Services' DNS names: the topology in the ConfigMap names every endpoint
-/// `tcp://<service>.<namespace>.svc.<cluster domain>:<port>`.
+/// Services' DNS names: the topology in the ConfigMap advertises every endpoint as
+/// `tcp://<service>.<namespace>.svc.<cluster domain>:<port>`, and has each daemon bind the same
+/// port on every interface of its pod (`0.0.0.0`; libzmq cannot bind a DNS name).
 ///
-/// A daemon binds the endpoints its own topology entry names, and libzmq cannot bind a DNS name,
-/// so each daemon gets a topology file of its own in the ConfigMap, identical to the shared one
-/// except that its own endpoints bind every interface (`0.0.0.0`). The shared `topology.json`
-/// names only DNS names, for clients in the cluster.
+/// Pods bind beyond loopback, so the devnet is secured with CurveZMQ: the member's credentials
+/// (`devnet.json`, never the orchestrator's secret) go in a Secret that every pod mounts where
+/// the daemons read them, `<data dir>/credentials/`.
 public enum KubernetesManifests {
     /// What the manifests are rendered with, beside the topology.
     public struct Options: Sendable, Equatable {
@@ -29,9 +30,9 @@ public enum KubernetesManifests {
         public var storageSize = "1Gi"
         /// The storage class of the volume claims; nil for the cluster's default.
         public var storageClass: String?
-        /// More entries for the credentials Secret, by file name (e.g. CurveZMQ keys), beside
-        /// `seed`. Mounted in every pod at ``credentialsDirectory``.
-        public var credentials: [String: String] = [:]
+        /// The devnet's CurveZMQ keys. Only what a member holds goes in the Secret (the
+        /// orchestrator's secret key, if these have it, does not); required for a secured devnet.
+        public var credentials: DevnetCredentials?
 
         public init() {}
     }
@@ -58,10 +59,12 @@ public enum KubernetesManifests {
     public static let binDirectory = "/opt/zkthreads-devnet/bin"
     /// Where each pod's volume claim is mounted: the daemon's `--data-dir`.
     public static let dataDirectory = "/var/lib/zkthreads-devnet"
-    /// Where each pod sees the ConfigMap: its topology files and the user contracts.
+    /// Where each pod sees the ConfigMap: the topology and the user contracts.
     public static let topologyDirectory = "/etc/zkthreads-devnet/topology"
-    /// Where each pod sees the credentials Secret.
-    public static let credentialsDirectory = "/etc/zkthreads-devnet/credentials"
+    /// Where each pod sees the credentials Secret: where the daemons read them.
+    public static let credentialsDirectory = dataDirectory + "/credentials"
+    /// The member's credentials file the daemons and the probes read.
+    public static var credentialsFile: String { credentialsDirectory + "/" + DevnetCredentials.memberFile }
     /// The user and group the daemons run as (the image's `devnet` user).
     public static let userID = 10001
     /// The ConfigMap holding the topology files and the user contracts.
@@ -124,25 +127,19 @@ public enum KubernetesManifests {
         "\(objectName).\(options.namespace).svc.\(options.clusterDomain)"
     }
 
-    /// `topology` with every endpoint at its process's Service DNS name, same ports: what
-    /// clients in the cluster use, and every daemon for its peers.
-    public static func clusterTopology(_ topology: Topology, options: Options) throws -> Topology {
+    /// `topology` with every endpoint advertised at its process's Service DNS name and bound on
+    /// every interface, same ports. Processes not in `inCluster` (nil: all are) keep their
+    /// endpoints: they run elsewhere.
+    public static func clusterTopology(
+        _ topology: Topology, options: Options, inCluster: Set<String>? = nil
+    ) throws -> Topology {
         var result = topology
-        for index in result.processes.indices {
+        for index in result.processes.indices where inCluster?.contains(result.processes[index].name) ?? true {
             let host = serviceHost(try objectName(of: result.processes[index]), options: options)
-            result.processes[index].endpoints = try rehost(result.processes[index], host: host)
+            let process = result.processes[index]
+            result.processes[index].endpoints = try rehost(process, host: host)
+            result.processes[index].bind = try rehost(process, host: "0.0.0.0")
         }
-        return result
-    }
-
-    /// The topology file of one daemon: `cluster` with that daemon's own endpoints bound on
-    /// every interface.
-    public static func daemonTopology(_ cluster: Topology, for name: String) throws -> Topology {
-        var result = cluster
-        guard let index = result.processes.firstIndex(where: { $0.name == name }) else {
-            throw RenderError(message: "no process named '\(name)' in the topology")
-        }
-        result.processes[index].endpoints = try rehost(result.processes[index], host: "0.0.0.0")
         return result
     }
 
@@ -180,19 +177,34 @@ public enum KubernetesManifests {
         return result
     }
 
-    /// The ConfigMap key of a daemon's own topology file.
-    public static func topologyKey(of objectName: String) -> String { "topology-\(objectName).json" }
+    /// The topology file in the ConfigMap, which every daemon reads.
+    public static let topologyFile = topologyDirectory + "/" + Topology.fileName
 
-    /// Every manifest of the devnet of `config`.
+    /// Every manifest of the devnet of `config`, secured with CurveZMQ (its pods bind beyond
+    /// loopback).
+    ///
+    /// - Throws: ``RenderError`` for `security: none`, which a devnet reachable beyond loopback
+    ///   may not have.
     public static func render(_ config: DevnetConfig, options: Options) throws -> [Document] {
-        try render(config.topology(), options: options)
+        guard config.security != .none else {
+            throw RenderError(
+                message:
+                    "security: none cannot run on Kubernetes: every pod binds beyond loopback, where the devnet must be secured. Remove security: none (auto secures it)"
+            )
+        }
+        var topology = config.topology()
+        topology.security = .curve
+        return try render(topology, options: options)
     }
 
     /// Every manifest of `topology`: the Namespace, the ConfigMap, the Secret, then a Service and
-    /// a StatefulSet per daemon, in the topology's order.
+    /// a StatefulSet per daemon, in the topology's order. With `inCluster`, only those processes
+    /// run in the cluster; the others run elsewhere and are reached at their own endpoints.
     ///
     /// - Throws: ``RenderError`` naming the process, thread or option at fault.
-    public static func render(_ topology: Topology, options: Options) throws -> [Document] {
+    public static func render(
+        _ topology: Topology, options: Options, inCluster: Set<String>? = nil
+    ) throws -> [Document] {
         guard isDNSLabel(options.namespace) else {
             throw RenderError(
                 message:
@@ -206,16 +218,14 @@ public enum KubernetesManifests {
             throw RenderError(
                 message: "cluster domain '\(options.clusterDomain)' is not a DNS name; pass --cluster-domain")
         }
-        for key in options.credentials.keys where !isConfigKey(key) || key == "seed" {
-            throw RenderError(
-                message:
-                    "credential '\(key)' cannot be a Secret key: use letters, digits, '-', '_' and '.' (and not 'seed', which is the devnet's)"
-            )
+        guard !topology.isSecured || options.credentials != nil else {
+            throw RenderError(message: "the devnet is secured (CurveZMQ) and no credentials were given for its Secret")
         }
         // Names first: every process's, refusing two that map to one name.
         var names: [String: String] = [:]
         var owners: [String: ProcessSpec] = [:]
-        for process in topology.processes {
+        let local = topology.processes.filter { inCluster?.contains($0.name) ?? true }
+        for process in local {
             let name = try objectName(of: process)
             if let other = owners[name] {
                 throw RenderError(
@@ -230,13 +240,10 @@ public enum KubernetesManifests {
             throw RenderError(message: "thread node '\(process.name)' names no thread in the topology")
         }
 
-        let cluster = try clusterTopology(topology, options: options)
-        var files: [(String, String)] = [("topology.json", try json(cluster))]
-        for process in cluster.processes {
-            files.append((topologyKey(of: names[process.name]!), try json(daemonTopology(cluster, for: process.name))))
-        }
+        let cluster = try clusterTopology(topology, options: options, inCluster: inCluster)
+        var files: [(String, String)] = [(Topology.fileName, try json(cluster))]
         var contractKeys: Set<String> = []
-        for process in topology.processes {
+        for process in local {
             guard let thread = process.thread, let source = thread.source else { continue }
             let key = "contract-\(names[process.name]!.dropFirst("node-".count)).tasm"
             // A second prover of a thread runs the same contract: one copy.
@@ -249,8 +256,20 @@ public enum KubernetesManifests {
                     "the topology and contracts take \(size) bytes, more than the 1 MiB a ConfigMap holds; use fewer or smaller contracts"
             )
         }
-        let checksum = SHA256.hash(data: Data(files.map { "\($0.0)\u{0}\($0.1)\u{0}" }.joined().utf8))
-            .map { String(format: "%02x", $0) }.joined()
+        var secret: [(String, String)] = []
+        if let credentials = options.credentials {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            secret.append(
+                (
+                    DevnetCredentials.memberFile,
+                    String(decoding: try encoder.encode(credentials.memberFile), as: UTF8.self)
+                ))
+        }
+        // Pods restart when the topology or the credentials change.
+        let checksum = SHA256.hash(
+            data: Data((files + secret).map { "\($0.0)\u{0}\($0.1)\u{0}" }.joined().utf8)
+        ).map { String(format: "%02x", $0) }.joined()
 
         var documents: [Document] = []
         func add(_ kind: String, _ name: String, process: String? = nil, _ spec: [(String, YAMLValue)]) throws {
@@ -263,14 +282,15 @@ public enum KubernetesManifests {
         }
         try add("Namespace", options.namespace, [])
         try add("ConfigMap", configMapName, [("data", .map(files.map { ($0.0, .string($0.1)) }))])
-        var secret: [(String, YAMLValue)] = [("seed", .string(Data("\(topology.seed)".utf8).base64EncodedString()))]
-        for key in options.credentials.keys.sorted() {
-            secret.append((key, .string(Data(options.credentials[key]!.utf8).base64EncodedString())))
-        }
-        try add("Secret", secretName, [("type", .string("Opaque")), ("data", .map(secret))])
+        try add(
+            "Secret", secretName,
+            [
+                ("type", .string("Opaque")),
+                ("data", .map(secret.map { ($0.0, .string(Data($0.1.utf8).base64EncodedString())) })),
+            ])
 
         let readyStatuses = HealthProbe.up(topology).sorted()
-        for process in cluster.processes {
+        for process in cluster.processes where names[process.name] != nil {
             let name = names[process.name]!
             let ports = try ports(of: process)
             try add(
@@ -300,10 +320,70 @@ public enum KubernetesManifests {
             try add(
                 "StatefulSet", name, process: process.name,
                 statefulSet(
-                    process, name: name, ports: ports, readyStatuses: readyStatuses, checksum: checksum,
-                    options: options))
+                    process, name: name, ports: ports, readyStatuses: readyStatuses, secured: topology.isSecured,
+                    checksum: checksum, options: options))
         }
         return documents
+    }
+
+    /// The manifests of a thread node that runs in the cluster as one more prover of `thread`,
+    /// for a devnet running elsewhere (a laptop, say) whose topology is `devnet`: the Namespace,
+    /// the ConfigMap (the devnet's topology with the node added at its Service's DNS name), the
+    /// Secret, and the node's Service and StatefulSet. The node reaches the sequencer and the
+    /// manager at the endpoints `devnet` names, so those must be addresses the pods can route to.
+    ///
+    /// - Parameters:
+    ///   - prover: the prover account index (`prover-<thread>-<n>`); nil for the first one no
+    ///     node of the devnet uses.
+    /// - Throws: ``RenderError`` when the devnet has no such thread, or its sequencer or manager
+    ///   listens on loopback only; ``OrchestratorError`` for a prover index that is taken.
+    public static func joining(
+        _ devnet: Topology, thread: String, prover: Int?, options: Options
+    ) throws -> [Document] {
+        let threads = devnet.processes.compactMap(\.thread?.name).reduce(into: [String]()) {
+            if !$0.contains($1) { $0.append($1) }
+        }
+        guard threads.contains(thread) else {
+            throw RenderError(
+                message:
+                    "the devnet has no thread '\(thread)' (it has: \(threads.joined(separator: ", "))); a node in the cluster joins as one more prover of a thread the devnet has, so add the thread there first (devnet attach \(thread) --contract …)"
+            )
+        }
+        for role in [ProcessRole.sequencer, .manager] {
+            guard let process = devnet.first(role) else {
+                throw RenderError(message: "the devnet's topology has no \(role.rawValue)")
+            }
+            let host = URLComponents(string: process.endpoints.api)?.host ?? ""
+            guard !isLoopback(host) else {
+                throw RenderError(
+                    message:
+                        "the devnet's \(process.name) is at \(process.endpoints.api), which pods cannot reach; start the devnet with host: set to an address the cluster routes to (the machine's LAN or VPN address)"
+                )
+            }
+        }
+        var spec = try Orchestrator.plannedNode(.init(thread: thread, prover: prover), topology: devnet)
+        spec.attached = true
+        // Ports after every port the devnet uses: the node's own, in its pod.
+        let first =
+            (try devnet.processes.flatMap { try ports(of: $0).map(\.port) }.max() ?? 27100) + 1
+        guard first + 2 <= 65535 else {
+            throw RenderError(message: "the devnet uses ports up to 65535; there are none left for the node")
+        }
+        let node = ProcessSpec(
+            name: spec.nodeName, role: .threadNode,
+            endpoints: Endpoints(
+                api: "tcp://0.0.0.0:\(first)", admin: "tcp://0.0.0.0:\(first + 1)",
+                events: "tcp://0.0.0.0:\(first + 2)"),
+            thread: spec)
+        var topology = devnet
+        topology.processes.append(node)
+        return try render(topology, options: options, inCluster: [node.name])
+    }
+
+    /// Whether `host` is a loopback or wildcard address, which other machines cannot connect to.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "0.0.0.0" || host == "::1" || host == "[::1]"
+            || host.isEmpty
     }
 
     /// The documents as one YAML stream, for `kubectl apply -f -`.
@@ -380,14 +460,17 @@ public enum KubernetesManifests {
         return .map([("requests", .map([("cpu", .string(cpu)), ("memory", .string(memory))]))])
     }
 
-    /// An exec probe that asks the daemon's admin endpoint for `health` (see `devnet k8s probe`).
+    /// An exec probe that asks the daemon's api endpoint for `health` (see `devnet k8s probe`):
+    /// the api endpoint lets members in, the admin endpoint only the orchestrator, whose key
+    /// stays out of the cluster.
     static func probe(
-        adminPort: Int, accepting statuses: [String], period: Int, failures: Int
+        apiPort: Int, secured: Bool, accepting statuses: [String], period: Int, failures: Int
     ) -> YAMLValue {
         var command: [YAMLValue] = [
             .string("\(binDirectory)/devnet"), .string("k8s"), .string("probe"),
-            .string("tcp://127.0.0.1:\(adminPort)"),
+            .string("tcp://127.0.0.1:\(apiPort)"),
         ]
+        if secured { command += [.string("--credentials"), .string(credentialsFile)] }
         for status in statuses { command += [.string("--accept"), .string(status)] }
         return .map([
             ("exec", .map([("command", .list(command))])), ("periodSeconds", .int(period)),
@@ -397,10 +480,10 @@ public enum KubernetesManifests {
 
     static func statefulSet(
         _ process: ProcessSpec, name: String, ports: [(name: String, port: Int)], readyStatuses: [String],
-        checksum: String, options: Options
+        secured: Bool, checksum: String, options: Options
     ) -> [(String, YAMLValue)] {
-        let adminPort = ports.first { $0.name == "admin" }!.port
-        var annotations: [(String, YAMLValue)] = [("zkthreads-devnet/topology-sha256", .string(checksum))]
+        let apiPort = ports.first { $0.name == "api" }!.port
+        var annotations: [(String, YAMLValue)] = [("zkthreads-devnet/config-sha256", .string(checksum))]
         if let metrics = ports.first(where: { $0.name == "metrics" }) {
             annotations += [
                 ("prometheus.io/scrape", .string("true")), ("prometheus.io/port", .string("\(metrics.port)")),
@@ -416,7 +499,7 @@ public enum KubernetesManifests {
                 .list(
                     [
                         "\(binDirectory)/\(process.role.executable)", "--topology",
-                        "\(topologyDirectory)/\(topologyKey(of: name))", "--name", process.name, "--data-dir",
+                        topologyFile, "--name", process.name, "--data-dir",
                         dataDirectory,
                     ].map(YAMLValue.string))
             ),
@@ -433,9 +516,13 @@ public enum KubernetesManifests {
             // take minutes after a long run: up to 10 minutes here). Alive: it still answers.
             // Ready: it answers `healthy` (or `syncing` too with on-demand blocks, where a node
             // cannot sync before its registration is mined).
-            ("startupProbe", probe(adminPort: adminPort, accepting: [], period: 2, failures: 300)),
-            ("livenessProbe", probe(adminPort: adminPort, accepting: [], period: 10, failures: 3)),
-            ("readinessProbe", probe(adminPort: adminPort, accepting: readyStatuses, period: 5, failures: 3)),
+            ("startupProbe", probe(apiPort: apiPort, secured: secured, accepting: [], period: 2, failures: 300)),
+            ("livenessProbe", probe(apiPort: apiPort, secured: secured, accepting: [], period: 10, failures: 3)),
+            (
+                "readinessProbe",
+                probe(
+                    apiPort: apiPort, secured: secured, accepting: readyStatuses, period: 5, failures: 3)
+            ),
             ("resources", resources(of: process)),
             (
                 "securityContext",

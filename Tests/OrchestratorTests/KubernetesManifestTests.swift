@@ -1,3 +1,4 @@
+import DevnetClient
 import DevnetProtocol
 import Foundation
 import Testing
@@ -19,6 +20,17 @@ struct KubernetesManifestTests {
 
     private func config(_ text: String = Self.defaultConfig) throws -> DevnetConfig {
         try DevnetConfig.parse(text, file: "test.yaml")
+    }
+
+    /// One set of keys for the suite (generating them needs libzmq's CURVE).
+    private static let credentials = Result { try DevnetCredentials.generate() }
+
+    /// Options with the devnet's credentials, which a secured devnet's Secret needs.
+    private func options(namespace: String? = nil) throws -> KubernetesManifests.Options {
+        var options = KubernetesManifests.Options()
+        options.credentials = try Self.credentials.get()
+        if let namespace { options.namespace = namespace }
+        return options
     }
 
     /// The documents parsed back, as a client would read them.
@@ -58,7 +70,7 @@ struct KubernetesManifestTests {
     func statefulSets() throws {
         let config = try config()
         let topology = config.topology()
-        let all = try objects(KubernetesManifests.render(config, options: .init()))
+        let all = try objects(KubernetesManifests.render(config, options: options()))
         let sets = objects("StatefulSet", in: all)
         #expect(
             sets.map(name) == ["sequencer", "manager", "node-token", "node-achievements", "node-karts", "node-counter"])
@@ -78,8 +90,8 @@ struct KubernetesManifestTests {
             #expect(
                 container["command"] as? [String] == [
                     "/opt/zkthreads-devnet/bin/\(process.role.executable)", "--topology",
-                    "/etc/zkthreads-devnet/topology/topology-\(process.name).json", "--name", process.name,
-                    "--data-dir", "/var/lib/zkthreads-devnet",
+                    "/etc/zkthreads-devnet/topology/topology.json", "--name", process.name, "--data-dir",
+                    "/var/lib/zkthreads-devnet",
                 ])
             let mounts = try #require(container["volumeMounts"] as? [[String: Any]])
             #expect(
@@ -101,7 +113,7 @@ struct KubernetesManifestTests {
     func servicePorts() throws {
         let config = try config("base_port: 31000\nmetrics_port: 32000\nthreads: [{name: token}, {name: counter}]")
         let topology = config.topology()
-        let all = try objects(KubernetesManifests.render(config, options: .init()))
+        let all = try objects(KubernetesManifests.render(config, options: options()))
         let services = objects("Service", in: all)
         let sets = objects("StatefulSet", in: all)
         #expect(services.map(name) == ["sequencer", "manager", "node-token", "node-counter"])
@@ -128,82 +140,97 @@ struct KubernetesManifestTests {
         }
     }
 
-    @Test("the ConfigMap holds the topology with DNS names, and a file per daemon binding its own endpoints")
+    @Test("the ConfigMap holds the topology: endpoints advertised at the Services' DNS names, bound on every interface")
     func configMap() throws {
         var config = try config("seed: 7\nfault_hooks: true\nthreads: [{name: token}, {name: counter}]")
         config.threads[1].source = "; a user contract\n.entry increment\n"
         config.threads[1].contract = "my-counter"
         let topology = config.topology()
-        var options = KubernetesManifests.Options()
-        options.namespace = "dn"
-        let all = try objects(KubernetesManifests.render(config, options: options))
+        let all = try objects(KubernetesManifests.render(config, options: options(namespace: "dn")))
         let configMap = try #require(objects("ConfigMap", in: all).first)
         let data = try #require(configMap["data"] as? [String: String])
-        #expect(
-            Set(data.keys) == [
-                "topology.json", "topology-sequencer.json", "topology-manager.json", "topology-node-token.json",
-                "topology-node-counter.json", "contract-counter.tasm",
-            ])
+        #expect(Set(data.keys) == ["topology.json", "contract-counter.tasm"])
         #expect(data["contract-counter.tasm"] == "; a user contract\n.entry increment\n")
-        let decoder = WireCodec.makeDecoder()
-        let shared = try decoder.decode(Topology.self, from: Data(data["topology.json"]!.utf8))
+        let shared = try WireCodec.makeDecoder().decode(Topology.self, from: Data(data["topology.json"]!.utf8))
         #expect(shared.seed == 7)
         #expect(shared.faultHooks == true)
+        // Pods bind beyond loopback: the devnet is secured, whatever its config's host.
+        #expect(shared.security == .curve)
         #expect(shared.processes.map(\.name) == topology.processes.map(\.name))
         #expect(shared.processes.map(\.thread) == topology.processes.map(\.thread))
         #expect(shared.processes[2].endpoints.api == "tcp://node-token.dn.svc.cluster.local:27106")
         #expect(shared.processes[0].endpoints.admin == "tcp://sequencer.dn.svc.cluster.local:27101")
-        for process in topology.processes {
-            let own = try decoder.decode(Topology.self, from: Data(data["topology-\(process.name).json"]!.utf8))
-            for peer in own.processes {
-                let expected = peer.name == process.name ? "0.0.0.0" : "\(peer.name).dn.svc.cluster.local"
-                for endpoint in [peer.endpoints.api, peer.endpoints.admin, peer.endpoints.events] {
-                    #expect(endpoint.hasPrefix("tcp://\(expected):"), "\(process.name)'s topology: \(endpoint)")
-                }
-                // Same ports as the topology devnet up would run.
-                let original = try #require(topology.process(named: peer.name))
-                #expect(
-                    peer.endpoints.api.split(separator: ":").last == original.endpoints.api.split(separator: ":").last)
+        for (process, original) in zip(shared.processes, topology.processes) {
+            let bind = try #require(process.bind, "\(process.name) binds its advertised DNS name")
+            for (advertised, bound, local) in [
+                (process.endpoints.api, bind.api, original.endpoints.api),
+                (process.endpoints.admin, bind.admin, original.endpoints.admin),
+                (process.endpoints.events, bind.events, original.endpoints.events),
+            ] {
+                let port = String(local.split(separator: ":").last!)
+                #expect(advertised == "tcp://\(process.name).dn.svc.cluster.local:\(port)")
+                #expect(bound == "tcp://0.0.0.0:\(port)")
             }
         }
         // A change of topology changes the pods' annotation, so applying it restarts them.
         let sets = objects("StatefulSet", in: all)
-        let checksum = path(sets[0], "spec", "template", "metadata", "annotations", "zkthreads-devnet/topology-sha256")
+        let key = "zkthreads-devnet/config-sha256"
+        let checksum = path(sets[0], "spec", "template", "metadata", "annotations", key) as? String
+        #expect(checksum?.count == 64)
         config.seed = 8
-        let other = try objects(KubernetesManifests.render(config, options: options))
+        let other = try objects(KubernetesManifests.render(config, options: options(namespace: "dn")))
         #expect(
-            path(
-                objects("StatefulSet", in: other)[0], "spec", "template", "metadata", "annotations",
-                "zkthreads-devnet/topology-sha256") as? String != checksum as? String)
+            path(objects("StatefulSet", in: other)[0], "spec", "template", "metadata", "annotations", key) as? String
+                != checksum)
     }
 
-    @Test("the Secret carries the seed and any credentials given, base64-encoded")
+    @Test(
+        "the Secret holds the member's credentials, mounted where the daemons read them; never the orchestrator's key")
     func secret() throws {
-        var options = KubernetesManifests.Options()
-        options.credentials = ["orchestrator.key": "secret-key", "server.pub": "public"]
-        let all = try objects(KubernetesManifests.render(try config(), options: options))
+        let credentials = try Self.credentials.get()
+        let documents = try KubernetesManifests.render(try config(), options: options())
+        let all = try objects(documents)
         let secret = try #require(objects("Secret", in: all).first)
         let data = try #require(secret["data"] as? [String: String])
-        func decoded(_ key: String) -> String? {
-            data[key].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        #expect(Set(data.keys) == ["devnet.json"])
+        let file = try #require(data["devnet.json"].flatMap { Data(base64Encoded: $0) })
+        let member = try JSONDecoder().decode(DevnetCredentials.MemberFile.self, from: file)
+        #expect(member == credentials.memberFile)
+        #expect(try DevnetCredentials(memberFile: member) == credentials.memberView)
+        // The orchestrator's secret key is nowhere in the manifests, plain or base64.
+        let admin = try #require(credentials.adminSecretKey?.z85)
+        let stream = KubernetesManifests.stream(documents)
+        #expect(!stream.contains(admin))
+        #expect(!stream.contains(Data(admin.utf8).base64EncodedString().prefix(40)))
+        for set in objects("StatefulSet", in: all) {
+            let volumes = try #require(path(set, "spec", "template", "spec", "volumes") as? [[String: Any]])
+            #expect(
+                volumes.contains {
+                    $0["name"] as? String == "credentials"
+                        && path($0, "secret", "secretName") as? String == "zkthreads-devnet-credentials"
+                })
+            let mounts = try #require(
+                path(set, "spec", "template", "spec", "containers", "0", "volumeMounts") as? [[String: Any]])
+            #expect(
+                mounts.contains {
+                    $0["name"] as? String == "credentials"
+                        && $0["mountPath"] as? String == "/var/lib/zkthreads-devnet/credentials"
+                })
         }
-        #expect(decoded("seed") == "42")
-        #expect(decoded("orchestrator.key") == "secret-key")
-        #expect(decoded("server.pub") == "public")
-        let sets = objects("StatefulSet", in: all)
-        #expect(
-            path(sets[0], "spec", "template", "spec", "volumes", "1", "secret", "secretName") as? String
-                == "zkthreads-devnet-credentials")
-        options.credentials = ["seed": "x"]
+        // A secured devnet without credentials, and security: none, are refused.
         #expect(throws: KubernetesManifests.RenderError.self) {
-            try KubernetesManifests.render(try config(), options: options)
+            try KubernetesManifests.render(try config(), options: .init())
         }
+        let open = try #require(throws: KubernetesManifests.RenderError.self) {
+            try KubernetesManifests.render(try config("security: none\nthreads: [{name: token}]"), options: options())
+        }
+        #expect(open.message.contains("security: none"))
     }
 
     @Test("every object name is a DNS label; thread names are mapped to lower case with '-' for '_'")
     func names() throws {
         let config = try config("threads: [{name: My_Token, contract: token}, {name: counter}]")
-        let documents = try KubernetesManifests.render(config, options: .init())
+        let documents = try KubernetesManifests.render(config, options: options())
         for object in try objects(documents) {
             let objectName = try #require(name(object))
             #expect(isDNSLabel(objectName), "\(objectName)")
@@ -222,7 +249,7 @@ struct KubernetesManifestTests {
     func badThreadName(_ thread: String) throws {
         let config = try config("threads: [{name: counter}, {name: '\(thread)', contract: token}]")
         let error = try #require(throws: KubernetesManifests.RenderError.self) {
-            try KubernetesManifests.render(config, options: .init())
+            try KubernetesManifests.render(config, options: options())
         }
         #expect(error.message.contains("thread '\(thread)'"), "\(error.message)")
         #expect(error.message.contains("Rename the thread"), "\(error.message)")
@@ -232,21 +259,26 @@ struct KubernetesManifestTests {
     func collidingNames() throws {
         let config = try config("threads: [{name: my_token, contract: token}, {name: My-Token, contract: token}]")
         let error = try #require(throws: KubernetesManifests.RenderError.self) {
-            try KubernetesManifests.render(config, options: .init())
+            try KubernetesManifests.render(config, options: options())
         }
         #expect(error.message.contains("thread 'my_token'") && error.message.contains("thread 'My-Token'"))
         #expect(error.message.contains("node-my-token"))
     }
 
-    @Test("probes ask the admin endpoint for health; readiness also accepts syncing with on-demand blocks")
+    @Test(
+        "probes ask the api endpoint for health with the member's keys; readiness also accepts syncing with on-demand blocks"
+    )
     func probes() throws {
         for (mode, ready) in [("instant", ["healthy"]), ("on_demand", ["healthy", "syncing"])] {
             let config = try config("sequencer: {block_mode: \(mode)}\nthreads: [{name: token}]")
-            let all = try objects(KubernetesManifests.render(config, options: .init()))
+            let all = try objects(KubernetesManifests.render(config, options: options()))
             for (set, process) in zip(objects("StatefulSet", in: all), config.topology().processes) {
                 let container = try #require(path(set, "spec", "template", "spec", "containers", "0"))
-                let admin = "tcp://127.0.0.1:\(process.endpoints.admin.split(separator: ":").last!)"
-                let probe = ["/opt/zkthreads-devnet/bin/devnet", "k8s", "probe", admin]
+                let api = "tcp://127.0.0.1:\(process.endpoints.api.split(separator: ":").last!)"
+                let probe = [
+                    "/opt/zkthreads-devnet/bin/devnet", "k8s", "probe", api, "--credentials",
+                    "/var/lib/zkthreads-devnet/credentials/devnet.json",
+                ]
                 #expect(path(container, "startupProbe", "exec", "command") as? [String] == probe)
                 #expect(path(container, "livenessProbe", "exec", "command") as? [String] == probe)
                 #expect(
@@ -256,10 +288,49 @@ struct KubernetesManifestTests {
         }
     }
 
+    @Test("a node joining a devnet elsewhere: only its objects, the devnet's own endpoints kept, the next prover")
+    func joining() throws {
+        let devnet = try config("host: 192.168.1.10\nbase_port: 28000\nthreads: [{name: token}, {name: counter}]")
+            .topology()
+        #expect(devnet.security == .curve)
+        let documents = try KubernetesManifests.joining(devnet, thread: "token", prover: nil, options: options())
+        #expect(documents.map(\.kind) == ["Namespace", "ConfigMap", "Secret", "Service", "StatefulSet"])
+        #expect(documents.last?.name == "node-token-2")
+        let all = try objects(documents)
+        let data = try #require(objects("ConfigMap", in: all).first?["data"] as? [String: String])
+        let topology = try WireCodec.makeDecoder().decode(Topology.self, from: Data(data["topology.json"]!.utf8))
+        #expect(topology.processes.map(\.name) == devnet.processes.map(\.name) + ["node-token-2"])
+        #expect(Array(topology.processes.prefix(devnet.processes.count)) == devnet.processes)
+        #expect(topology.security == .curve)
+        let node = try #require(topology.processes.last)
+        #expect(node.thread?.proverIndex == 2)
+        #expect(node.thread?.attached == true)
+        // Its ports follow every port the devnet uses.
+        #expect(node.endpoints.api == "tcp://node-token-2.zkthreads-devnet.svc.cluster.local:28012")
+        #expect(node.bind?.api == "tcp://0.0.0.0:28012")
+        let service = try #require(objects("Service", in: all).first)
+        #expect(
+            (path(service, "spec", "ports") as? [[String: Any]])?.map { $0["port"] as? Int } == [28012, 28013, 28014])
+
+        // A prover index in use, a thread the devnet lacks, and a devnet on loopback are refused.
+        #expect(throws: (any Error).self) {
+            try KubernetesManifests.joining(devnet, thread: "token", prover: 1, options: options())
+        }
+        let missing = try #require(throws: KubernetesManifests.RenderError.self) {
+            try KubernetesManifests.joining(devnet, thread: "karts", prover: nil, options: options())
+        }
+        #expect(missing.message.contains("no thread 'karts'") && missing.message.contains("token, counter"))
+        let local = try config("threads: [{name: token}]").topology()
+        let loopback = try #require(throws: KubernetesManifests.RenderError.self) {
+            try KubernetesManifests.joining(local, thread: "token", prover: nil, options: options())
+        }
+        #expect(loopback.message.contains("tcp://127.0.0.1:27100") && loopback.message.contains("host:"))
+    }
+
     @Test("a STARK node asks for a core and a GiB; strings that look like numbers stay strings")
     func starkResources() throws {
         let config = try config("threads: [{name: token, proof_system: stark}]")
-        let all = try objects(KubernetesManifests.render(config, options: .init()))
+        let all = try objects(KubernetesManifests.render(config, options: options()))
         let node = try #require(objects("StatefulSet", in: all).last)
         let requests = path(node, "spec", "template", "spec", "containers", "0", "resources", "requests")
         #expect(path(requests, "cpu") as? String == "1")
@@ -268,13 +339,13 @@ struct KubernetesManifestTests {
 
     @Test("bad options are refused, naming the option")
     func badOptions() throws {
-        var options = KubernetesManifests.Options()
+        var options = try self.options()
         options.namespace = "Dev_Net"
         let error = try #require(throws: KubernetesManifests.RenderError.self) {
             try KubernetesManifests.render(try config(), options: options)
         }
         #expect(error.message.contains("namespace 'Dev_Net'"))
-        options = .init()
+        options = try self.options()
         options.image = "has space"
         #expect(throws: KubernetesManifests.RenderError.self) {
             try KubernetesManifests.render(try config(), options: options)
@@ -283,7 +354,7 @@ struct KubernetesManifestTests {
 
     @Test("files: namespace, topology and credentials first, then one file per daemon with its Service and StatefulSet")
     func files() throws {
-        let documents = try KubernetesManifests.render(try config("threads: [{name: token}]"), options: .init())
+        let documents = try KubernetesManifests.render(try config("threads: [{name: token}]"), options: options())
         let files = KubernetesManifests.files(documents)
         #expect(
             files.map(\.name) == [

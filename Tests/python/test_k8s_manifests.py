@@ -1,10 +1,12 @@
 """`devnet k8s render`: the manifests checked offline against the Kubernetes API schemas
 (kubernetes-validate, which bundles them), the image layout the manifests assume checked
 against the Containerfile and the package, and the pods' commands run here as processes: each
-daemon started exactly as its StatefulSet says, from its own topology file in the ConfigMap,
-with the Services' DNS names resolved to this machine, until every readiness probe passes.
+daemon started exactly as its StatefulSet says, from the topology in the ConfigMap and the
+credentials in the Secret, with the Services' DNS names resolved to this machine, until every
+readiness probe passes; and a node rendered with --join joining a devnet started by `devnet up`.
 
 Nothing here talks to a cluster; running on a real one is not tested (docs/deploy.md)."""
+import base64
 import copy
 import os
 import re
@@ -52,8 +54,14 @@ def render(config_text, *args, base_port=None):
     assert result.returncode == 0, result.stderr
     documents = []
     for name in sorted(os.listdir(out)):
-        with open(os.path.join(out, name)) as f:
-            documents += [d for d in yaml.safe_load_all(f) if d is not None]
+        if name.endswith(".yaml"):
+            with open(os.path.join(out, name)) as f:
+                documents += [d for d in yaml.safe_load_all(f) if d is not None]
+    # The keys are kept beside the manifests, out of `kubectl apply -f DIR`'s reach (it does not
+    # recurse), readable by their owner only; the orchestrator's stays there.
+    for key in ("devnet.json", "orchestrator.json"):
+        mode = os.stat(os.path.join(out, "credentials", key)).st_mode & 0o777
+        assert mode == 0o600, (key, oct(mode))
     return work, documents
 
 
@@ -154,13 +162,24 @@ def test_structure_one_statefulset_and_service_per_daemon(rendered):
         container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == container_ports
         assert set(container_ports) == {"api", "admin", "events", "metrics"}
-        # The topology file the daemon reads is in the ConfigMap, and names its own ports.
+        # The topology file the daemon reads is in the ConfigMap: it advertises the daemon at its
+        # Service's DNS name and binds the same ports on every interface.
         topology_file = container["command"][container["command"].index("--topology") + 1]
-        key = os.path.basename(topology_file)
-        assert key in config_map["data"]
+        assert topology_file == "/etc/zkthreads-devnet/topology/topology.json"
+        topology = yaml.safe_load(config_map["data"]["topology.json"])
+        assert topology["security"] == "curve"
         own_name = container["command"][container["command"].index("--name") + 1]
-        own = next(p for p in yaml.safe_load(config_map["data"][key])["processes"] if p["name"] == own_name)
-        assert own["endpoints"]["api"] == f"tcp://0.0.0.0:{container_ports['api']}"
+        own = next(p for p in topology["processes"] if p["name"] == own_name)
+        assert own["endpoints"]["api"] == f"tcp://{name}.dn-test.svc.cluster.local:{container_ports['api']}"
+        assert own["bind"]["api"] == f"tcp://0.0.0.0:{container_ports['api']}"
+        # The credentials are where the daemon reads them: <data dir>/credentials/.
+        assert {"name": "credentials", "mountPath": "/var/lib/zkthreads-devnet/credentials",
+                "readOnly": True} in container["volumeMounts"]
+    secret = next(d for d in documents if d["kind"] == "Secret")
+    assert set(secret["data"]) == {"devnet.json"}
+    member = yaml.safe_load(base64.b64decode(secret["data"]["devnet.json"]))
+    assert set(member) == {"server_public_key", "server_secret_key", "member_public_key", "member_secret_key",
+                           "admin_public_key"}
     assert "contract-market.tasm" in config_map["data"]
     assert config_map["data"]["contract-market.tasm"] == open(os.path.join(REPO, "examples", "market", "market.tasm")).read()
 
@@ -214,72 +233,171 @@ def free_base_port(count):
     pytest.skip("no free range of ports to run the pods' commands")
 
 
-def test_pods_commands_start_the_devnet_and_the_probes_pass():
-    """Each StatefulSet's command runs here as it would in its pod: its own topology file from
-    the ConfigMap (DNS names mapped to 127.0.0.1, as cluster DNS maps them to the Services), its
-    own empty data directory (its volume), the image's paths mapped to the build. Every
-    readiness probe must pass, which for a thread node means it reached the manager and the
-    sequencer by their advertised names' ports; then SIGTERM stops each daemon cleanly."""
-    base = free_base_port(6 * 3 + 6 + 2)
-    work, documents = render(market_config(metrics=base + 18), "--namespace", "dn-local", base_port=base)
-    config_map = next(d for d in documents if d["kind"] == "ConfigMap")
-    topology_dir = os.path.join(work, "topology")
-    os.makedirs(topology_dir)
-    for key, value in config_map["data"].items():
-        with open(os.path.join(topology_dir, key), "w") as f:
-            f.write(re.sub(r"[a-z0-9-]+\.dn-local\.svc\.cluster\.local", "127.0.0.1", value))
+class Pods:
+    """The StatefulSets of rendered manifests, each run here as a process as it would run in its
+    pod: the ConfigMap's files as its topology folder (the Services' DNS names mapped to
+    127.0.0.1, as cluster DNS maps them to the Services), an empty folder as its volume with the
+    Secret's files mounted in it, the image's paths mapped to the build."""
 
-    def local(argument, pod):
+    def __init__(self, work, documents, namespace):
+        self.work = work
+        self.documents = documents
+        self.processes = {}
+        config_map = next(d for d in documents if d["kind"] == "ConfigMap")
+        self.topology_dir = os.path.join(work, "topology")
+        os.makedirs(self.topology_dir)
+        service = r"[a-z0-9-]+\." + re.escape(namespace) + r"\.svc\.cluster\.local"
+        for key, value in config_map["data"].items():
+            with open(os.path.join(self.topology_dir, key), "w") as f:
+                f.write(re.sub(service, "127.0.0.1", value))
+        self.secret = next(d for d in documents if d["kind"] == "Secret")["data"]
+
+    def local(self, argument, pod):
         argument = argument.replace("/opt/zkthreads-devnet/bin", BIN)
-        argument = argument.replace("/etc/zkthreads-devnet/topology", topology_dir)
-        return argument.replace("/var/lib/zkthreads-devnet", os.path.join(work, "volumes", pod))
+        argument = argument.replace("/etc/zkthreads-devnet/topology", self.topology_dir)
+        return argument.replace("/var/lib/zkthreads-devnet", os.path.join(self.work, "volumes", pod))
 
-    processes = {}
-    try:
-        for statefulset in (d for d in documents if d["kind"] == "StatefulSet"):
+    def start(self):
+        for statefulset in (d for d in self.documents if d["kind"] == "StatefulSet"):
             pod = statefulset["metadata"]["name"]
-            os.makedirs(os.path.join(work, "volumes", pod))
+            credentials = os.path.join(self.work, "volumes", pod, "credentials")
+            os.makedirs(credentials)
+            for key, value in self.secret.items():
+                path = os.path.join(credentials, key)
+                with open(path, "wb") as f:
+                    f.write(base64.b64decode(value))
+                os.chmod(path, 0o400)
             container = statefulset["spec"]["template"]["spec"]["containers"][0]
-            log = open(os.path.join(work, f"{pod}.log"), "w")
-            processes[pod] = (subprocess.Popen([local(a, pod) for a in container["command"]], stdout=log,
-                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), container, log)
-        deadline = time.monotonic() + 60 * SCALE
-        waiting = set(processes)
+            log = open(os.path.join(self.work, f"{pod}.log"), "w")
+            process = subprocess.Popen([self.local(a, pod) for a in container["command"]], stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.processes[pod] = (process, container, log)
+
+    def log(self, pod):
+        with open(os.path.join(self.work, f"{pod}.log")) as f:
+            return f.read()[-3000:]
+
+    def probe(self, pod, kind):
+        container = self.processes[pod][1]
+        command = [self.local(a, pod) for a in container[kind]["exec"]["command"]]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+    def wait_until_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        waiting = set(self.processes)
         last = {}
         while waiting and time.monotonic() < deadline:
             for pod in sorted(waiting):
-                process, container, _ = processes[pod]
-                assert process.poll() is None, f"{pod} exited with {process.returncode}: " + open(
-                    os.path.join(work, f"{pod}.log")).read()[-2000:]
-                probe = [local(a, pod) for a in container["readinessProbe"]["exec"]["command"]]
-                result = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+                process = self.processes[pod][0]
+                assert process.poll() is None, f"{pod} exited with {process.returncode}: {self.log(pod)}"
+                result = self.probe(pod, "readinessProbe")
                 last[pod] = (result.returncode, result.stdout + result.stderr)
                 if result.returncode == 0:
                     waiting.discard(pod)
             if waiting:
                 time.sleep(0.2)
-        assert not waiting, f"readiness probes still failing: { {p: last.get(p) for p in waiting} }"
-        for pod, (_, container, _) in processes.items():
-            liveness = [local(a, pod) for a in container["livenessProbe"]["exec"]["command"]]
-            result = subprocess.run(liveness, capture_output=True, text=True, timeout=30)
+        assert not waiting, f"readiness probes still failing: { {p: (last.get(p), self.log(p)) for p in waiting} }"
+
+    def stop(self):
+        """SIGTERM, as the kubelet stops a pod; returns each daemon's exit code."""
+        for process, _, _ in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        codes = {}
+        for pod, (process, _, log) in self.processes.items():
+            try:
+                codes[pod] = process.wait(timeout=20 * SCALE)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                codes[pod] = process.wait()
+            log.close()
+        return codes
+
+
+def test_pods_commands_start_the_devnet_and_the_probes_pass():
+    """Every readiness probe must pass, which for a thread node means it reached the manager and
+    the sequencer at their advertised names' ports with the Secret's keys; a client without the
+    keys gets no answer; then SIGTERM stops each daemon cleanly."""
+    base = free_base_port(6 * 3 + 6 + 2)
+    work, documents = render(market_config(metrics=base + 18), "--namespace", "dn-local", base_port=base)
+    pods = Pods(work, documents, "dn-local")
+    try:
+        pods.start()
+        pods.wait_until_ready(60 * SCALE)
+        for pod in pods.processes:
+            result = pods.probe(pod, "livenessProbe")
             assert result.returncode == 0 and "is healthy" in result.stdout, result
+        # Without the keys, the same endpoint answers nothing.
+        api = pods.processes["sequencer"][1]["livenessProbe"]["exec"]["command"][3]
+        bare = subprocess.run([DEVNET, "k8s", "probe", api, "--timeout", "1"], capture_output=True, text=True,
+                              timeout=30)
+        assert bare.returncode == 1 and "no answer to health" in bare.stderr, bare
         # A probe of a port nobody serves fails, saying so.
         dead = subprocess.run([DEVNET, "k8s", "probe", f"tcp://127.0.0.1:{base + 25}", "--timeout", "0.5"],
                               capture_output=True, text=True, timeout=30)
         assert dead.returncode == 1 and "no answer to health" in dead.stderr
     finally:
-        for process, _, _ in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for pod, (process, _, log) in processes.items():
-            try:
-                code = process.wait(timeout=20 * SCALE)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
-            log.close()
-            assert code == 0, f"{pod} exited with {code} on SIGTERM"
+        codes = pods.stop()
+    assert all(code == 0 for code in codes.values()), codes
     shutil.rmtree(work, ignore_errors=True)
+
+
+def lan_address():
+    """An IPv4 address of this machine other than loopback, or None."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks a route
+            address = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_a_node_rendered_with_join_joins_a_devnet_started_by_devnet_up():
+    """`devnet up` on a non-loopback address (a laptop on its LAN), so secured with generated
+    keys; the node that `devnet k8s render --join DATA_DIR --thread token` renders runs as its
+    pod would and becomes ready: it reached the laptop's manager and sequencer with those keys."""
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no IPv4 address beyond loopback to start the laptop's devnet on")
+    base = free_base_port(3 * 3 + 3)
+    data_dir = tempfile.mkdtemp(prefix="k8s-laptop-")
+    config = os.path.join(data_dir, "devnet.yaml")
+    with open(config, "w") as f:
+        f.write(f"host: {address}\nbase_port: {base}\nthreads:\n  - name: token\n")
+    up = subprocess.run([DEVNET, "up", config, "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    pods = None
+    codes = {}
+    try:
+        out = os.path.join(data_dir, "k8s")
+        result = subprocess.run([DEVNET, "k8s", "render", "--join", data_dir, "--thread", "token", "--out", out,
+                                 "--namespace", "joined"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        documents = []
+        for name in sorted(os.listdir(out)):
+            if name.endswith(".yaml"):
+                with open(os.path.join(out, name)) as f:
+                    documents += [d for d in yaml.safe_load_all(f) if d is not None]
+        assert [d["metadata"]["name"] for d in documents if d["kind"] == "StatefulSet"] == ["node-token-2"]
+        try:
+            import kubernetes_validate as kv
+        except ImportError:
+            kv = None
+        if kv:
+            for document in documents:
+                kv.validate(document, kv.latest_version(), strict=True)
+        pods = Pods(tempfile.mkdtemp(prefix="k8s-join-"), documents, "joined")
+        pods.start()
+        pods.wait_until_ready(60 * SCALE)
+    finally:
+        if pods:
+            codes = pods.stop()
+            shutil.rmtree(pods.work, ignore_errors=True)
+        down = subprocess.run([DEVNET, "down", "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert down.returncode == 0, down.stderr
+    assert codes == {"node-token-2": 0}, codes
 
 
 def test_render_refuses_a_thread_name_that_is_no_dns_label():
