@@ -38,12 +38,12 @@ public final class DevnetClientSession: Sendable {
     }
 
     private func endpoint(of name: String, _ kind: Orchestrator.EndpointKind) throws -> String {
-        guard let process = state.processes.first(where: { $0.name == name }) else {
+        guard let endpoints = state.endpoints(of: name) else {
             throw OrchestratorError(
-                "error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))"
+                "error: this devnet has no process '\(name)' (it has: \(state.names.joined(separator: ", ")))"
             )
         }
-        return kind == .api ? process.endpoints.api : process.endpoints.admin
+        return kind == .api ? endpoints.api : endpoints.admin
     }
 
     /// One typed request to a process of the devnet, by name; errors name the process.

@@ -18,6 +18,16 @@ public struct DevnetState: Codable, Sendable {
     public var startedAt: Date
     public var startupMs: Int?
     public var processes: [Process]
+    /// Processes of the topology on other hosts: started there, not by this orchestrator, which
+    /// only waits for them, probes them and asks them to stop. Nil when there are none.
+    public var remote: [Remote]?
+
+    /// A process on another host.
+    public struct Remote: Codable, Sendable {
+        public var name: String
+        public var role: ProcessRole
+        public var endpoints: Endpoints
+    }
 
     public static let fileName = "devnet.json"
 
@@ -42,6 +52,14 @@ public struct DevnetState: Codable, Sendable {
     static func remove(from dataDirectory: URL) {
         try? FileManager.default.removeItem(at: url(in: dataDirectory))
     }
+
+    /// The endpoints of a process, local or on another host.
+    func endpoints(of name: String) -> Endpoints? {
+        processes.first { $0.name == name }?.endpoints ?? remote?.first { $0.name == name }?.endpoints
+    }
+
+    /// Every process's name, local ones first.
+    var names: [String] { processes.map(\.name) + (remote ?? []).map(\.name) }
 
     /// The processes still running.
     var alive: [Process] {

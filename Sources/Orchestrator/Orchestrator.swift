@@ -86,7 +86,13 @@ public struct Orchestrator: Sendable {
         let elapsed = ContinuousClock.now - started
         state.startupMs = milliseconds(elapsed)
         try state.write(to: dataDirectory)
-        if options.genesisSnapshot, fresh, !SnapshotStore(dataDirectory: dataDirectory).exists(SnapshotStore.genesis) {
+        if options.genesisSnapshot, fresh, let remote = state.remote, !remote.isEmpty {
+            output(
+                "no genesis snapshot: \(remote.map(\.name).joined(separator: ", ")) \(remote.count == 1 ? "runs" : "run") on another host, and snapshots need every database on this machine"
+            )
+        } else if options.genesisSnapshot, fresh,
+            !SnapshotStore(dataDirectory: dataDirectory).exists(SnapshotStore.genesis)
+        {
             let taken = try await snapshot(named: SnapshotStore.genesis)
             output("saved snapshot \(taken.manifest.name) in \(taken.milliseconds) ms; `devnet reset` returns here")
             return DevnetState.load(from: dataDirectory) ?? state
@@ -108,7 +114,17 @@ public struct Orchestrator: Sendable {
         let topologyURL = dataDirectory.appendingPathComponent(Topology.fileName)
         let binaries = ProcessControl.binaryDirectory()
         if names == nil { state.processes = [] }
+        let remote = topology.processes.filter { (names?.contains($0.name) ?? true) && Self.isRemote($0) }
+        if !remote.isEmpty {
+            state.remote = remote.map { DevnetState.Remote(name: $0.name, role: $0.role, endpoints: $0.endpoints) }
+            for process in remote {
+                output(
+                    "waiting for \(process.name) at \(process.endpoints.api) (another host): start it there with `\(process.role.executable) --topology topology.json --name \(process.name) --data-dir DIR`, with this topology.json and `devnet credentials --json` saved as DIR/credentials/devnet.json"
+                )
+            }
+        }
         for process in topology.processes where names?.contains(process.name) ?? true {
+            if Self.isRemote(process) { continue }
             let log = logPath(of: process.name)
             let pid: pid_t
             do {
@@ -139,7 +155,9 @@ public struct Orchestrator: Sendable {
         let healthy: [String: HealthReport]
         do {
             healthy = try await probe.waitUntilHealthy(
-                Dictionary(uniqueKeysWithValues: children.map { ($0.name, $0.endpoints.admin) }),
+                Dictionary(
+                    uniqueKeysWithValues: children.map { ($0.name, $0.endpoints.admin) }
+                        + remote.map { ($0.name, $0.endpoints.admin) }),
                 deadline: deadline, accepting: HealthProbe.up(topology)
             ) {
                 for child in children {
@@ -159,6 +177,14 @@ public struct Orchestrator: Sendable {
             throw error
         }
         await probe.close()
+        let unreachable = remote.filter { healthy[$0.name] == nil }
+        if !unreachable.isEmpty {
+            await stopAll(state, timeout: .seconds(5), quiet: true)
+            let list = unreachable.map { "\($0.name) at \($0.endpoints.admin)" }.joined(separator: ", ")
+            throw OrchestratorError(
+                "error: no healthy answer in time from \(list) (another host) while \(activity). Start it there (see above) and check that this machine reaches that address and port and that it has this devnet's credentials. The local processes were stopped."
+            )
+        }
         let missing = children.filter { healthy[$0.name] == nil }
         guard missing.isEmpty else {
             let names = missing.map { "\($0.name) (log: \($0.log))" }.joined(separator: ", ")
@@ -195,9 +221,15 @@ public struct Orchestrator: Sendable {
         }
     }
 
+    /// Whether a process of the topology runs on another host: its address is not this machine's.
+    static func isRemote(_ process: ProcessSpec) -> Bool {
+        guard let host = Topology.host(of: process.endpoints.api) else { return false }
+        return !ProcessControl.isLocal(host: host)
+    }
+
     /// Names the process and endpoint whose port is taken, before anything starts.
     func checkPorts(_ topology: Topology) throws {
-        for process in topology.processes {
+        for process in topology.processes where !Self.isRemote(process) {
             let bound = process.bindEndpoints
             for (label, endpoint) in [
                 ("api", bound.api), ("admin", bound.admin), ("events", bound.events),
@@ -236,6 +268,8 @@ public struct Orchestrator: Sendable {
         public var log: String
         /// `curve` when the devnet's endpoints need its credentials, `open` otherwise.
         public var security: String
+        /// True for a process on another host (``pid`` is then 0 and ``log`` empty).
+        public var remote: Bool?
     }
 
     /// Asks every recorded process for its health.
@@ -248,26 +282,38 @@ public struct Orchestrator: Sendable {
         let secured = try credentials() != nil
         let probe = HealthProbe(clientKeys: try clientKeys())
         let alive = state.alive
+        let remote = state.remote ?? []
         let reports = await probe.check(
-            Dictionary(uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }), timeout: .seconds(1)
+            Dictionary(
+                uniqueKeysWithValues: alive.map { ($0.name, $0.endpoints.admin) }
+                    + remote.map { ($0.name, $0.endpoints.admin) }), timeout: .seconds(1)
         )
         await probe.close()
-        return state.processes.map { process in
-            let report = reports[process.name]
-            let status: String
-            if let report {
-                status = report.status
-            } else if alive.contains(where: { $0.name == process.name }) {
-                status = "not responding"
-            } else {
-                status = "dead"
-            }
-            return ProcessStatus(
-                name: process.name, role: process.role, pid: process.pid, status: status, endpoints: process.endpoints,
-                uptimeMs: report?.uptimeMs, bootCount: report?.bootCount, log: process.log,
-                security: secured ? "curve" : "open"
-            )
+        let remoteRows = remote.map { process in
+            ProcessStatus(
+                name: process.name, role: process.role, pid: 0,
+                status: reports[process.name]?.status ?? "not responding", endpoints: process.endpoints,
+                uptimeMs: reports[process.name]?.uptimeMs, bootCount: reports[process.name]?.bootCount, log: "",
+                security: secured ? "curve" : "open", remote: true)
         }
+        return remoteRows
+            + state.processes.map { process in
+                let report = reports[process.name]
+                let status: String
+                if let report {
+                    status = report.status
+                } else if alive.contains(where: { $0.name == process.name }) {
+                    status = "not responding"
+                } else {
+                    status = "dead"
+                }
+                return ProcessStatus(
+                    name: process.name, role: process.role, pid: process.pid, status: status,
+                    endpoints: process.endpoints,
+                    uptimeMs: report?.uptimeMs, bootCount: report?.bootCount, log: process.log,
+                    security: secured ? "curve" : "open"
+                )
+            }
     }
 
     /// The status table people read.
@@ -277,7 +323,8 @@ public struct Orchestrator: Sendable {
             header: ["NAME", "ROLE", "PID", "STATUS", "API", "ADMIN", "EVENTS"] + (metrics ? ["METRICS"] : []),
             rows: rows.map {
                 [
-                    $0.name, $0.role.rawValue, "\($0.pid)", $0.status, $0.endpoints.api, $0.endpoints.admin,
+                    $0.name, $0.role.rawValue, $0.remote == true ? "remote" : "\($0.pid)", $0.status, $0.endpoints.api,
+                    $0.endpoints.admin,
                     $0.endpoints.events,
                 ] + (metrics ? [$0.endpoints.metrics ?? "-"] : [])
             }
@@ -297,6 +344,19 @@ public struct Orchestrator: Sendable {
     }
 
     func stopAll(_ state: DevnetState, timeout: Duration, quiet: Bool) async {
+        if let remote = state.remote, !remote.isEmpty {
+            // Not ours to signal: each is asked over its admin endpoint, and left alone if it does not answer.
+            let probe = HealthProbe(clientKeys: try? clientKeys())
+            let agreed = await probe.requestShutdown(
+                Dictionary(uniqueKeysWithValues: remote.map { ($0.name, $0.endpoints.admin) }), timeout: .seconds(2))
+            await probe.close()
+            for process in remote where !quiet {
+                output(
+                    agreed.contains(process.name)
+                        ? "stopped \(process.name) at \(process.endpoints.admin) (another host)"
+                        : "\(process.name) at \(process.endpoints.admin) (another host) did not answer; stop it there")
+            }
+        }
         let alive = state.alive
         for process in state.processes where !quiet && !alive.contains(where: { $0.name == process.name }) {
             output("\(process.name) (pid \(process.pid)) was not running")

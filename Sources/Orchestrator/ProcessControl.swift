@@ -126,6 +126,33 @@ enum ProcessControl {
         return rc == 0
     }
 
+    /// Whether `host` is an address of this machine (or resolves to one), found by binding a
+    /// socket to it: a remote address fails with `EADDRNOTAVAIL`.
+    static func isLocal(host: String) -> Bool {
+        if host == "localhost" || host.hasPrefix("127.") || host == "0.0.0.0" { return true }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        if inet_pton(AF_INET, host, &address.sin_addr) != 1 {
+            var hints = addrinfo()
+            hints.ai_family = AF_INET
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result, let found = first.pointee.ai_addr
+            else { return false }
+            defer { freeaddrinfo(result) }
+            found.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address.sin_addr = $0.pointee.sin_addr }
+        }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return rc == 0 || errno != EADDRNOTAVAIL
+    }
+
     /// Where the daemon executables are: `DEVNET_BIN_DIR`, or the folder of the running `devnet`.
     static func binaryDirectory() -> URL {
         if let dir = ProcessInfo.processInfo.environment["DEVNET_BIN_DIR"], !dir.isEmpty {

@@ -23,8 +23,8 @@ extension Orchestrator {
                 "error: no devnet in \(dataDirectory.path); start one with `devnet up --data-dir \(dataDirectory.path)`"
             )
         }
-        guard let process = state.processes.first(where: { $0.name == name }) else {
-            let names = state.processes.map(\.name).joined(separator: ", ")
+        guard let endpoints = state.endpoints(of: name) else {
+            let names = state.names.joined(separator: ", ")
             throw OrchestratorError("error: no process named '\(name)' in this devnet (it has: \(names))")
         }
         guard
@@ -34,7 +34,7 @@ extension Orchestrator {
             throw OrchestratorError.usage(
                 "error: the payload must be a JSON object, like '{\"from_seq\": 1}'; got: \(payloadJSON)")
         }
-        let endpoint = kind == .api ? process.endpoints.api : process.endpoints.admin
+        let endpoint = kind == .api ? endpoints.api : endpoints.admin
         let context = ZMQContext()
         let loop = SocketLoop(context: context, name: "devnet-request", clientKeys: try clientKeys())
         defer { context.terminate() }

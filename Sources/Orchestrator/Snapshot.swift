@@ -260,6 +260,11 @@ extension Orchestrator {
                 )
             }
         }
+        if let remote = state.remote, !remote.isEmpty {
+            throw OrchestratorError(
+                "error: cannot \(activity): \(remote.map(\.name).joined(separator: ", ")) \(remote.count == 1 ? "runs" : "run") on another host, and this needs every process's database on this machine"
+            )
+        }
         let recorded = Set(state.processes.map(\.name))
         let missing = topology.processes.map(\.name).filter { !recorded.contains($0) }
         guard missing.isEmpty else {
