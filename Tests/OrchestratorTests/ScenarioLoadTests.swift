@@ -227,6 +227,110 @@ struct ScenarioLoadTests {
         #expect(unknownTarget.key == "steps[0].load.nemesis.targets[0]")
     }
 
+    @Test func nemesisWeightsAreDrawnInProportionAndBadWeightsAreRefused() throws {
+        let scenario = try parse(
+            """
+              - load:
+                  thread: counter
+                  entrypoint: increment
+                  args: [1]
+                  count: 10
+                  nemesis: {every: 1s, faults: {kill_restart: 3, tamper: 1, drop: 0}}
+            """)
+        let nemesis = try #require(load(scenario)?.nemesis)
+        #expect(nemesis.faults == [.killRestart, .tamper])
+        #expect(nemesis.weights == [3, 1])
+        let drawn = nemesis.schedule(seed: 9, stream: 1, count: 4000).map(\.fault)
+        let kills = drawn.filter { $0 == .killRestart }.count
+        #expect(kills > 2800 && kills < 3200, "\(kills) kills of 4000 with weights 3:1")
+        #expect(!drawn.contains(.drop))
+
+        let zero = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, faults: {tamper: 0, drop: 0}}}"
+        )
+        #expect(zero.key == "steps[0].load.nemesis.faults")
+        #expect(zero.message.contains("the weights add up to 0"))
+        let negative = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, faults: {tamper: -2}}}"
+        )
+        #expect(negative.key == "steps[0].load.nemesis.faults.tamper")
+        let unknown = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, faults: {crash: 1}}}"
+        )
+        #expect(unknown.key.hasPrefix("steps[0].load.nemesis.faults"))
+        let tamperManager = try failure(
+            "  - load: {thread: counter, entrypoint: increment, args: [1], count: 5, nemesis: {every: 1s, faults: [tamper], targets: [manager]}}"
+        )
+        #expect(tamperManager.message.contains("tamper acts on a thread node"))
+    }
+
+    @Test func parallelLoadsAreReadAndMayNotShareASenderOnAThread() throws {
+        let scenario = try parse(
+            """
+              - parallel:
+                  - load: {thread: counter, entrypoint: increment, args: [1], count: 3, senders: 2, as: a}
+                  - load: {thread: token, entrypoint: mint, args: [alice, 1], count: 3, senders: 2, as: b}
+                timeout: 30s
+              - invariants: all
+            """)
+        guard case let .parallel(loads) = scenario.steps[0].action,
+            case let .invariants(check) = scenario.steps[1].action
+        else {
+            Issue.record("unexpected steps")
+            return
+        }
+        #expect(loads.map(\.name) == ["a", "b"])
+        #expect(loads[0].stream != loads[1].stream)
+        #expect(check.phases == ["a", "b"])
+        #expect(scenario.steps[0].timeout == .seconds(30))
+
+        let shared = try failure(
+            """
+              - parallel:
+                  - load: {thread: counter, entrypoint: increment, args: [1], count: 3, from: bob}
+                  - load: {thread: counter, entrypoint: increment, args: [2], count: 3, senders: 2}
+            """)
+        #expect(shared.key == "steps[0].parallel[1].load")
+        #expect(shared.message.contains("bob sends on thread counter in this load and in load 1"))
+        let one = try failure(
+            """
+              - parallel:
+                  - load: {thread: counter, entrypoint: increment, args: [1], count: 3}
+            """)
+        #expect(one.message.contains("two or more load steps"))
+        let notALoad = try failure(
+            """
+              - parallel:
+                  - load: {thread: counter, entrypoint: increment, args: [1], count: 3}
+                  - send: {thread: counter, entrypoint: increment, args: [1], from: alice}
+            """)
+        #expect(notALoad.key == "steps[0].parallel[1].send")
+    }
+
+    @Test func replayInvariantsNeedNoLoadAndSabotageNamesAThread() throws {
+        let scenario = try parse(
+            """
+              - invariants: [replay, cross_reads]
+              - sabotage: {fault: apply_twice, thread: counter}
+            """)
+        guard case let .invariants(check) = scenario.steps[0].action,
+            case let .applyTwice(thread) = scenario.steps[1].action
+        else {
+            Issue.record("unexpected steps")
+            return
+        }
+        #expect(check.checks == [.replay, .crossReads])
+        #expect(check.phases.isEmpty)
+        #expect(thread == "counter")
+        #expect(scenario.steps[0].summary == "check invariants cross_reads, replay over the L2 history")
+        let withSupply = try failure("  - invariants: [replay, supply]")
+        #expect(withSupply.message.contains("no load step before this one"))
+        let badThread = try failure("  - sabotage: {fault: apply_twice, thread: dice}")
+        #expect(badThread.key == "steps[0].sabotage.thread")
+        let badFault = try failure("  - sabotage: {fault: apply_thrice, thread: counter}")
+        #expect(badFault.key == "steps[0].sabotage.fault")
+    }
+
     @Test func repeatedRunsDeriveTheirSeedsFromTheFirst() {
         #expect(ScenarioRunner.seed(42, round: 0) == 42)
         let seeds = (0..<5).map { ScenarioRunner.seed(42, round: $0) }
