@@ -353,10 +353,30 @@ def lan_address():
     return None if address.startswith("127.") else address
 
 
+def curve_client(endpoint, member_file):
+    """A DEALER that connects with the member's CurveZMQ keys, as a client in the cluster would."""
+    import zmq
+    from devnet_harness import Client
+    with open(member_file) as f:
+        keys = yaml.safe_load(f)
+    client = Client.__new__(Client)
+    client.socket = zmq.Context.instance().socket(zmq.DEALER)
+    client.socket.curve_secretkey = keys["member_secret_key"].encode()
+    client.socket.curve_publickey = keys["member_public_key"].encode()
+    client.socket.curve_serverkey = keys["server_public_key"].encode()
+    client.socket.setsockopt(zmq.LINGER, 0)
+    client.socket.setsockopt(zmq.RCVTIMEO, int(10000 * SCALE))
+    client.socket.connect(endpoint)
+    client.next_id = 1
+    return client
+
+
 def test_a_node_rendered_with_join_joins_a_devnet_started_by_devnet_up():
     """`devnet up` on a non-loopback address (a laptop on its LAN), so secured with generated
-    keys; the node that `devnet k8s render --join DATA_DIR --thread token` renders runs as its
-    pod would and becomes ready: it reached the laptop's manager and sequencer with those keys."""
+    keys; the node that `devnet k8s render --join DATA_DIR --thread counter` renders runs as its
+    pod would and becomes ready: it reached the laptop's manager and sequencer with those keys.
+    Once its prover account is funded, a thread transaction submitted to it settles."""
+    from test_transactions import SEED, Account, sign_increment
     address = lan_address()
     if address is None:
         pytest.skip("this machine has no IPv4 address beyond loopback to start the laptop's devnet on")
@@ -364,14 +384,14 @@ def test_a_node_rendered_with_join_joins_a_devnet_started_by_devnet_up():
     data_dir = tempfile.mkdtemp(prefix="k8s-laptop-")
     config = os.path.join(data_dir, "devnet.yaml")
     with open(config, "w") as f:
-        f.write(f"host: {address}\nbase_port: {base}\nthreads:\n  - name: token\n")
+        f.write(f"seed: {SEED}\nhost: {address}\nbase_port: {base}\nthreads:\n  - name: counter\n")
     up = subprocess.run([DEVNET, "up", config, "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
     assert up.returncode == 0, up.stderr
     pods = None
     codes = {}
     try:
         out = os.path.join(data_dir, "k8s")
-        result = subprocess.run([DEVNET, "k8s", "render", "--join", data_dir, "--thread", "token", "--out", out,
+        result = subprocess.run([DEVNET, "k8s", "render", "--join", data_dir, "--thread", "counter", "--out", out,
                                  "--namespace", "joined"], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         documents = []
@@ -379,7 +399,7 @@ def test_a_node_rendered_with_join_joins_a_devnet_started_by_devnet_up():
             if name.endswith(".yaml"):
                 with open(os.path.join(out, name)) as f:
                     documents += [d for d in yaml.safe_load_all(f) if d is not None]
-        assert [d["metadata"]["name"] for d in documents if d["kind"] == "StatefulSet"] == ["node-token-2"]
+        assert [d["metadata"]["name"] for d in documents if d["kind"] == "StatefulSet"] == ["node-counter-2"]
         try:
             import kubernetes_validate as kv
         except ImportError:
@@ -390,6 +410,25 @@ def test_a_node_rendered_with_join_joins_a_devnet_started_by_devnet_up():
         pods = Pods(tempfile.mkdtemp(prefix="k8s-join-"), documents, "joined")
         pods.start()
         pods.wait_until_ready(60 * SCALE)
+
+        # Only the first prover of a thread is funded at genesis: fund this one, then send it work.
+        fund = subprocess.run([DEVNET, "transfer", "--from", "alice", "--to", "prover-counter-2", "1000000",
+                               "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
+        assert fund.returncode == 0, fund.stderr
+        service = next(d for d in documents if d["kind"] == "Service")
+        api = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "api")
+        node = curve_client(f"tcp://127.0.0.1:{api}", os.path.join(data_dir, "credentials", "devnet.json"))
+        erin = Account("erin", SEED)
+        _, nonce = node.request("nonce", {"address": erin.address})
+        tx, tx_hash = sign_increment(erin, nonce["nonce"], 3)
+        envelope, status = node.request("submit", {"tx": tx})
+        assert envelope["status"] == "ok", status
+        deadline = time.monotonic() + 60 * SCALE
+        final = status
+        while final.get("status") not in ("settled", "failed") and time.monotonic() < deadline:
+            _, final = node.request("tx_status", {"tx_hash": tx_hash, "wait_ms": 2000})
+        node.close()
+        assert final["status"] == "settled", (final, pods.log("node-counter-2"))
     finally:
         if pods:
             codes = pods.stop()
@@ -397,7 +436,7 @@ def test_a_node_rendered_with_join_joins_a_devnet_started_by_devnet_up():
         down = subprocess.run([DEVNET, "down", "--data-dir", data_dir], capture_output=True, text=True, timeout=120)
         shutil.rmtree(data_dir, ignore_errors=True)
     assert down.returncode == 0, down.stderr
-    assert codes == {"node-token-2": 0}, codes
+    assert codes == {"node-counter-2": 0}, codes
 
 
 def test_render_refuses_a_thread_name_that_is_no_dns_label():
