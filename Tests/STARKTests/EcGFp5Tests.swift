@@ -199,6 +199,8 @@ extension TestRNG {
         #expect(Point.generatorMultiple(n) == -g)
         #expect((Scalar.zero * g).isIdentity)
         #expect(Point.generatorMultiple(.zero).isIdentity)
+        #expect(Point.identity.doubled.isIdentity)
+        #expect(g.doubled == g + g && g.doubled != g)
         var rng = TestRNG(seed: 17)
         let p = try decoded()
         for _ in 0..<4 {
@@ -210,6 +212,12 @@ extension TestRNG {
             let (a, b, c) = (k * g, l * p[1], p[2])
             #expect((a + b) + c == a + (b + c))
             #expect(a + b == b + a)
+            // The dedicated doubling agrees with the addition of a point to itself.
+            #expect(a.doubled == a + a)
+            #expect(a.doubled.doubled == (a + a) + (a + a))
+            // The dedicated doubling agrees with the addition of a point to itself.
+            #expect(a.doubled == a + a)
+            #expect(a.doubled.doubled == (a + a) + (a + a))
             #expect((a + b).encoded == (b + a).encoded)
         }
     }

@@ -251,6 +251,36 @@ public struct GFp5: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension GFp5 {
+    /// x·(c₀ + c₁z) for a constant with two coefficients (the curve constants), with
+    /// `threeC1` = 3·c₁: 10 base multiplications instead of 25.
+    @inlinable @inline(__always)
+    func timesLinear(_ c0: UInt64, _ c1: UInt64, threeC1: UInt64) -> GFp5 {
+        let none: (high: UInt128, low: UInt128) = (0, 0)
+        var d = none
+        GFp5.accumulate(&d, c0, self.c0)
+        GFp5.accumulate(&d, threeC1, c4)
+        let d0 = GFp5.fold(d, none)
+        d = none
+        GFp5.accumulate(&d, c0, self.c1)
+        GFp5.accumulate(&d, c1, self.c0)
+        let d1 = GFp5.fold(d, none)
+        d = none
+        GFp5.accumulate(&d, c0, c2)
+        GFp5.accumulate(&d, c1, self.c1)
+        let d2 = GFp5.fold(d, none)
+        d = none
+        GFp5.accumulate(&d, c0, c3)
+        GFp5.accumulate(&d, c1, c2)
+        let d3 = GFp5.fold(d, none)
+        d = none
+        GFp5.accumulate(&d, c0, c4)
+        GFp5.accumulate(&d, c1, c3)
+        let d4 = GFp5.fold(d, none)
+        return GFp5(c0: d0, c1: d1, c2: d2, c3: d3, c4: d4)
+    }
+}
+
+extension GFp5 {
     /// The square.
     @inlinable public var squared: GFp5 { self * self }
 

@@ -9,7 +9,7 @@ extension EcGFp5 {
     /// (A = b − a²/3, B = a(2a² − 9b)/27), in projective coordinates (X : Y : Z), and added with
     /// the complete formulas of Renes, Costello and Batina (ePrint 2015/1060, §3.1). Those are
     /// exception-free when P − Q never has order 2, which holds in a group of odd order; the
-    /// identity is (0 : 1 : 0), and doubling is an addition of a point to itself.
+    /// identity is (0 : 1 : 0), and doubling is the same formulas with P = Q (fewer products).
     ///
     /// The encoding of an element (x, y) of the paper's group is w = y/x (0 for N); its image
     /// (x′, y′) = (x, y) + N has y′/x′ = −w, so here w = −Y / (X − (a/3)·Z).
@@ -36,7 +36,13 @@ extension EcGFp5 {
         static let aOverThree = a * Goldilocks(3).inverse
         /// A = b − a²/3.
         static let curveA = b - (a * a) * Goldilocks(3).inverse
-        static let curveASquared = curveA * curveA
+        /// Multiplication by A and by 3B, which have only their first two coefficients.
+        @inline(__always) static func timesA(_ v: GFp5) -> GFp5 {
+            v.timesLinear(curveA.c0, curveA.c1, threeC1: ConstantTime.mul(3, curveA.c1))
+        }
+        @inline(__always) static func timesThreeB(_ v: GFp5) -> GFp5 {
+            v.timesLinear(threeB.c0, threeB.c1, threeC1: ConstantTime.mul(3, threeB.c1))
+        }
         /// 3·B = a(2a² − 9b)/9.
         static let threeB = (a * (a * a * Goldilocks(2) - b * Goldilocks(9))) * Goldilocks(9).inverse
 
@@ -103,12 +109,20 @@ extension EcGFp5 {
             let xy = (p.x + p.y) * (q.x + q.y) - xx - yy
             let yz = (p.y + p.z) * (q.y + q.z) - yy - zz
             let xz = (p.x + p.z) * (q.x + q.z) - xx - zz
-            let aXZ = curveA * xz
-            let bZZ = threeB * zz
+            return combine(xx: xx, yy: yy, zz: zz, xy: xy, yz: yz, xz: xz)
+        }
+
+        /// The rest of the addition formulas, from the products X₁X₂, Y₁Y₂, Z₁Z₂ and the sums
+        /// X₁Y₂ + X₂Y₁, Y₁Z₂ + Y₂Z₁, X₁Z₂ + X₂Z₁.
+        @inline(__always)
+        static func combine(xx: GFp5, yy: GFp5, zz: GFp5, xy: GFp5, yz: GFp5, xz: GFp5) -> Point {
+            let aXZ = timesA(xz)
+            let bZZ = timesThreeB(zz)
+            let aZZ = timesA(zz)
             let u = yy - aXZ - bZZ
             let v = yy + aXZ + bZZ
-            let w = curveA * xx + threeB * xz - curveASquared * zz
-            let t = xx + xx + xx + curveA * zz
+            let w = timesA(xx) + timesThreeB(xz) - timesA(aZZ)
+            let t = xx + xx + xx + aZZ
             return Point(x: xy * u - yz * w, y: t * w + v * u, z: yz * v + xy * t)
         }
 
@@ -116,8 +130,13 @@ extension EcGFp5 {
 
         public static func - (p: Point, q: Point) -> Point { p + (-q) }
 
-        /// 2·P.
-        public var doubled: Point { self + self }
+        /// 2·P: the addition formulas with P = Q, where the cross sums are 2XY, 2YZ and 2XZ.
+        public var doubled: Point {
+            let xy = x * y
+            let yz = y * z
+            let xz = x * z
+            return Point.combine(xx: x * x, yy: y * y, zz: z * z, xy: xy + xy, yz: yz + yz, xz: xz + xz)
+        }
 
         /// Constant-time selection: `b` where `mask` is all ones, `a` where it is zero.
         static func select(_ mask: UInt64, _ a: Point, _ b: Point) -> Point {
