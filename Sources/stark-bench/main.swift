@@ -4,12 +4,14 @@
 //               [--security 96|high]
 //   stark-bench --transfers 16,256,4096 [--threads N]
 //               (the ThreadVM AIR: `stark` sub-blocks of token transfers)
+//   stark-bench --signatures 200
+//               (native EcGFp5 Schnorr: key derivation, signing, verification; one core)
 import STARK
 import ZKCore
 
 func usage() -> Never {
     print(
-        "usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|high]"
+        "usage: stark-bench [--min-log N] [--max-log N] [--threads 1|all|both|N] [--air fib|kv|all] [--security 96|high] | --transfers N,… | --signatures N"
     )
     exit(2)
 }
@@ -26,6 +28,7 @@ var threadCounts = [1, Parallelism.availableCores]
 var airs = BenchmarkAIR.allCases
 var options = ProofOptions.default
 var transfers: [Int] = []
+var signatureIterations = 0
 
 var args = CommandLine.arguments.dropFirst()
 while let flag = args.popFirst() {
@@ -41,6 +44,7 @@ while let flag = args.popFirst() {
         }
     case "--air":
         airs = value == "all" ? BenchmarkAIR.allCases : [BenchmarkAIR(rawValue: value) ?? { usage() }()]
+    case "--signatures": signatureIterations = Int(value) ?? { usage() }()
     case "--transfers":
         transfers = value.split(separator: ",").map { Int($0) ?? { usage() }() }
     case "--security":
@@ -51,6 +55,19 @@ while let flag = args.popFirst() {
         }
     default: usage()
     }
+}
+if signatureIterations > 0 {
+    let r = EcGFp5.benchmark(iterations: signatureIterations)
+    func us(_ s: Double) -> Double { (s * 1e7).rounded() / 10 }
+    print("EcGFp5 Schnorr, native, one core, mean of \(r.iterations)")
+    print(
+        "| key from seed (µs) | sign (µs) | verify (µs) | decode public key (µs) | Poseidon2 permutation (µs) | generator table, once (ms) |"
+    )
+    print("|---|---|---|---|---|---|")
+    print(
+        "| \(us(r.keySeconds)) | \(us(r.signSeconds)) | \(us(r.verifySeconds)) | \(us(r.decodeSeconds)) | \(us(r.permutationSeconds)) | \((r.tableSeconds * 1e4).rounded() / 10) |"
+    )
+    exit(0)
 }
 if !transfers.isEmpty {
     print("ThreadVM AIR: stark sub-blocks of token transfers (\(StarkProofSystem().options))")
