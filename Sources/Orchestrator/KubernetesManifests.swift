@@ -245,7 +245,7 @@ public enum KubernetesManifests {
         var contractKeys: Set<String> = []
         for process in local {
             guard let thread = process.thread, let source = thread.source else { continue }
-            let key = "contract-\(names[process.name]!.dropFirst("node-".count)).tasm"
+            let key = "contract-\(String(thread.name.lowercased().map { $0 == "_" ? "-" : $0 })).tasm"
             // A second prover of a thread runs the same contract: one copy.
             if contractKeys.insert(key).inserted { files.append((key, source)) }
         }

@@ -312,6 +312,14 @@ struct KubernetesManifestTests {
         #expect(
             (path(service, "spec", "ports") as? [[String: Any]])?.map { $0["port"] as? Int } == [28012, 28013, 28014])
 
+        // A user contract goes in the ConfigMap under its thread's name, not the node's.
+        var custom = devnet
+        custom.processes[3].thread?.source = "; mine\n"
+        let withSource = try objects(
+            KubernetesManifests.joining(custom, thread: "counter", prover: nil, options: options()))
+        let keys = (objects("ConfigMap", in: withSource).first?["data"] as? [String: String]).map { Set($0.keys) }
+        #expect(keys == ["topology.json", "contract-counter.tasm"])
+
         // A prover index in use, a thread the devnet lacks, and a devnet on loopback are refused.
         #expect(throws: (any Error).self) {
             try KubernetesManifests.joining(devnet, thread: "token", prover: 1, options: options())
