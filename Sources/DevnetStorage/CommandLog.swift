@@ -38,18 +38,27 @@ public struct CommandLog: Sendable {
     }
 
     /// Appends a command and its outcome. Throws if the key is already in the log.
-    public func append(key: String, kind: String, command: Data, outcome: Data) throws {
+    ///
+    /// - Returns: the entry's position.
+    @discardableResult
+    public func append(key: String, kind: String, command: Data, outcome: Data) throws -> Int64 {
         try database.write { db in
             try Self.append(key: key, kind: kind, command: command, outcome: outcome, in: db)
         }
     }
 
     /// Appends inside a transaction the caller holds, so the entry commits with other writes.
-    public static func append(key: String, kind: String, command: Data, outcome: Data, in db: Database) throws {
+    ///
+    /// - Returns: the entry's position.
+    @discardableResult
+    public static func append(key: String, kind: String, command: Data, outcome: Data, in db: Database) throws
+        -> Int64
+    {
         try db.execute(
             sql: "INSERT INTO command_log(key, kind, command, outcome) VALUES (?, ?, ?, ?)",
             arguments: [key, kind, command, outcome]
         )
+        return db.lastInsertedRowID
     }
 
     /// The recorded outcome of the command with this key, if it was applied.
@@ -59,15 +68,21 @@ public struct CommandLog: Sendable {
         }
     }
 
-    /// Every entry in order, for replay.
-    public func entries() throws -> [Entry] {
+    /// Every entry in order, for replay; or only those after `position` (the tail a checkpoint
+    /// does not cover).
+    public func entries(after position: Int64 = 0) throws -> [Entry] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT position, key, kind, command, outcome FROM command_log ORDER BY position")
-                .map {
-                    Entry(
-                        position: $0["position"], key: $0["key"], kind: $0["kind"], command: $0["command"],
-                        outcome: $0["outcome"])
-                }
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT position, key, kind, command, outcome FROM command_log WHERE position > ? ORDER BY position",
+                arguments: [position]
+            )
+            .map {
+                Entry(
+                    position: $0["position"], key: $0["key"], kind: $0["kind"], command: $0["command"],
+                    outcome: $0["outcome"])
+            }
         }
     }
 
@@ -83,6 +98,15 @@ public struct CommandLog: Sendable {
                 Entry(
                     position: $0["position"], key: $0["key"], kind: $0["kind"], command: $0["command"],
                     outcome: $0["outcome"])
+            }
+        }
+    }
+
+    /// The position and key of the last entry, or nil for an empty log.
+    public func last() throws -> (position: Int64, key: String)? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT position, key FROM command_log ORDER BY position DESC LIMIT 1").map {
+                ($0["position"], $0["key"])
             }
         }
     }

@@ -23,16 +23,81 @@ actor ManagerHost {
     /// Proofs checked, their bytes and the time spent checking them, per proof system.
     nonisolated let meter: ProofMeter
     nonisolated let restoredThreads: Int
-    nonisolated let restoredCommands: Int
+    /// How the state was rebuilt at start, for the log.
+    nonisolated let restoredFrom: String
+
+    private let checkpoints: CheckpointStore
+    /// The last log entry applied to `state`: what a checkpoint taken now covers.
+    private var logPosition: Int64 = 0
+    private var logKey = ""
+    /// The position the last checkpoint covers, and whether one is being written.
+    private var checkpointedPosition: Int64 = 0
+    private var checkpointing = false
+
+    /// The format of the manager's checkpoints; a checkpoint of another one is ignored.
+    static let checkpointFormat = 1
+    /// A checkpoint is written in the background after this many log entries since the last one.
+    static let checkpointInterval: Int64 = 5_000
 
     init(context: DaemonContext) throws {
         self.context = context
-        catalog = try TopologyPrograms(topology: context.topology)
+        let catalog = try TopologyPrograms(topology: context.topology)
+        self.catalog = catalog
         log = CommandLog(database: context.database)
+        checkpoints = CheckpointStore(database: context.database)
         let meter = ProofMeter()
         self.meter = meter
-        var state = ManagerState(proofSystems: meter.measuring(.standard))
-        let entries = try log.entries()
+        let systems = meter.measuring(.standard)
+
+        // The latest checkpoint, when there is a usable one, and the log after it; else the whole log.
+        var restored: (state: ManagerState, position: Int64, key: String)?
+        do {
+            if let checkpoint = try checkpoints.latest(format: Self.checkpointFormat, checksum: checkpointChecksum) {
+                restored = (
+                    try ManagerState(checkpoint: checkpoint.state, proofSystems: systems), checkpoint.position,
+                    checkpoint.logKey
+                )
+            }
+        } catch {
+            context.logger.warning("ignoring the saved checkpoint: \(error); replaying the whole log")
+        }
+        var state = restored?.state ?? ManagerState(proofSystems: systems)
+        var last = (position: restored?.position ?? 0, key: restored?.key ?? "")
+        var replayed = 0
+        do {
+            let tail = try log.entries(after: last.position)
+            try Self.replay(tail, into: &state, catalog: catalog)
+            replayed = tail.count
+            if let end = tail.last { last = (end.position, end.key) }
+        } catch let error where restored != nil {
+            context.logger.warning(
+                "the log after the checkpoint at position \(last.position) does not replay onto it (\(error)); replaying the whole log"
+            )
+            restored = nil
+            state = ManagerState(proofSystems: systems)
+            let entries = try log.entries()
+            try Self.replay(entries, into: &state, catalog: catalog)
+            replayed = entries.count
+            last = entries.last.map { ($0.position, $0.key) } ?? (0, "")
+        }
+        self.state = state
+        logPosition = last.position
+        logKey = last.key
+        checkpointedPosition = restored?.position ?? 0
+        meter.reset()
+        // From here on, verifications are the devnet's work, not the replay's: metrics see them.
+        meter.live()
+        restoredThreads = state.records.count
+        restoredFrom =
+            restored.map { "the checkpoint at log position \($0.position) and \(replayed) command(s) after it" }
+            ?? "\(replayed) command(s) of the log"
+        counters.withLock { $0["threads"] = UInt64(state.records.count) }
+    }
+
+    /// Applies logged entries to `state` in order, checking that each gives its recorded outcome.
+    static func replay(_ entries: [CommandLog.Entry], into state: inout ManagerState, catalog: TopologyPrograms)
+        throws
+    {
         let decoder = WireCoding.decoder()
         for entry in entries where entry.kind == "execute" {
             let request = try decoder.decode(ExecuteRequest.self, from: entry.command)
@@ -55,13 +120,47 @@ actor ManagerHost {
                 )
             }
         }
-        self.state = state
-        meter.reset()
-        // From here on, verifications are the devnet's work, not the replay's: metrics see them.
-        meter.live()
-        restoredThreads = state.records.count
-        restoredCommands = entries.count
-        counters.withLock { $0["threads"] = UInt64(state.records.count) }
+    }
+
+    /// Saves the state and the log position it covers (one transaction), encoding it off the actor.
+    func checkpoint() async throws -> CheckpointReply {
+        let (state, position, key) = (state, logPosition, logKey)
+        checkpointing = true
+        defer { checkpointing = false }
+        let reply = try await Task.detached { [checkpoints] in
+            try Self.save(state, position: position, key: key, in: checkpoints)
+        }.value
+        checkpointedPosition = max(checkpointedPosition, position)
+        return reply
+    }
+
+    private static func save(_ state: ManagerState, position: Int64, key: String, in store: CheckpointStore) throws
+        -> CheckpointReply
+    {
+        let started = ContinuousClock.now
+        let bytes = try state.checkpoint()
+        let saved = try store.save(
+            CheckpointStore.Checkpoint(format: checkpointFormat, position: position, logKey: key, state: bytes),
+            checksum: checkpointChecksum(bytes))
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        return CheckpointReply(
+            position: position, bytes: bytes.count,
+            milliseconds: Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000), saved: saved)
+    }
+
+    /// Writes a checkpoint in the background once enough has been logged since the last one.
+    private func checkpointIfDue() {
+        guard !checkpointing, logPosition - checkpointedPosition >= Self.checkpointInterval else { return }
+        checkpointing = true
+        Task {
+            do {
+                let reply = try await checkpoint()
+                context.logger.info(
+                    "checkpoint at log position \(reply.position): \(reply.bytes) bytes in \(reply.milliseconds) ms")
+            } catch {
+                context.logger.warning("could not write a checkpoint: \(error)")
+            }
+        }
     }
 
     private static func apply(
@@ -107,9 +206,10 @@ actor ManagerHost {
         }
         let encoder = WireCoding.encoder()
         do {
-            try log.append(
+            logPosition = try log.append(
                 key: request.txHash, kind: "execute", command: encoded ?? encoder.encode(request),
                 outcome: encoder.encode(outcome))
+            logKey = request.txHash
         } catch {
             // The state in memory is now ahead of the log. Stop: a restart replays the log and
             // the sequencer asks again, so nothing is lost or applied twice.
@@ -138,6 +238,7 @@ actor ManagerHost {
             context.logger.info("reverted \(request.txHash.prefix(12)) in block \(request.blockNumber): \(revert)")
         }
         try? context.publish("outcome", outcome)
+        checkpointIfDue()
         return outcome
     }
 

@@ -9,7 +9,7 @@ import ZKCore
 /// The zkThreadManager contract host.
 public struct ManagerRole: DaemonRole {
     public static let role = ProcessRole.manager
-    public static let migrations: [Migration] = [CommandLog.migration]
+    public static let migrations: [Migration] = [CommandLog.migration, CheckpointStore.migration]
 
     private let host: ManagerHost
     private let context: DaemonContext
@@ -17,8 +17,7 @@ public struct ManagerRole: DaemonRole {
     public init(context: DaemonContext) throws {
         self.context = context
         host = try ManagerHost(context: context)
-        context.logger.info(
-            "\(host.restoredThreads) thread(s) and \(host.restoredCommands) command(s) restored from the log")
+        context.logger.info("\(host.restoredThreads) thread(s) restored from \(host.restoredFrom)")
     }
 
     public func apiRoutes() -> Router {
@@ -37,6 +36,7 @@ public struct ManagerRole: DaemonRole {
 
     public func adminRoutes() -> Router {
         var router = Router()
+        router.on(CheckpointMessage.checkpoint, Empty.self) { _ in try await host.checkpoint() }
         router.on(ManagerAdminMessage.applyTwice, ThreadRequest.self) { [context] request in
             try context.requireFaultHooks(ManagerAdminMessage.applyTwice)
             return try await host.armApplyTwice(request.thread)

@@ -40,6 +40,8 @@ actor Chain {
     private enum Trigger {
         case pending
         case mine(CheckedContinuation<MineReply, any Error>)
+        /// Taken between two blocks, where the state is exactly what the log holds.
+        case checkpoint(CheckedContinuation<CheckpointReply, any Error>)
     }
 
     private let context: DaemonContext
@@ -68,6 +70,30 @@ actor Chain {
 
     nonisolated let counters = ChainCounters()
     nonisolated let restoredHeight: UInt64
+    /// How the state was rebuilt at start, for the log.
+    nonisolated let restoredFrom: String
+
+    private let checkpoints: CheckpointStore
+    /// The last log entry applied to the ledger and receipts: what a checkpoint taken between
+    /// blocks covers.
+    private var logPosition: Int64 = 0
+    private var logKey = ""
+    private var checkpointedPosition: Int64 = 0
+    private var checkpointing = false
+
+    /// The format of the sequencer's checkpoints; a checkpoint of another one is ignored.
+    static let checkpointFormat = 1
+    /// A checkpoint is written in the background after this many log entries since the last one.
+    static let checkpointInterval: Int64 = 5_000
+
+    /// What a sequencer rebuilds from its log: the ledger without pending reservations, receipts,
+    /// height and funded threads.
+    struct Replayed: Sendable {
+        var ledger: SequencerLedger
+        var receipts: [String: Receipt]
+        var height: UInt64
+        var threads: [String]
+    }
 
     init(context: DaemonContext, threads: [String], managerEndpoint: String, blockMode: BlockMode) throws {
         self.context = context
@@ -80,40 +106,53 @@ actor Chain {
         loop = SocketLoop(context: zmq, name: "sequencer-client", clientKeys: context.clientKeys)
         (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
 
-        var ledger = SequencerLedger(
-            accounts: devAccounts, threads: threads, proversPerThread: DevAccounts.proversPerThread)
-        var receipts: [String: Receipt] = [:]
-        var height: UInt64 = 0
-        let decoder = WireCoding.decoder()
-        var threads = threads
-        for entry in try log.entries() {
-            if entry.kind == Self.fundKind {
-                let thread = String(decoding: entry.command, as: UTF8.self)
-                if !threads.contains(thread) {
-                    Self.fund(thread, in: &ledger, accounts: devAccounts)
-                    threads.append(thread)
-                }
-                continue
-            }
-            guard entry.kind == "include" else { continue }
-            let command = try decoder.decode(IncludedCommand.self, from: entry.command)
-            // The sequencer's own log: every signature in it was checked at admission.
-            _ = ledger.admit(command.tx, signatureChecked: true)
-            switch ledger.include(
-                command.tx, blockNumber: command.blockNumber, index: command.index,
-                managerOutcome: command.managerOutcome)
-            {
-            case let .success(receipt):
-                receipts[receipt.txHash] = receipt
-            case let .failure(rejection):
-                throw DaemonStartError(
-                    code: .storage,
-                    message:
-                        "the sequencer's log does not replay: block \(command.blockNumber) tx \(entry.key): \(rejection.message)"
+        checkpoints = CheckpointStore(database: context.database)
+        let genesis = Replayed(
+            ledger: SequencerLedger(
+                accounts: devAccounts, threads: threads, proversPerThread: DevAccounts.proversPerThread),
+            receipts: [:], height: 0, threads: threads)
+        // The latest checkpoint, when there is a usable one, and the log after it; else the whole log.
+        var restored: (state: Replayed, position: Int64, key: String)?
+        do {
+            if let checkpoint = try checkpoints.latest(format: Self.checkpointFormat, checksum: checkpointChecksum) {
+                restored = (
+                    try Self.decodeCheckpoint(checkpoint.state, feeAccount: devAccounts.sequencer.address),
+                    checkpoint.position, checkpoint.logKey
                 )
             }
-            height = max(height, command.blockNumber)
+        } catch {
+            context.logger.warning("ignoring the saved checkpoint: \(error); replaying the whole log")
         }
+        var state = restored?.state ?? genesis
+        var last = (position: restored?.position ?? 0, key: restored?.key ?? "")
+        var replayed = 0
+        do {
+            let tail = try log.entries(after: last.position)
+            try Self.replay(tail, into: &state, accounts: devAccounts)
+            replayed = tail.count
+            if let end = tail.last { last = (end.position, end.key) }
+        } catch let error where restored != nil {
+            context.logger.warning(
+                "the log after the checkpoint at position \(last.position) does not replay onto it (\(error)); replaying the whole log"
+            )
+            restored = nil
+            state = genesis
+            let entries = try log.entries()
+            try Self.replay(entries, into: &state, accounts: devAccounts)
+            replayed = entries.count
+            last = entries.last.map { ($0.position, $0.key) } ?? (0, "")
+        }
+        logPosition = last.position
+        logKey = last.key
+        checkpointedPosition = restored?.position ?? 0
+        restoredFrom =
+            restored.map { "the checkpoint at log position \($0.position) and \(replayed) log entries after it" }
+            ?? "\(replayed) log entries"
+        var ledger = state.ledger
+        let receipts = state.receipts
+        let height = state.height
+        let threads = state.threads
+        let decoder = WireCoding.decoder()
         var queue: [L2Transaction] = []
         let pendingRows = try context.database.read { db in
             try Data.fetchAll(db, sql: "SELECT tx FROM mempool ORDER BY position")
@@ -141,6 +180,122 @@ actor Chain {
     /// The command-log kind of a faucet grant to the provers of a thread attached at runtime.
     static let fundKind = "fund"
 
+    /// Applies logged entries to `state` in order.
+    static func replay(_ entries: [CommandLog.Entry], into state: inout Replayed, accounts: DevAccounts) throws {
+        let decoder = WireCoding.decoder()
+        for entry in entries {
+            if entry.kind == Self.fundKind {
+                let thread = String(decoding: entry.command, as: UTF8.self)
+                if !state.threads.contains(thread) {
+                    Self.fund(thread, in: &state.ledger, accounts: accounts)
+                    state.threads.append(thread)
+                }
+                continue
+            }
+            guard entry.kind == "include" else { continue }
+            let command = try decoder.decode(IncludedCommand.self, from: entry.command)
+            // The sequencer's own log: every signature in it was checked at admission.
+            _ = state.ledger.admit(command.tx, signatureChecked: true)
+            switch state.ledger.include(
+                command.tx, blockNumber: command.blockNumber, index: command.index,
+                managerOutcome: command.managerOutcome)
+            {
+            case let .success(receipt):
+                state.receipts[receipt.txHash] = receipt
+            case let .failure(rejection):
+                throw DaemonStartError(
+                    code: .storage,
+                    message:
+                        "the sequencer's log does not replay: block \(command.blockNumber) tx \(entry.key): \(rejection.message)"
+                )
+            }
+            state.height = max(state.height, command.blockNumber)
+        }
+    }
+
+    /// The checkpoint bytes of a replayed state: height, funded threads, the ledger and every
+    /// receipt in hash order (the same state always gives the same bytes).
+    static func encodeCheckpoint(_ state: Replayed) throws -> Data {
+        var writer = CheckpointWriter(capacity: 256 * state.receipts.count + 4096)
+        writer.write(state.height)
+        writer.write(state.threads.count)
+        for thread in state.threads { writer.write(thread) }
+        state.ledger.write(to: &writer)
+        writer.write(state.receipts.count)
+        for hash in state.receipts.keys.sorted() { try writer.write(state.receipts[hash]!) }
+        return writer.data
+    }
+
+    /// The state ``encodeCheckpoint(_:)`` wrote; every receipt must be filed under its own hash.
+    static func decodeCheckpoint(_ data: Data, feeAccount: Address) throws -> Replayed {
+        var reader = CheckpointReader(data)
+        let height = try reader.uint64()
+        var threads: [String] = []
+        for _ in 0..<(try reader.count()) { threads.append(try reader.string()) }
+        let ledger = try SequencerLedger(checkpoint: &reader, feeAccount: feeAccount)
+        let count = try reader.count()
+        var receipts: [String: Receipt] = [:]
+        receipts.reserveCapacity(count)
+        for _ in 0..<count {
+            let receipt = try reader.receipt()
+            guard receipt.blockNumber <= height else {
+                throw CheckpointError(
+                    "receipt \(receipt.txHash) is in block \(receipt.blockNumber), above height \(height)")
+            }
+            guard receipts.updateValue(receipt, forKey: receipt.txHash) == nil else {
+                throw CheckpointError("receipt \(receipt.txHash) appears twice")
+            }
+        }
+        try reader.expectEnd()
+        return Replayed(ledger: ledger, receipts: receipts, height: height, threads: threads)
+    }
+
+    /// Saves the state and the log position it covers (one transaction), taken between two blocks
+    /// and encoded off the actor.
+    func checkpoint() async throws -> CheckpointReply {
+        try await withCheckedThrowingContinuation { continuation in
+            triggerInput.yield(.checkpoint(continuation))
+        }
+    }
+
+    /// Captures the state now (the caller is between blocks) and saves it in the background;
+    /// `reply` hears how that went.
+    private func startCheckpoint(reply: CheckedContinuation<CheckpointReply, any Error>? = nil) {
+        let state = Replayed(ledger: ledger, receipts: receipts, height: height, threads: threads)
+        let (position, key) = (logPosition, logKey)
+        checkpointing = true
+        Task.detached { [checkpoints] in
+            let result = Result {
+                let started = ContinuousClock.now
+                let bytes = try Self.encodeCheckpoint(state)
+                let saved = try checkpoints.save(
+                    CheckpointStore.Checkpoint(
+                        format: Self.checkpointFormat, position: position, logKey: key, state: bytes),
+                    checksum: checkpointChecksum(bytes))
+                let (seconds, attoseconds) = (ContinuousClock.now - started).components
+                return CheckpointReply(
+                    position: position, bytes: bytes.count,
+                    milliseconds: Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000), saved: saved)
+            }
+            await self.checkpointDone(position: position, result: result, quiet: reply != nil)
+            reply?.resume(with: result)
+        }
+    }
+
+    private func checkpointDone(position: Int64, result: Result<CheckpointReply, any Error>, quiet: Bool) {
+        checkpointing = false
+        switch result {
+        case let .success(reply):
+            checkpointedPosition = max(checkpointedPosition, position)
+            if !quiet {
+                context.logger.info(
+                    "checkpoint at log position \(reply.position): \(reply.bytes) bytes in \(reply.milliseconds) ms")
+            }
+        case let .failure(error):
+            context.logger.warning("could not write a checkpoint: \(error)")
+        }
+    }
+
     private static func fund(_ thread: String, in ledger: inout SequencerLedger, accounts: DevAccounts) {
         for index in 1...DevAccounts.proversPerThread {
             ledger.faucet(accounts.prover(thread: thread, index: index).address, amount: DevAccounts.genesisBalance)
@@ -151,7 +306,9 @@ actor Chain {
     /// logged, so a restart replays it in order. A thread already funded is left as it is.
     func fundThread(_ thread: String) throws -> FundThreadReply {
         if threads.contains(thread) { return FundThreadReply(thread: thread, funded: false) }
-        try log.append(key: "fund-\(thread)", kind: Self.fundKind, command: Data(thread.utf8), outcome: Data())
+        logPosition = try log.append(
+            key: "fund-\(thread)", kind: Self.fundKind, command: Data(thread.utf8), outcome: Data())
+        logKey = "fund-\(thread)"
         Self.fund(thread, in: &ledger, accounts: devAccounts)
         threads.append(thread)
         context.logger.info(
@@ -335,7 +492,10 @@ actor Chain {
                 } catch {
                     continuation.resume(throwing: error)
                 }
+            case let .checkpoint(continuation):
+                startCheckpoint(reply: continuation)
             }
+            if !checkpointing, logPosition - checkpointedPosition >= Self.checkpointInterval { startCheckpoint() }
         }
     }
 
@@ -364,9 +524,10 @@ actor Chain {
             }
         }
         let hashes = transactions.map(\.txHash)
-        try context.database.write { [included] db in
+        let position = try context.database.write { [included] db in
+            var position: Int64?
             for entry in included {
-                try CommandLog.append(
+                position = try CommandLog.append(
                     key: entry.hash, kind: "include", command: entry.command,
                     outcome: try encoder.encode(entry.receipt), in: db
                 )
@@ -374,6 +535,11 @@ actor Chain {
             for hash in hashes {
                 try db.execute(sql: "DELETE FROM mempool WHERE tx_hash = ?", arguments: [hash])
             }
+            return position
+        }
+        if let position, let last = included.last {
+            logPosition = position
+            logKey = last.hash
         }
         height = number
         queued.subtract(hashes)

@@ -24,6 +24,7 @@ public struct SequencerRole: DaemonRole {
                 }
             }
         ),
+        CheckpointStore.migration,
     ]
 
     private let chain: Chain
@@ -39,7 +40,8 @@ public struct SequencerRole: DaemonRole {
         }
         chain = try Chain(
             context: context, threads: threads, managerEndpoint: manager.endpoints.api, blockMode: blockMode)
-        context.logger.info("block mode: \(blockMode); height \(chain.restoredHeight) after replaying the log")
+        context.logger.info(
+            "block mode: \(blockMode); height \(chain.restoredHeight), restored from \(chain.restoredFrom)")
     }
 
     public func apiRoutes() -> Router {
@@ -70,6 +72,7 @@ public struct SequencerRole: DaemonRole {
 
     public func adminRoutes() -> Router {
         var router = Router()
+        router.on(CheckpointMessage.checkpoint, Empty.self) { _ in try await chain.checkpoint() }
         router.on(SequencerAdminMessage.fundThread, FundThreadRequest.self) { request in
             try await chain.fundThread(request.thread)
         }

@@ -352,6 +352,11 @@ public struct SequencerLedger: Sendable {
         return true
     }
 
+    /// Puts back the fees each account paid, as a checkpoint recorded them.
+    mutating func restoreFees(_ fees: [Address: UInt64]) {
+        feesPaid = fees
+    }
+
     /// The sum of all balances, recomputed (equals ``totalSupply`` unless there is a bug).
     public var balanceSum: UInt64 { balances.values.reduce(0, +) }
 }

@@ -139,13 +139,13 @@ public struct ViewError: Error, Hashable, Sendable, CustomStringConvertible {
 /// The zkThreadManager contract as a pure state machine: canonical thread records, acceptance
 /// rules, atomic bundles and per-txHash idempotency.
 public struct ManagerState: Sendable {
-    public private(set) var threads: [Felt: ThreadRecord]
+    public internal(set) var threads: [Felt: ThreadRecord]
     /// The recorded outcome of every registration or update, by L2 txHash.
-    public private(set) var outcomes: [String: ManagerOutcome]
+    public internal(set) var outcomes: [String: ManagerOutcome]
     /// Programs published by registrations, by hash.
-    public private(set) var published: [ProgramHash: Program] = [:]
+    public internal(set) var published: [ProgramHash: Program] = [:]
     /// Where every thread transaction of an accepted sub-block settled, by thread transaction hash.
-    public private(set) var settlements: [String: SettledTransaction] = [:]
+    public internal(set) var settlements: [String: SettledTransaction] = [:]
     public let proofSystems: ProofSystems
 
     public init(
