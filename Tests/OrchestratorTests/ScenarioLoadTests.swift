@@ -477,6 +477,45 @@ struct ScenarioLoadTests {
         #expect(InvariantChecker.check(unbalanced, [.supply]).map(\.subject) == ["balances"])
     }
 
+    @Test func l2TransfersMustMoveBalancesByWhatTheySentAndReceived() {
+        func receipt(_ hash: String, _ status: TxStatus = .accepted) -> Receipt {
+            Receipt(txHash: hash, blockNumber: 3, index: 0, status: status, revert: nil, feeCharged: 5, events: [])
+        }
+        var history = healthy()
+        // alice sends bob 30 (fee 5), and a reverted transfer of 99 moves nothing but its fee.
+        history.transfers = [
+            .init(hash: "e1", phase: "pay", sender: "alice", to: "bob", amount: 30, nonce: 0, receipt: receipt("e1")),
+            .init(
+                hash: "e2", phase: "pay", sender: "alice", to: "bob", amount: 99, nonce: 1,
+                receipt: receipt("e2", .reverted)),
+        ]
+        history.accounts[2] = .init(name: "alice", balanceBefore: 500, balanceAfter: 460, feesBefore: 0, feesAfter: 10)
+        history.accounts[1].balanceAfter = 30
+        history.accounts.append(.init(name: "bob", balanceBefore: 0, balanceAfter: 30, feesBefore: 0, feesAfter: 0))
+        #expect(InvariantChecker.check(history, Set(Invariant.allCases)).isEmpty)
+
+        // Bob credited twice: named, with what the transfers say.
+        var doubled = history
+        doubled.accounts[3].balanceAfter = 60
+        let found = InvariantChecker.check(doubled, [.supply])
+        #expect(found.map(\.subject) == ["account bob"])
+        #expect(found.first?.message.contains("received 30, sent 0 and paid 0") == true)
+
+        // An admitted transfer that never got a receipt, and a nonce gap on L2.
+        var lost = history
+        lost.transfers.append(
+            .init(
+                hash: String(repeating: "f", count: 64), phase: "pay", sender: "alice", to: "bob", amount: 1, nonce: 3,
+                receipt: nil))
+        lost.transfers.append(
+            .init(hash: "e4", phase: "pay", sender: "alice", to: "bob", amount: 1, nonce: 4, receipt: receipt("e4")))
+        let final = InvariantChecker.check(lost, [.finalOnce])
+        #expect(final.map(\.subject) == ["L2 transfer ffffffffffff (pay: 1 from alice to bob, nonce 3)"])
+        let nonces = InvariantChecker.check(lost, [.nonces])
+        #expect(nonces.map(\.subject) == ["account alice on thread L2"])
+        #expect(nonces.first?.message.contains("nonces 2, 3 skipped") == true)
+    }
+
     @Test func aSubBlockTwiceOrAGapIsNamed() {
         var history = healthy()
         history.threads[0].acceptedSequences = [1, 2, 2]
@@ -494,5 +533,131 @@ struct ScenarioLoadTests {
         behind.threads[0].managerSequence = 1
         let found = InvariantChecker.check(behind, [.sequences])
         #expect(found.contains { $0.subject == "thread counter sub-block 2" })
+    }
+}
+
+@Suite("scenario loops, captures and amounts")
+struct ScenarioLoopTests {
+    private func parse(_ steps: String) throws -> Scenario {
+        try Scenario.parse("seed: 5\nsteps:\n\(steps)", file: "s.yaml", base: .builtIn)
+    }
+
+    private func failure(_ steps: String) throws -> ConfigError {
+        do {
+            _ = try parse(steps)
+        } catch let error as ConfigError {
+            return error
+        }
+        Issue.record("expected a ConfigError for:\n\(steps)")
+        throw CancellationError()
+    }
+
+    @Test func loopsUnrollWithTheirVariablesPutInEveryString() throws {
+        let scenario = try parse(
+            """
+              - repeat: 2
+                steps:
+                  - for_each: {user: [bob, carol]}
+                    steps:
+                      - send: {thread: token, entrypoint: mint, args: ["${user}", "${i}"], from: "${user}", as: "m-${user}-${i}"}
+              - wait: {settled: [m-bob-1, m-carol-2]}
+            """)
+        let sends = scenario.steps.compactMap { step -> Scenario.Send? in
+            if case let .send(send) = step.action { send } else { nil }
+        }
+        #expect(sends.map(\.label) == ["m-bob-1", "m-carol-1", "m-bob-2", "m-carol-2"])
+        #expect(sends.map(\.from) == ["bob", "carol", "bob", "carol"])
+        #expect(sends[3].arguments == ["carol", "2"])
+        // Each unrolled step keeps the loop body's line.
+        #expect(Set(scenario.steps.prefix(4).map(\.line)) == [7])
+        #expect(scenario.steps.count == 5)
+    }
+
+    @Test func badLoopsAreNamedWithLineAndKey() throws {
+        let noSteps = try failure("  - repeat: 3")
+        #expect(noSteps.key == "steps[0]")
+        #expect(noSteps.message.contains("a loop needs steps"))
+        let both = try failure(
+            """
+              - repeat: 2
+                for_each: {u: [alice]}
+                steps: [{mine: 1}]
+            """)
+        #expect(both.key == "steps[0].for_each")
+        let tooMany = try failure("  - repeat: 0\n    steps: [{mine: 1}]")
+        #expect(tooMany.key == "steps[0].repeat")
+        let twoVariables = try failure("  - for_each: {a: [1], b: [2]}\n    steps: [{mine: 1}]")
+        #expect(twoVariables.message.contains("one variable and its values"))
+        let badName = try failure("  - for_each: {1x: [1]}\n    steps: [{mine: 1}]")
+        #expect(badName.message.contains("not a variable name"))
+        // A step inside a loop is checked like any other, with the iteration in its key.
+        let unknown = try failure(
+            """
+              - for_each: {user: [bob, mallory]}
+                steps:
+                  - send: {thread: token, entrypoint: mint, args: ["${user}", 1], from: alice}
+            """)
+        #expect(unknown.key.hasPrefix("steps[0][user=mallory].steps[0].send"))
+        #expect(unknown.message.contains("mallory"))
+        #expect(unknown.line == 5)
+        // Two iterations giving the same name collide as two steps would.
+        let same = try failure(
+            """
+              - repeat: 2
+                steps:
+                  - send: {thread: token, entrypoint: mint, args: [bob, 1], from: alice, as: same}
+            """)
+        #expect(same.key.hasPrefix("steps[0][i=2].steps[0]"))
+        let huge = try failure("  - repeat: 1000\n    steps:\n      - repeat: 1000\n        steps: [{mine: 1}]")
+        #expect(huge.message.contains("more than 10000 steps"))
+    }
+
+    @Test func capturesAndAmountsAreChecked() throws {
+        let scenario = try parse(
+            """
+              - mark: start
+              - capture: {as: before, call: {thread: counter, entrypoint: get}}
+              - capture: {as: a0, balance: alice}
+              - expect: {call: {thread: counter, entrypoint: get}, equals: "${before} + 5"}
+              - expect: {balance: alice, equals: "${a0} - 250"}
+              - expect: {balance: alice, since: start, change: -250 - fees_paid}
+            """)
+        guard case let .capture(name, .call(thread, entrypoint, _, _)) = scenario.steps[1].action,
+            case let .expect(.balance(_, .change(mark, amount)), _) = scenario.steps[5].action
+        else {
+            Issue.record("unexpected steps")
+            return
+        }
+        #expect(name == "before" && thread == "counter" && entrypoint == "get")
+        #expect(mark == "start")
+        #expect(amount.evaluate(fees: 7, captured: [:]) == .success(-257))
+
+        let unknown = try failure("  - expect: {balance: alice, equals: \"${b} + 1\"}")
+        #expect(unknown.key == "steps[0].expect.equals")
+        #expect(unknown.message.contains("no earlier capture step names b"))
+        let feesWithoutMark = try failure("  - expect: {balance: alice, equals: \"100 - fees_paid\"}")
+        #expect(feesWithoutMark.message.contains("use since: MARK with change:"))
+        let garbage = try failure("  - mark: m\n  - expect: {balance: alice, since: m, change: \"5 * fees_paid\"}")
+        #expect(garbage.key == "steps[1].expect.change")
+        #expect(garbage.message.contains("expected + or -"))
+        let twoSources = try failure("  - capture: {as: x, balance: alice, fees_paid: alice}")
+        #expect(twoSources.message.contains("needs as: NAME and one of"))
+        let badView = try failure("  - capture: {as: x, call: {thread: counter, entrypoint: increment}}")
+        #expect(badView.key.hasPrefix("steps[0].capture.call"))
+    }
+
+    @Test func amountExpressionsReadAndCompute() throws {
+        #expect(try AmountExpression("-fees_paid").evaluate(fees: 9, captured: [:]) == .success(-9))
+        #expect(try AmountExpression("1_000 + ${x} - -2").evaluate(fees: 0, captured: ["x": 5]) == .success(1007))
+        #expect(try AmountExpression("42").terms.count == 1)
+        #expect(
+            try AmountExpression("${x}").evaluate(fees: 0, captured: [:])
+                == .failure(ExpressionError(message: "no value was captured as x")))
+        for bad in ["", "5 +", "5 5", "${x", "fees", "99999999999999999999"] {
+            #expect(throws: ExpressionError.self, "'\(bad)'") { try AmountExpression(bad) }
+        }
+        #expect(
+            try AmountExpression("\(Int64.max) + 1").evaluate(fees: 0, captured: [:])
+                == .failure(ExpressionError(message: "'\(Int64.max) + 1' overflows")))
     }
 }

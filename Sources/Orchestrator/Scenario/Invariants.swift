@@ -92,6 +92,32 @@ public struct InvariantHistory: Sendable {
     }
 
     public var transactions: [Transaction] = []
+
+    /// One L2 transfer a load admitted, and its receipt if it has one.
+    public struct L2Transfer: Sendable {
+        public var hash: String
+        public var phase: String
+        public var sender: String
+        public var to: String
+        public var amount: UInt64
+        public var nonce: UInt64
+        public var receipt: Receipt?
+
+        public init(
+            hash: String, phase: String, sender: String, to: String, amount: UInt64, nonce: UInt64, receipt: Receipt?
+        ) {
+            self.hash = hash
+            self.phase = phase
+            self.sender = sender
+            self.to = to
+            self.amount = amount
+            self.nonce = nonce
+            self.receipt = receipt
+        }
+    }
+
+    /// The L2 transfers of the load phases.
+    public var transfers: [L2Transfer] = []
     /// The supply at the start (after genesis and every thread's funding).
     public var expectedSupply: UInt64 = 0
     /// The sequencer's `total_supply` now.
@@ -105,6 +131,8 @@ public struct InvariantHistory: Sendable {
     public var threads: [ThreadRecord] = []
     /// What the offline replay of the whole L2 history found (for `cross_reads` and `replay`).
     public var replayFindings: [HistoryReplay.Finding] = []
+    /// How many accepted sub-blocks the replay re-executed; nil when it did not run.
+    public var replayedSubBlocks: Int?
 
     public init() {}
 }
@@ -200,7 +228,17 @@ public enum InvariantChecker {
                 report(tx, "reported \(last.status.rawValue) by tx_final, now \(status.status.rawValue) on its node")
             }
         }
+        for transfer in history.transfers where transfer.receipt == nil {
+            found.append(
+                InvariantViolation(
+                    invariant: .finalOnce, subject: transferSubject(transfer),
+                    message: "admitted by the sequencer, but it has no receipt: never included"))
+        }
         return found
+    }
+
+    private static func transferSubject(_ transfer: InvariantHistory.L2Transfer) -> String {
+        "L2 transfer \(transfer.hash.prefix(12)) (\(transfer.phase): \(transfer.amount) from \(transfer.sender) to \(transfer.to), nonce \(transfer.nonce))"
     }
 
     /// Whether the transaction used its nonce: it is in an accepted sub-block.
@@ -210,7 +248,18 @@ public enum InvariantChecker {
 
     static func nonces(_ history: InvariantHistory) -> [InvariantViolation] {
         var found: [InvariantViolation] = []
-        let groups = Dictionary(grouping: history.transactions) { "\($0.thread)\u{0}\($0.sender)" }
+        // L2 transfers count as included when they have a receipt: one group per sender, "on L2".
+        let transfers = history.transfers.map { transfer in
+            InvariantHistory.Transaction(
+                hash: transfer.hash, phase: transfer.phase, thread: "L2", sender: transfer.sender,
+                nonce: transfer.nonce, status: nil,
+                settlement: transfer.receipt.map {
+                    SettledTransaction(
+                        thread: .zero, subBlock: 0, l2TxHash: $0.txHash, block: $0.blockNumber, outcomeKnown: true,
+                        failure: nil)
+                })
+        }
+        let groups = Dictionary(grouping: history.transactions + transfers) { "\($0.thread)\u{0}\($0.sender)" }
         for key in groups.keys.sorted() {
             let group = groups[key] ?? []
             guard let first = group.first else { continue }
@@ -259,23 +308,33 @@ public enum InvariantChecker {
                 ))
         }
         var feesToCollector: Int64 = 0
+        // What the loads' accepted L2 transfers moved, per account.
+        var sent: [String: Int64] = [:]
+        var received: [String: Int64] = [:]
+        for transfer in history.transfers where transfer.receipt?.status == .accepted {
+            sent[transfer.sender, default: 0] += Int64(clamping: transfer.amount)
+            received[transfer.to, default: 0] += Int64(clamping: transfer.amount)
+        }
         for account in history.accounts where account.name != history.feeAccount {
             let change = Int64(bitPattern: account.balanceAfter &- account.balanceBefore)
             let fees = Int64(bitPattern: account.feesAfter &- account.feesBefore)
+            let out = sent[account.name] ?? 0
+            let into = received[account.name] ?? 0
             feesToCollector += fees
-            if change != -fees {
+            if change != into - out - fees {
                 found.append(
                     InvariantViolation(
                         invariant: .supply, subject: "account \(account.name)",
                         message:
-                            "its balance moved by \(change) (\(account.balanceBefore) → \(account.balanceAfter)) during the load, but it paid \(fees) in fees and made no transfer"
+                            "its balance moved by \(change) (\(account.balanceBefore) → \(account.balanceAfter)) during the load, but it received \(into), sent \(out) and paid \(fees) in fees in the loads' transfers"
                     ))
             }
         }
         if let collector = history.accounts.first(where: { $0.name == history.feeAccount }) {
             let change = Int64(bitPattern: collector.balanceAfter &- collector.balanceBefore)
             let own = Int64(bitPattern: collector.feesAfter &- collector.feesBefore)
-            if change != feesToCollector - own {
+            let moved = (received[collector.name] ?? 0) - (sent[collector.name] ?? 0)
+            if change != feesToCollector - own + moved {
                 found.append(
                     InvariantViolation(
                         invariant: .supply, subject: "account \(collector.name)",

@@ -63,6 +63,8 @@ public struct Scenario: Sendable {
         /// Makes the manager apply the next sub-block of a thread twice (`sabotage`): a test-only
         /// fault for checking that the invariants catch a broken devnet.
         case applyTwice(thread: String)
+        /// Reads a number and keeps it under a name for later expectations (`capture`).
+        case capture(name: String, source: CaptureSource)
         case mark(String)
         /// Saves the whole devnet under a name (`devnet snapshot NAME`).
         case snapshot(String)
@@ -130,12 +132,19 @@ public struct Scenario: Sendable {
         case reverts(node: String, reason: String?, check: NumberCheck)
     }
 
-    /// A balance, or its change since a mark.
+    /// A balance, or its change since a mark, as a sum of numbers, captured values and (for a
+    /// change) `fees_paid` since the mark.
     public enum AmountCheck: Sendable {
-        case equals(UInt64)
-        case change(since: String, by: Int64)
-        /// The balance fell by exactly the fees the account paid since the mark.
-        case changeByMinusFees(since: String)
+        case equals(AmountExpression)
+        case change(since: String, by: AmountExpression)
+    }
+
+    /// Where a `capture` step reads its value.
+    public enum CaptureSource: Sendable {
+        case balance(account: String)
+        case feesPaid(account: String)
+        /// A view returning one number (a `bool` reads as 0 or 1).
+        case call(thread: String, entrypoint: String, arguments: [String], caller: String?)
     }
 
     public enum NumberCheck: Sendable, CustomStringConvertible {

@@ -60,6 +60,13 @@ extension Scenario {
         public var stream: UInt64
         /// Faults at random moments while the load runs.
         public var nemesis: Nemesis?
+
+        /// The ``thread`` of a load of L2 fee-token transfers (`transfer: {to, amount}`): its
+        /// ``arguments`` are the recipient and the amount, and it goes to the sequencer.
+        public static let l2 = "L2"
+
+        /// Whether it sends L2 transfers rather than thread transactions.
+        public var isTransfers: Bool { thread == Self.l2 }
     }
 
     /// Faults a load step injects at moments drawn from the seed while it runs.

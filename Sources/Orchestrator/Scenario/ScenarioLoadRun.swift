@@ -25,6 +25,10 @@ struct LoadRecord: Sendable {
     var accountsAfter: [String: AccountInfo] = [:]
     /// The faults its nemesis injected, in order.
     var faults: [Scenario.NemesisEvent] = []
+    /// For a load of L2 transfers: what each admitted one moved, by hash.
+    var transfers: [String: (to: String, amount: UInt64)] = [:]
+    /// For a load of L2 transfers: the receipt of each admitted one that got one, by hash.
+    var receipts: [String: Receipt] = [:]
 }
 
 /// Runs one `load` step: signs the planned transactions with the seeded accounts (each sender's
@@ -49,6 +53,7 @@ struct LoadDriver {
     /// Runs the load; returns what it did and, when not every transaction became final (or the
     /// node refused one), why the step fails.
     func run(until deadline: ContinuousClock.Instant) async throws -> (LoadRecord, failure: String?) {
+        if load.isTransfers { return try await runTransfers(until: deadline) }
         guard let entry = session.catalog.entry(for: load.thread),
             let process = session.state.processes.first(where: { $0.name == load.node })
         else { throw StepFailure("this devnet has no thread \(load.thread) on \(load.node)") }
@@ -165,8 +170,7 @@ struct LoadDriver {
 
     /// Injects the nemesis's faults, one at a time, until cancelled; each is lifted half the
     /// mean time after it was applied, or at once when the load ends.
-    private func strike(_ nemesis: Scenario.Nemesis, started: ContinuousClock.Instant) async -> [Scenario.NemesisEvent]
-    {
+    func strike(_ nemesis: Scenario.Nemesis, started: ContinuousClock.Instant) async -> [Scenario.NemesisEvent] {
         var events: [Scenario.NemesisEvent] = []
         for strike in nemesis.schedule(seed: session.topology.seed, stream: load.stream, count: 10_000) {
             let (fault, target) = (strike.fault, strike.target)

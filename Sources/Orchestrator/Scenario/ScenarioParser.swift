@@ -54,6 +54,8 @@ struct ScenarioParser {
     private var phases: [String] = []
     private var phasesAtMark: [String: Int] = [:]
     private var loadSteps: UInt64 = 0
+    /// Names given by `capture` steps so far.
+    private var captured: Set<String> = []
     /// What the parser knew when each snapshot step ran, to go back to at a `revert` to it.
     private var snapshots: [String: Saved] = [:]
     /// The nodes paused and not resumed yet, with the line of the `pause`.
@@ -73,7 +75,7 @@ struct ScenarioParser {
     static let actions = [
         "send", "transfer", "wait", "mine", "sleep", "attach", "upgrade", "kill", "restart", "pause", "resume",
         "tamper", "mark", "snapshot", "revert", "partition", "delay", "drop", "heal",
-        "expect", "load", "parallel", "invariants", "sabotage",
+        "expect", "load", "parallel", "invariants", "sabotage", "capture",
     ]
 
     mutating func scenario(_ root: Node, file: String, base: DevnetConfig) throws -> Scenario {
@@ -109,14 +111,138 @@ struct ScenarioParser {
             throw reader.error(root, "steps", "missing key 'steps' (the list of what the scenario does)")
         }
         var steps: [Scenario.Step] = []
-        for (index, node) in try reader.sequence(stepsNode, path: "steps").enumerated() {
-            steps.append(try step(node, path: "steps[\(index)]"))
-        }
+        try expand(try reader.sequence(stepsNode, path: "steps"), path: "steps", bindings: [:], into: &steps)
         guard !steps.isEmpty else {
             throw reader.error(stepsNode, "steps", "the list is empty; a scenario needs at least one step")
         }
         return Scenario(
             file: file, name: name, description: description, config: config, fixedPorts: fixedPorts, steps: steps)
+    }
+
+    // MARK: Loops
+
+    /// The most steps a scenario may have once its loops are unrolled.
+    static let maxSteps = 10_000
+
+    /// Reads `nodes` as steps, unrolling `repeat` and `for_each` loops: their steps are read once
+    /// per iteration with the loop's variable put for `${NAME}` in every string, so each
+    /// iteration is checked like any step (line numbers stay the loop body's).
+    private mutating func expand(
+        _ nodes: [Node], path: String, bindings: [String: String], into steps: inout [Scenario.Step]
+    ) throws {
+        for (index, raw) in nodes.enumerated() {
+            let at = "\(path)[\(index)]"
+            guard case let .mapping(mapping) = raw, mapping["repeat"] != nil || mapping["for_each"] != nil else {
+                steps.append(try step(substitute(raw, bindings), path: at))
+                continue
+            }
+            let fields = try reader.mapping(raw, path: at, allowed: ["repeat", "for_each", "steps"])
+            if fields["repeat"] != nil, let other = fields["for_each"] {
+                throw reader.error(
+                    other, "\(at).for_each", "a loop is repeat or for_each, not both; nest one in the other")
+            }
+            guard let body = fields["steps"] else {
+                throw reader.error(raw, at, "a loop needs steps: the list of steps to run on each iteration")
+            }
+            let inner = try reader.sequence(body, path: "\(at).steps")
+            guard !inner.isEmpty else { throw reader.error(body, "\(at).steps", "the list is empty") }
+            var iterations: [(name: String, value: String)] = []
+            if let node = fields["repeat"] {
+                // repeat: 3, or repeat: {times: 3, as: n}; the variable counts from 1.
+                var name = "i"
+                var times = node
+                if case .mapping = node {
+                    let loop = try reader.mapping(node, path: "\(at).repeat", allowed: ["times", "as"])
+                    guard let count = loop["times"] else {
+                        throw reader.error(node, "\(at).repeat", "needs times: how many iterations")
+                    }
+                    times = count
+                    if let variable = loop["as"] { name = try variableName(variable, path: "\(at).repeat.as") }
+                }
+                let count = try reader.integer(times, path: "\(at).repeat", in: 1...1_000)
+                iterations = (1...count).map { (name, "\($0)") }
+            } else if let node = fields["for_each"] {
+                // for_each: {user: [alice, bob]}: one variable and its values.
+                guard case let .mapping(loop) = node, loop.count == 1, let (key, values) = loop.first else {
+                    throw reader.error(
+                        node, "\(at).for_each",
+                        "should be one variable and its values, e.g. for_each: {user: [alice, bob]}")
+                }
+                let name = try variableName(key, path: "\(at).for_each")
+                let list = try reader.sequence(values, path: "\(at).for_each.\(name)")
+                guard !list.isEmpty else { throw reader.error(values, "\(at).for_each.\(name)", "the list is empty") }
+                iterations = try list.enumerated().map { offset, value in
+                    (name, try reader.string(substitute(value, bindings), path: "\(at).for_each.\(name)[\(offset)]"))
+                }
+            }
+            for iteration in iterations {
+                var inside = bindings
+                inside[iteration.name] = iteration.value
+                try expand(
+                    inner, path: "\(at)[\(iteration.name)=\(iteration.value)].steps", bindings: inside, into: &steps)
+                guard steps.count <= Self.maxSteps else {
+                    throw reader.error(
+                        raw, at,
+                        "the loops unroll to more than \(Self.maxSteps) steps; use a load step for many transactions")
+                }
+            }
+        }
+    }
+
+    /// An amount: a whole number, or a sum of numbers, captured `${NAME}` values and (with
+    /// `window`, when it is a change since a mark) `fees_paid`.
+    private func amount(_ node: Node, path: String, window: Bool) throws -> AmountExpression {
+        let text = try reader.string(node, path: path)
+        let amount: AmountExpression
+        do {
+            amount = try AmountExpression(text)
+        } catch {
+            throw reader.error(node, path, error.message)
+        }
+        if amount.usesFees, !window {
+            throw reader.error(
+                node, path, "fees_paid is the fees paid since a mark: use since: MARK with change: instead of equals:")
+        }
+        if let unknown = amount.names.first(where: { !captured.contains($0) }) {
+            throw reader.error(
+                node, path,
+                "no earlier capture step names \(unknown)"
+                    + (captured.isEmpty ? "" : " (captured so far: \(captured.sorted().joined(separator: ", ")))"))
+        }
+        return amount
+    }
+
+    private func variableName(_ node: Node, path: String) throws -> String {
+        let name = try reader.string(node, path: path)
+        guard let first = name.first, first.isLetter || first == "_",
+            name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+        else {
+            throw reader.error(
+                node, path, "'\(name)' is not a variable name: letters, digits and _, not starting with a digit")
+        }
+        return name
+    }
+
+    /// `node` with `${NAME}` replaced by its value in every string, keys included.
+    private func substitute(_ node: Node, _ bindings: [String: String]) -> Node {
+        guard !bindings.isEmpty else { return node }
+        switch node {
+        case let .scalar(scalar):
+            var text = scalar.string
+            guard text.contains("${") else { return node }
+            for (name, value) in bindings { text = text.replacingOccurrences(of: "${\(name)}", with: value) }
+            return .scalar(Node.Scalar(text, Tag(.implicit), scalar.style, scalar.mark))
+        case let .mapping(mapping):
+            return .mapping(
+                Node.Mapping(
+                    mapping.map { (substitute($0.key, bindings), substitute($0.value, bindings)) }, mapping.tag,
+                    mapping.style, mapping.mark))
+        case let .sequence(sequence):
+            return .sequence(
+                Node.Sequence(sequence.map { substitute($0, bindings) }, sequence.tag, sequence.style, sequence.mark))
+        case .alias:
+            return node
+        }
     }
 
     // MARK: Steps
@@ -217,6 +343,42 @@ struct ScenarioParser {
                 .tamper(node: name, fault: fault, label: name2),
                 "tamper with \(name)'s next submission: \(faultName)" + (label.map { " as \($0)" } ?? "")
             )
+        case "capture":
+            let fields = try reader.mapping(node, path: path, allowed: ["as", "balance", "fees_paid", "call"])
+            let sources = ["balance", "fees_paid", "call"].filter { fields[$0] != nil }
+            guard let nameNode = fields["as"], sources.count == 1, let kind = sources.first, let body = fields[kind]
+            else {
+                throw reader.error(
+                    node, path,
+                    "needs as: NAME and one of balance: ACCOUNT, fees_paid: ACCOUNT or call: {thread, entrypoint, args}"
+                )
+            }
+            let name = try variableName(nameNode, path: "\(path).as")
+            let source: Scenario.CaptureSource
+            let what: String
+            switch kind {
+            case "balance", "fees_paid":
+                let account = try self.account(body, path: "\(path).\(kind)")
+                source = kind == "balance" ? .balance(account: account) : .feesPaid(account: account)
+                what = "\(kind == "balance" ? "the balance" : "the fees paid") of \(account)"
+            default:
+                let call = try reader.mapping(
+                    body, path: "\(path).call", allowed: ["thread", "entrypoint", "args", "caller"])
+                guard let threadNode = call["thread"], let entryNode = call["entrypoint"] else {
+                    throw reader.error(body, "\(path).call", "needs thread and entrypoint")
+                }
+                let thread = try self.thread(threadNode, path: "\(path).call.thread")
+                let entrypoint = try reader.string(entryNode, path: "\(path).call.entrypoint")
+                let arguments = try self.arguments(call["args"], path: "\(path).call.args")
+                try checkCall(
+                    thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode,
+                    path: "\(path).call", view: true)
+                let caller = try call["caller"].map { try account($0, path: "\(path).call.caller") }
+                source = .call(thread: thread, entrypoint: entrypoint, arguments: arguments, caller: caller)
+                what = "\(thread).\(entrypoint)(\(arguments.joined(separator: ", ")))"
+            }
+            captured.insert(name)
+            return (.capture(name: name, source: source), "capture \(what) as \(name)")
         case "sabotage":
             let fields = try reader.mapping(node, path: path, allowed: ["fault", "thread"])
             guard let faultNode = fields["fault"], let threadNode = fields["thread"] else {
@@ -380,7 +542,9 @@ struct ScenarioParser {
         let arguments = try self.arguments(fields["args"], path: "\(path).args")
         try checkCall(
             thread: thread, entrypoint: entrypoint, arguments: arguments, node: entryNode, path: path, view: false)
-        let target = try fields["node"].map { try self.node($0, path: "\(path).node") } ?? "node-\(thread)"
+        let target =
+            thread == Scenario.Load.l2
+            ? "sequencer" : try fields["node"].map { try self.node($0, path: "\(path).node") } ?? "node-\(thread)"
         if let spec = topology.process(named: target)?.thread, spec.name != thread {
             throw reader.error(
                 fields["node"] ?? node, "\(path).node", "\(target) runs thread \(spec.name), not \(thread)")
@@ -520,14 +684,22 @@ struct ScenarioParser {
     // MARK: Loads and invariants
 
     static let loadKeys = [
-        "thread", "entrypoint", "args", "from", "senders", "count", "duration", "rate", "wait", "node", "as",
-        "nemesis",
+        "thread", "entrypoint", "args", "transfer", "from", "senders", "count", "duration", "rate", "wait", "node",
+        "as", "nemesis",
     ]
 
     private mutating func load(_ node: Node, path: String) throws -> (Scenario.Action, String) {
         let fields = try reader.mapping(node, path: path, allowed: Self.loadKeys)
+        if let transferNode = fields["transfer"] {
+            return try finishLoad(
+                node, fields, path: path, thread: Scenario.Load.l2, entrypoint: "transfer",
+                generators: try transferGenerators(transferNode, fields, path: path))
+        }
         guard let threadNode = fields["thread"], let entryNode = fields["entrypoint"] else {
-            throw reader.error(node, path, "needs thread and entrypoint, and count or duration with rate")
+            throw reader.error(
+                node, path,
+                "needs thread and entrypoint (or transfer: {to, amount} for L2 transfers), and count or duration with rate"
+            )
         }
         let thread = try self.thread(threadNode, path: "\(path).thread")
         let entrypoint = try reader.string(entryNode, path: "\(path).entrypoint")
@@ -551,6 +723,45 @@ struct ScenarioParser {
                     view: false)
             }
         }
+        return try finishLoad(node, fields, path: path, thread: thread, entrypoint: entrypoint, generators: generators)
+    }
+
+    /// A transfer load's `transfer: {to, amount}`: an account (or `{account: any}`, or a choice
+    /// of accounts) and an amount (a number, a range or a choice of numbers).
+    private func transferGenerators(_ node: Node, _ fields: [String: Node], path: String) throws
+        -> [Scenario.Generator]
+    {
+        if let key = ["thread", "entrypoint", "args", "node"].first(where: { fields[$0] != nil }) {
+            throw reader.error(
+                fields[key]!, "\(path).\(key)",
+                "a transfer load sends L2 fee-token transfers to the sequencer: it takes no \(key)")
+        }
+        let at = "\(path).transfer"
+        let transfer = try reader.mapping(node, path: at, allowed: ["to", "amount"])
+        guard let toNode = transfer["to"], let amountNode = transfer["amount"] else {
+            throw reader.error(node, at, "needs to (an account, {account: any} or {choice: […]}) and amount")
+        }
+        let to = try generator(toNode, path: "\(at).to")
+        if case .range = to { throw reader.error(toNode, "\(at).to", "to is an account, not a range") }
+        for sample in to.samples where !accountNames.contains(sample) {
+            let hint = ConfigReader.closest(to: sample, in: accountNames).map { " Did you mean '\($0)'?" } ?? ""
+            throw reader.error(toNode, "\(at).to", "unknown account '\(sample)'.\(hint)")
+        }
+        let amount = try generator(amountNode, path: "\(at).amount")
+        for sample in amount.samples {
+            guard let value = UInt64(sample), value > 0 else {
+                throw reader.error(amountNode, "\(at).amount", "'\(sample)' is not an amount: a whole number above 0")
+            }
+        }
+        if case .anyAccount = amount { throw reader.error(amountNode, "\(at).amount", "an amount is a number") }
+        return [to, amount]
+    }
+
+    /// What every load reads after what it calls: its senders, size, rate, name and nemesis.
+    private mutating func finishLoad(
+        _ node: Node, _ fields: [String: Node], path: String, thread: String, entrypoint: String,
+        generators: [Scenario.Generator]
+    ) throws -> (Scenario.Action, String) {
         var senders: [String]
         if let fromNode = fields["from"] {
             if let extra = fields["senders"] {
@@ -634,9 +845,13 @@ struct ScenarioParser {
             name: name, thread: thread, node: target, entrypoint: entrypoint, arguments: generators, senders: senders,
             count: count, rate: rate, waitEach: waitEach, stream: loadSteps, nemesis: nemesis)
         let args = generators.map(\.description).joined(separator: " ")
+        let what =
+            thread == Scenario.Load.l2
+            ? "L2 transfer to \(generators[0]) of \(generators[1])"
+            : "\(thread) \(entrypoint)\(args.isEmpty ? "" : " " + args)"
         return (
             .load(load),
-            "load \(name): \(count) × \(thread) \(entrypoint)\(args.isEmpty ? "" : " " + args) from "
+            "load \(name): \(count) × \(what) from "
                 + (senders.count == 1 ? senders[0] : "\(senders.count) senders")
                 + (rate.map { " at \(String(format: "%g", $0))/s" } ?? "") + (waitEach ? ", each waiting" : "")
                 + (nemesis.map {
@@ -891,24 +1106,18 @@ struct ScenarioParser {
             try only(["equals", "since", "change"])
             let account = try self.account(subject, path: at)
             if let equals = fields["equals"] {
-                expectation = .balance(
-                    account: account,
-                    check: .equals(UInt64(try reader.integer(equals, path: "\(path).equals", in: 0...Int.max))))
-                summary = "balance of \(account) is \(try reader.string(equals, path: "\(path).equals"))"
+                let amount = try amount(equals, path: "\(path).equals", window: false)
+                expectation = .balance(account: account, check: .equals(amount))
+                summary = "balance of \(account) is \(amount)"
             } else if let since = fields["since"], let change = fields["change"] {
                 let mark = try self.mark(since, path: "\(path).since")
-                if change.string == "-fees_paid" {
-                    expectation = .balance(account: account, check: .changeByMinusFees(since: mark))
-                } else {
-                    expectation = .balance(
-                        account: account,
-                        check: .change(
-                            since: mark,
-                            by: Int64(try reader.integer(change, path: "\(path).change", in: Int.min...Int.max))))
-                }
-                summary = "balance of \(account) changed by \(change.string ?? "") since \(mark)"
+                let amount = try amount(change, path: "\(path).change", window: true)
+                expectation = .balance(account: account, check: .change(since: mark, by: amount))
+                summary = "balance of \(account) changed by \(amount) since \(mark)"
             } else {
-                throw reader.error(node, path, "needs equals: N, or since: MARK with change: N (or change: -fees_paid)")
+                throw reader.error(
+                    node, path,
+                    "needs equals: AMOUNT, or since: MARK with change: AMOUNT (e.g. change: -250 - fees_paid)")
             }
         case "fees_paid":
             try only(["since", "equals", "at_least", "at_most"])
@@ -937,6 +1146,9 @@ struct ScenarioParser {
                 }
             } else {
                 equals = [try reader.string(equalsNode, path: "\(path).equals")]
+            }
+            if equals.count == 1, equals[0].contains("${") {
+                _ = try amount(equalsNode, path: "\(path).equals", window: false)
             }
             expectation = .call(
                 thread: thread, entrypoint: entrypoint, arguments: arguments, caller: caller, equals: equals)

@@ -45,6 +45,8 @@ actor ScenarioRun {
     private let progress: @Sendable (String) -> Void
     /// What the last step recorded for the report (a nemesis's faults).
     private var notes: [String] = []
+    /// Values kept by `capture` steps, by name.
+    private var captured: [String: Int64] = [:]
 
     /// What the last step recorded for the report, once.
     func takeNotes() -> [String] {
@@ -181,6 +183,26 @@ actor ScenarioRun {
             _ = try await admin(
                 node, NodeAdminMessage.tamper, TamperRequest(fault: fault, label: label), as: TamperReply.self)
             named[label] = .submission(node: node, label: label)
+        case let .capture(name, source):
+            let value: Int64
+            switch source {
+            case let .balance(account):
+                value = Int64(clamping: try await self.account(account).balance)
+            case let .feesPaid(account):
+                value = Int64(clamping: try await self.account(account).feesPaid ?? 0)
+            case let .call(thread, entrypoint, arguments, caller):
+                let reply = try await session.view(
+                    thread: thread, entrypoint: entrypoint, arguments: try session.resolveArguments(arguments),
+                    caller: caller)
+                guard reply.values.count == 1 else {
+                    throw StepFailure(
+                        "\(thread).\(entrypoint) returned \(reply.values.count) values (\(reply.formatted)); capture takes a view that returns one number"
+                    )
+                }
+                value = Int64(bitPattern: reply.values[0].value)
+            }
+            captured[name] = value
+            notes = ["\(name) = \(value)"]
         case let .applyTwice(thread):
             _ = try await admin(
                 "manager", ManagerAdminMessage.applyTwice, ThreadRequest(thread: thread), as: ApplyTwiceReply.self)
@@ -210,7 +232,16 @@ actor ScenarioRun {
         case let .parallel(loads):
             try await runInParallel(loads, until: deadline)
         case let .invariants(check):
-            let violations = InvariantChecker.check(try await history(check), check.checks)
+            let history = try await history(check)
+            let violations = InvariantChecker.check(history, check.checks)
+            // Each invariant's result, for the JSON and JUnit reports.
+            notes = Invariant.allCases.filter(check.checks.contains).map { invariant in
+                let broken = violations.filter { $0.invariant == invariant }.count
+                return "invariant \(invariant.rawValue): "
+                    + (broken == 0 ? "held" : "\(broken) violation\(broken == 1 ? "" : "s")")
+                    + " (\(history.transactions.count) load transactions"
+                    + (history.replayedSubBlocks.map { ", \($0) sub-blocks replayed" } ?? "") + ")"
+            }
             guard violations.isEmpty else {
                 let shown = violations.prefix(10).map(\.description).joined(separator: "; ")
                 throw StepFailure(
@@ -420,20 +451,19 @@ actor ScenarioRun {
         case let .balance(account, check):
             let now = try await self.account(account)
             switch check {
-            case let .equals(expected):
-                return now.balance == expected ? nil : "the balance of \(account) is \(now.balance), not \(expected)"
-            case let .change(mark, by):
-                let before = try marked(mark, account)
-                let change = Int64(now.balance) - Int64(before.balance)
-                return change == by
-                    ? nil
-                    : "the balance of \(account) changed by \(change) since \(mark) (\(before.balance) → \(now.balance)), not \(by)"
-            case let .changeByMinusFees(mark):
+            case let .equals(amount):
+                let expected = try evaluate(amount, fees: 0)
+                return Int64(clamping: now.balance) == expected
+                    ? nil : "the balance of \(account) is \(now.balance), not \(expected)\(shown(amount))"
+            case let .change(mark, amount):
                 let before = try marked(mark, account)
                 let change = Int64(now.balance) - Int64(before.balance)
                 let fees = Int64((now.feesPaid ?? 0) - (before.feesPaid ?? 0))
-                return change == -fees
-                    ? nil : "the balance of \(account) changed by \(change) since \(mark), but it paid \(fees) in fees"
+                let expected = try evaluate(amount, fees: fees)
+                return change == expected
+                    ? nil
+                    : "the balance of \(account) changed by \(change) since \(mark) (\(before.balance) → \(now.balance)), not \(expected)\(shown(amount))"
+                        + (amount.usesFees ? "; it paid \(fees) in fees" : "")
             }
         case let .feesPaid(account, mark, check):
             let now = try await self.account(account).feesPaid ?? 0
@@ -447,6 +477,13 @@ actor ScenarioRun {
                 caller: caller)
             let values = reply.values.map { "\($0)" }
             if values == equals || reply.formatted == equals.joined(separator: ", ") { return nil }
+            if equals.count == 1, equals[0].contains("${"), reply.values.count == 1 {
+                let amount = try AmountExpression(equals[0])
+                let expected = try evaluate(amount, fees: 0)
+                if Int64(bitPattern: reply.values[0].value) == expected { return nil }
+                return
+                    "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) returned \(reply.formatted), not \(expected)\(shown(amount))"
+            }
             return
                 "\(thread).\(entrypoint)(\(arguments.joined(separator: ", "))) returned \(reply.formatted), not \(equals.joined(separator: ", "))"
         case let .thread(name, sequence, root):
@@ -522,6 +559,19 @@ actor ScenarioRun {
         if !failures.isEmpty { throw StepFailure(failures.joined(separator: "; ")) }
     }
 
+    /// An amount's value now, with `fees` for `fees_paid`.
+    private func evaluate(_ amount: AmountExpression, fees: Int64) throws -> Int64 {
+        switch amount.evaluate(fees: fees, captured: captured) {
+        case let .success(value): return value
+        case let .failure(error): throw StepFailure(error.message)
+        }
+    }
+
+    /// ` (= TEXT)` when the amount was written as more than a number.
+    private func shown(_ amount: AmountExpression) -> String {
+        amount.terms.count == 1 && !amount.usesFees && amount.names.isEmpty ? "" : " (= \(amount.text))"
+    }
+
     // MARK: Invariants
 
     /// What the daemons say now about the load phases `check` covers.
@@ -531,7 +581,16 @@ actor ScenarioRun {
             guard let record = phases[name] else { throw StepFailure("load phase \(name) has not run") }
             return record
         }
-        for record in records {
+        for record in records where record.thread == Scenario.Load.l2 {
+            for tx in record.admitted {
+                let moved = record.transfers[tx.hash]
+                history.transfers.append(
+                    InvariantHistory.L2Transfer(
+                        hash: tx.hash, phase: record.name, sender: tx.sender, to: moved?.to ?? "?",
+                        amount: moved?.amount ?? 0, nonce: tx.nonce, receipt: record.receipts[tx.hash]))
+            }
+        }
+        for record in records where record.thread != Scenario.Load.l2 {
             var transactions = record.admitted.map { tx in
                 InvariantHistory.Transaction(
                     hash: tx.hash, phase: record.name, thread: record.thread, sender: tx.sender, nonce: tx.nonce,
@@ -581,7 +640,10 @@ actor ScenarioRun {
         }
         history.accounts = changes.values.sorted { $0.name < $1.name }
         var threads: [String] = []
-        for thread in check.threads ?? records.map(\.thread) where !threads.contains(thread) { threads.append(thread) }
+        for thread in check.threads ?? records.map(\.thread)
+        where !threads.contains(thread) && thread != Scenario.Load.l2 {
+            threads.append(thread)
+        }
         for thread in threads {
             let summary = try await session.call(
                 "manager", ManagerMessage.thread, ThreadRequest(thread: thread), as: ThreadSummary.self)
@@ -601,6 +663,7 @@ actor ScenarioRun {
             let live = try await session.call("manager", ManagerMessage.threads, Empty(), as: ThreadsReply.self)
             history.replayFindings =
                 replay.findings + replay.compare(with: live.threads.map { ($0.name, $0.sequence, $0.stateRoot) })
+            history.replayedSubBlocks = replay.subBlocks
         }
         return history
     }
