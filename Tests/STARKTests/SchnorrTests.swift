@@ -69,6 +69,9 @@ import Testing
             #expect(signature.bytes.count == 80)
             #expect(EcGFp5.Signature(bytes: signature.bytes) == signature)
             #expect(EcGFp5.PublicKey(words: key.publicKey.words) == key.publicKey)
+            #expect(EcGFp5.PublicKey(bytes: key.publicKey.bytes) == key.publicKey)
+            #expect(key.publicKey.bytes.count == 40)
+            #expect(EcGFp5.PublicKey(bytes: Array(key.publicKey.bytes.dropLast())) == nil)
             // R is k·G with s·G − e·Q = R.
             let e = EcGFp5.challenge(r: signature.r, publicKey: key.publicKey.encoded, message: message)
             let r = try #require(EcGFp5.Point(encoded: signature.r))
@@ -148,6 +151,12 @@ import Testing
         #expect(EcGFp5.PublicKey(encoded: .zero) == nil)
         #expect(EcGFp5.PublicKey(words: [Goldilocks.modulus + 4, 0, 0, 0, 0]) == nil)
         #expect(EcGFp5.PublicKey(words: [4, 0, 0, 0, 0]) != nil)
+        // The byte forms use the same word layout: R's 40 bytes parse as a public key R.
+        let rKey = try #require(EcGFp5.PublicKey(bytes: Array(bytes[0..<40])))
+        #expect(rKey.encoded == signature.r)
+        var badKey = [UInt8](repeating: 0, count: 40)
+        for i in 0..<8 { badKey[i] = UInt8(truncatingIfNeeded: (Goldilocks.modulus + 4) >> UInt64(8 * i)) }
+        #expect(EcGFp5.PublicKey(bytes: badKey) == nil)
     }
 
     // MARK: The vectors shared with the Python implementation

@@ -85,8 +85,22 @@ extension EcGFp5 {
             self.init(encoded: w)
         }
 
+        /// Parses the 40-byte form (five words, 8 bytes little-endian each); nil as for
+        /// ``init(words:)`` or when the length is not 40.
+        public init?(bytes: [UInt8]) {
+            guard bytes.count == 40 else { return nil }
+            var words = [UInt64](repeating: 0, count: 5)
+            for i in 0..<40 { words[i / 8] |= UInt64(bytes[i]) << UInt64(8 * (i % 8)) }
+            self.init(words: words)
+        }
+
         /// The five words of the encoding.
         public var words: [UInt64] { encoded.words }
+
+        /// The 40-byte form: the five words, 8 bytes little-endian each.
+        public var bytes: [UInt8] {
+            words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (8 * UInt64($0))) } }
+        }
 
         public static func == (a: PublicKey, b: PublicKey) -> Bool { a.encoded == b.encoded }
         public func hash(into hasher: inout Hasher) { hasher.combine(encoded) }
