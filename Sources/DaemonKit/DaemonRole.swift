@@ -59,6 +59,14 @@ public struct DaemonContext: Sendable {
 
     public var name: String { spec.name }
 
+    /// A socket loop for the role's connections to its peers: with the devnet's client keys when
+    /// it is secured, and reporting what goes wrong on them (a refused CURVE handshake, say) to
+    /// the log, throttled.
+    public func clientLoop(context: ZMQContext, name: String) -> SocketLoop {
+        let warnings = WarningThrottle(logger: logger)
+        return SocketLoop(context: context, name: name, clientKeys: clientKeys) { note in warnings.warning(note) }
+    }
+
     /// Refuses a fault hook unless the devnet was started with `fault_hooks: true`.
     public func requireFaultHooks(_ hook: String) throws {
         guard topology.faultHooks == true else {

@@ -92,7 +92,17 @@ public final class RequestClient: Sendable {
                 }
                 let timer = Task { [self] in
                     try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled { finish(id, with: .failure(timeoutError)) }
+                    guard !Task.isCancelled else { return }
+                    // A refused CURVE handshake looks like silence: say so when it is the cause.
+                    if let failure = loop.handshakeFailure(of: socket) {
+                        finish(
+                            id,
+                            with: .failure(
+                                WireError(
+                                    .timeout, "no reply to '\(type)' from \(endpoint) within \(timeout): \(failure)")))
+                    } else {
+                        finish(id, with: .failure(timeoutError))
+                    }
                 }
                 pending.withLock { if $0[id] != nil { $0[id]?.timer = timer } else { timer.cancel() } }
             }

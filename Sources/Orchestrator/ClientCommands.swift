@@ -60,6 +60,10 @@ public final class DevnetClientSession: Sendable {
 
     /// A daemon's error reply, or no reply, as a sentence that names the process.
     static func explain(_ error: WireError, process: String, type: String, timeout: Duration) -> OrchestratorError {
+        if error.code == .timeout, let range = error.message.range(of: "the CURVE handshake") {
+            return OrchestratorError(
+                "error: \(process) did not answer '\(type)' within \(timeout): \(error.message[range.lowerBound...])")
+        }
         if error.code == .timeout {
             return OrchestratorError(
                 "error: \(process) did not answer '\(type)' within \(timeout); is it running? (devnet status)")

@@ -69,7 +69,7 @@ actor NodeEngine {
         accounts = DevAccounts.derive(seed: context.topology.seed)
         prover = accounts.prover(thread: spec.name, index: spec.proverIndex)
         threadNames = context.topology.processes.compactMap(\.thread).map(\.name)
-        loop = SocketLoop(context: ZMQContext(), name: "\(context.name)-client", clientKeys: context.clientKeys)
+        loop = context.clientLoop(context: ZMQContext(), name: "\(context.name)-client")
         manager = NodePeer(endpoint: managerSpec.endpoints.api, loop: loop, logger: context.logger)
         account = ProverAccount(
             sequencer: NodePeer(endpoint: sequencer.endpoints.api, loop: loop, logger: context.logger),

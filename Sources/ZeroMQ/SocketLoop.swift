@@ -56,6 +56,8 @@ public final class SocketLoop: Sendable {
     private let diagnostics: @Sendable (String) -> Void
     /// The CURVE keys of every socket opened here that only connects and has none of its own.
     public let clientKeys: CurveClientKeys?
+    /// Why each CURVE client socket's last handshake failed, until one succeeds.
+    private let failures = HandshakeFailures()
 
     /// Starts the loop thread.
     ///
@@ -85,7 +87,7 @@ public final class SocketLoop: Sendable {
         wakeRead = fds[0]
         wakeWrite = fds[1]
         self.diagnostics = diagnostics
-        let engine = Engine(context: context, wakeFD: fds[0], diagnostics: diagnostics)
+        let engine = Engine(context: context, wakeFD: fds[0], diagnostics: diagnostics, failures: failures)
         let thread = Thread { [self] in
             engine.run(takeCommands: { self.takeCommands() }, takeFinalCommands: { self.takeFinalCommands() })
         }
@@ -116,6 +118,13 @@ public final class SocketLoop: Sendable {
             }
         }
         return SocketHandle(id: id, type: type, boundEndpoints: bound, messages: InboundMessages(queue: queue))
+    }
+
+    /// Why the last CURVE handshake of a socket that connects failed (the server refused its key,
+    /// say), or nil when it has not failed since its last success. A request that gets no reply
+    /// can say this instead of only that it timed out.
+    public func handshakeFailure(of socket: SocketID) -> String? {
+        failures.get(socket)
     }
 
     /// Queues a multipart message for sending. Never blocks; the loop sends it in order.
@@ -190,15 +199,39 @@ public final class SocketLoop: Sendable {
         let context: ZMQContext
         let wakeFD: Int32
         let diagnostics: @Sendable (String) -> Void
+        let failures: HandshakeFailures
         var sockets: [SocketID: Entry] = [:]
+        /// The handshake monitors of CURVE sockets.
+        var monitors: [SocketID: HandshakeMonitor] = [:]
         /// XPUB sockets closed for too many subscriptions, until their endpoints are free again.
         var rebinding: [SocketID: Rebinding] = [:]
         var stopRequests: [CheckedContinuation<Void, Never>] = []
 
-        init(context: ZMQContext, wakeFD: Int32, diagnostics: @escaping @Sendable (String) -> Void) {
+        init(
+            context: ZMQContext, wakeFD: Int32, diagnostics: @escaping @Sendable (String) -> Void,
+            failures: HandshakeFailures
+        ) {
             self.context = context
             self.wakeFD = wakeFD
             self.diagnostics = diagnostics
+            self.failures = failures
+        }
+
+        /// Watches a CURVE socket's handshakes; a monitor that cannot start is reported, not fatal.
+        func startMonitor(_ id: SocketID, _ entry: Entry, isServer: Bool) {
+            guard entry.options.curve != nil else { return }
+            var label = "\(entry.socket.type) \(id)"
+            if case let .server(_, access) = entry.options.curve { label = access.label }
+            do {
+                monitors[id] = try HandshakeMonitor(entry.socket, context: context, isServer: isServer, label: label)
+            } catch {
+                diagnostics("cannot watch the CURVE handshakes of \(label): \(error)")
+            }
+        }
+
+        func stopMonitor(_ id: SocketID) {
+            monitors.removeValue(forKey: id)?.stop()
+            failures.set(id, nil)
         }
 
         struct Rebinding {
@@ -209,9 +242,11 @@ public final class SocketLoop: Sendable {
         func run(takeCommands: () -> [Command], takeFinalCommands: () -> [Command]) {
             var items: [zmq_pollitem_t] = []
             var ids: [SocketID] = []
+            var monitorIDs: [SocketID] = []
             while stopRequests.isEmpty {
                 items.removeAll(keepingCapacity: true)
                 ids.removeAll(keepingCapacity: true)
+                monitorIDs.removeAll(keepingCapacity: true)
                 items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
                 for (id, entry) in sockets {
                     // A full inbound buffer: leave the messages in libzmq, whose high-water mark
@@ -220,6 +255,11 @@ public final class SocketLoop: Sendable {
                     if entry.outboxStart < entry.outbox.count { events |= Int16(ZMQ_POLLOUT) }
                     items.append(zmq_pollitem_t(socket: entry.socket.handle, fd: 0, events: events, revents: 0))
                     ids.append(id)
+                }
+                for (id, monitor) in monitors {
+                    items.append(
+                        zmq_pollitem_t(socket: monitor.socket.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
+                    monitorIDs.append(id)
                 }
                 // A socket waiting to bind again tries every 10 ms: its old listener closes in
                 // libzmq's own threads, a moment after the socket itself.
@@ -234,6 +274,10 @@ public final class SocketLoop: Sendable {
                     let revents = items[index + 1].revents
                     if revents & Int16(ZMQ_POLLIN) != 0 { drainInbound(id) }
                     if revents & Int16(ZMQ_POLLOUT) != 0 { flush(id) }
+                }
+                for (index, id) in monitorIDs.enumerated()
+                where items[1 + ids.count + index].revents & Int16(ZMQ_POLLIN) != 0 {
+                    monitors[id]?.drain(record: { failures.set(id, $0) }, report: diagnostics)
                 }
                 if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
                     var buffer = [UInt8](repeating: 0, count: 256)
@@ -265,11 +309,14 @@ public final class SocketLoop: Sendable {
                         options.zapDomain = try context.zapHandler().register(access, report: diagnostics)
                     }
                     let socket = try Socket(context: context, type: type, options: options)
+                    let entry = Entry(socket: socket, inbound: inbound, options: options, endpoints: [])
+                    startMonitor(id, entry, isServer: !bind.isEmpty)
                     var bound: [String] = []
                     do {
                         for endpoint in bind { bound.append(try socket.bind(endpoint)) }
                         for endpoint in connect { try socket.connect(endpoint) }
                     } catch {
+                        stopMonitor(id)
                         socket.close()
                         throw error
                     }
@@ -373,6 +420,7 @@ public final class SocketLoop: Sendable {
             diagnostics(
                 "dropped every subscriber of \(entry.socket.type) \(id) on \(entry.endpoints.joined(separator: ", ")): \(count) distinct subscriptions, over the limit of \(limit); it binds again and they reconnect"
             )
+            stopMonitor(id)
             entry.socket.close()
             entry.topics = []
             // An XPUB never holds messages back (it drops them per subscriber), so this is empty.
@@ -388,13 +436,15 @@ public final class SocketLoop: Sendable {
             var entry = pending.entry
             do {
                 let socket = try Socket(context: context, type: entry.socket.type, options: entry.options)
+                entry.socket = socket
+                startMonitor(id, entry, isServer: true)
                 do {
                     for endpoint in entry.endpoints { try socket.bind(endpoint) }
                 } catch {
+                    stopMonitor(id)
                     socket.close()
                     throw error
                 }
-                entry.socket = socket
                 rebinding[id] = nil
                 sockets[id] = entry
                 if pending.attempts >= 100 { diagnostics("\(id) is bound again after \(pending.attempts) attempts") }
@@ -413,6 +463,7 @@ public final class SocketLoop: Sendable {
                 return
             }
             guard let entry = sockets.removeValue(forKey: id) else { return }
+            stopMonitor(id)
             entry.socket.close()
             forgetDomain(of: entry)
             entry.inbound.finish()
@@ -422,6 +473,19 @@ public final class SocketLoop: Sendable {
         func forgetDomain(of entry: Entry) {
             if let domain = entry.options.zapDomain { try? context.zapHandler().unregister(domain) }
         }
+    }
+}
+
+/// The last handshake failure of each CURVE client socket, shared by the loop thread and callers.
+final class HandshakeFailures: Sendable {
+    private let table = Mutex<[SocketID: String]>([:])
+
+    func set(_ id: SocketID, _ failure: String?) {
+        table.withLock { $0[id] = failure }
+    }
+
+    func get(_ id: SocketID) -> String? {
+        table.withLock { $0[id] }
     }
 }
 

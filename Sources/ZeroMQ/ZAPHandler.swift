@@ -25,6 +25,8 @@ final class ZAPHandler: Sendable {
         var access: CurveAccess
         var report: @Sendable (String) -> Void
         var refusals: UInt64 = 0
+        /// One report per peer host and key per 10 s: a refused client retries every few ms.
+        var repeats = RepeatFilter()
     }
 
     private struct State {
@@ -96,13 +98,15 @@ final class ZAPHandler: Sendable {
             }
             entry.refusals += 1
             state.refusals += 1
+            let key = credentials.first.flatMap { try? CurveKey(bytes: $0) }?.z85 ?? "(unreadable)"
+            let repeated = entry.repeats.admit("\(address)|\(mechanism)|\(key)")
             state.domains[domain] = entry
+            guard let repeated else { return ("400", "not an accepted key", "", nil) }
             let who =
-                mechanism == "CURVE"
-                ? "client key \(credentials.first.flatMap { try? CurveKey(bytes: $0) }?.z85 ?? "(unreadable)") is not one it accepts"
-                : "it spoke \(mechanism), not CURVE"
+                mechanism == "CURVE" ? "client key \(key) is not one it accepts" : "it spoke \(mechanism), not CURVE"
+            let again = repeated > 0 ? "; \(repeated) more attempts like it since the last report" : ""
             let message =
-                "refused a connection to the \(entry.access.label) from \(address.isEmpty ? "an unknown address" : address): \(who) (\(entry.refusals) refused there so far)"
+                "refused a connection to the \(entry.access.label) from \(address.isEmpty ? "an unknown address" : address): \(who) (\(entry.refusals) refused there so far\(again))"
             return ("400", "not an accepted key", "", (entry.report, message))
         }
     }

@@ -43,19 +43,27 @@ struct CurveTests {
     private func answered(_ endpoint: String, keys: CurveClientKeys?, timeout: Duration = .milliseconds(500))
         async throws -> Bool
     {
+        try await attempt(endpoint, keys: keys, timeout: timeout) == nil
+    }
+
+    /// One `echo` request: nil when it is answered, else the timeout's message.
+    private func attempt(_ endpoint: String, keys: CurveClientKeys?, timeout: Duration = .milliseconds(500))
+        async throws -> String?
+    {
         let context = ZMQContext()
         let loop = SocketLoop(context: context, name: "curve-client", clientKeys: keys)
         let client = try await RequestClient.connect(to: endpoint, on: loop)
-        let result: Bool
+        var failure: String?
         do {
-            result = try await client.call("echo", 7, as: Int.self, timeout: timeout) == 7
+            let reply = try await client.call("echo", 7, as: Int.self, timeout: timeout)
+            if reply != 7 { failure = "wrong reply \(reply)" }
         } catch let error as WireError where error.code == .timeout {
-            result = false
+            failure = error.message
         }
         client.close()
         await loop.shutdown()
         context.terminate()
-        return result
+        return failure
     }
 
     @Test func keysReadAndWriteAsZ85AndHex() throws {
@@ -94,18 +102,30 @@ struct CurveTests {
         let (loop, socket) = try await startEcho(
             context, allowed: [member.publicKey: "member"], label: "sequencer api endpoint", notes: notes)
         let endpoint = socket.boundEndpoints[0]
-        // No keys at all: the handshake fails on the mechanism, nothing reaches the server.
+        // No keys at all: the handshake fails on the mechanism, before the ZAP handler; the
+        // server's monitor reports it with the peer's address.
         #expect(try await !answered(endpoint, keys: nil))
-        // A key the server does not list: refused by the ZAP handler, counted and reported.
+        #expect(
+            notes.all.contains {
+                $0.contains("sequencer api endpoint failed the CURVE handshake") && $0.contains("127.0.0.1:")
+            })
+        // A key the server does not list: refused by the ZAP handler, counted and reported; the
+        // client's timeout says the server refused its key.
         let stranger = try CurveKeyPair.generate()
-        #expect(try await !answered(endpoint, keys: CurveClientKeys(client: stranger, serverKey: server.publicKey)))
+        let refused = try await attempt(endpoint, keys: CurveClientKeys(client: stranger, serverKey: server.publicKey))
+        #expect(refused?.contains("refused this client's key") == true)
         #expect(context.refusedHandshakes >= 1)
         let refusal = notes.all.first { $0.contains(stranger.publicKey.z85) }
         #expect(refusal?.contains("sequencer api endpoint") == true)
         #expect(refusal?.contains("127.0.0.1") == true)
-        // The member's key with the wrong server key: the client cannot complete the handshake.
+        // The member's key with the wrong server key: the client cannot complete the handshake,
+        // and says the server key is wrong.
         let impostor = try CurveKeyPair.generate()
-        #expect(try await !answered(endpoint, keys: CurveClientKeys(client: member, serverKey: impostor.publicKey)))
+        let mismatched = try await attempt(
+            endpoint, keys: CurveClientKeys(client: member, serverKey: impostor.publicKey))
+        #expect(mismatched?.contains("not this server's") == true)
+        // The wrong server key's retries (every few ms) are reported once, not once each.
+        #expect(notes.all.filter { $0.contains("failed the CURVE handshake") }.count < 10)
         // The server still serves the right client after all that.
         #expect(
             try await answered(
