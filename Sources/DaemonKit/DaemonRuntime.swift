@@ -191,6 +191,7 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
         router.on(AdminMessage.events, EventsRequest.self) { [eventLog] request in
             eventLog.events(from: request.fromSeq, limit: min(request.limit ?? 1000, 10_000))
         }
+        router.on(AdminMessage.topology, Empty.self) { [context] _ in context.topology }
         return router
     }
 

@@ -14,7 +14,7 @@ public struct Devnet: AsyncParsableCommand {
             TxStatus.self,
             Receipt.self, Thread.self, Mine.self, Restart.self, Attach.self, Request.self, Scenario.self, Bench.self,
             Contract.self, Upgrade.self, Snapshot.self, Revert.self, Reset.self, Fault.self, Dump.self,
-            Kubernetes.self, Credentials.self,
+            Kubernetes.self, Credentials.self, NodeCommand.self,
         ]
     )
 }

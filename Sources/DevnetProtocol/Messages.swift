@@ -16,6 +16,9 @@ public enum AdminMessage {
     /// Lifts network faults: ``NetHealRequest`` → ``NetFaultsReply``. Admin endpoint only, with
     /// fault hooks on.
     public static let netHeal = "net_heal"
+    /// The devnet's topology as this process runs it: `{}` → ``Topology``. What a node joining
+    /// from another host starts from (`devnet node --join`).
+    public static let topology = "topology"
 }
 
 /// A network fault on the connection from this process to `peer` (a process of the topology

@@ -17,6 +17,11 @@ extension Orchestrator {
                 "error: no devnet in \(dataDirectory.path); start one with `devnet up --data-dir \(dataDirectory.path)`"
             )
         }
+        if let remote = state.remote?.first(where: { $0.name == name }) {
+            throw OrchestratorError(
+                "error: \(name) runs on another host (\(remote.endpoints.api)); restart it there, with the same --topology, --name and --data-dir"
+            )
+        }
         guard let index = state.processes.firstIndex(where: { $0.name == name }) else {
             throw OrchestratorError(
                 "error: this devnet has no process '\(name)' (it has: \(state.processes.map(\.name).joined(separator: ", ")))"
@@ -26,6 +31,7 @@ extension Orchestrator {
         if ProcessControl.isAlive(pid: old.pid, startTime: old.startTime) {
             var one = state
             one.processes = [old]
+            one.remote = nil
             await stopAll(one, timeout: .seconds(10), quiet: true)
         }
         var process = old

@@ -97,6 +97,35 @@ struct SecurityEndToEndTests {
         await loop.shutdown()
         context.terminate()
 
+        // devnet node --join: refused with another devnet's key, for a thread the topology lacks,
+        // and under the name of a node that already answers.
+        let manager = try #require(
+            (rows.first { $0["name"] as? String == "manager" }?["endpoints"] as? [String: String])?["api"])
+        let good = devnet.dataDirectory.appendingPathComponent("member.json")
+        try JSONSerialization.data(withJSONObject: printed).write(to: good)
+        let wrong = devnet.dataDirectory.appendingPathComponent("wrong.json")
+        var other = stranger.memberFile
+        other.serverPublicKey = credentials.server.publicKey.z85
+        other.serverSecretKey = credentials.server.secretKey.z85
+        try JSONEncoder().encode(other).write(to: wrong)
+        func join(_ thread: String, _ file: URL) throws -> CommandResult {
+            try run(
+                devnet.devnet,
+                [
+                    "node", "--join", manager, "--thread", thread, "--credentials", file.path, "--data-dir",
+                    devnet.dataDirectory.appendingPathComponent("joined").path, "--timeout", "2",
+                ])
+        }
+        let refused = try join("token", wrong)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("the server refused this client's key"), "\(refused.stderr)")
+        let unknown = try join("dice", good)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("no node for thread 'dice'"), "\(unknown.stderr)")
+        let twice = try join("token", good)
+        #expect(twice.status != 0)
+        #expect(twice.stderr.contains("node-token already answers"), "\(twice.stderr)")
+
         // down stops every process through its admin endpoint, without signals.
         let down = try devnet.command("down")
         #expect(down.status == 0)
