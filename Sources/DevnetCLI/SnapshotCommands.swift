@@ -53,8 +53,14 @@ struct Snapshot: AsyncParsableCommand {
             } else {
                 let taken = try await orchestrator.snapshot(named: name)
                 print(
-                    "snapshot \(taken.manifest.name) saved in \(taken.milliseconds) ms (\(taken.manifest.processes.count) databases, \(Orchestrator.size(taken.manifest.bytes)); every daemon paused for \(taken.pausedMs ?? 0) ms while they were copied)"
+                    "snapshot \(taken.manifest.name) saved in \(taken.milliseconds) ms (\(taken.manifest.processes.count) databases, \(Orchestrator.size(taken.manifest.bytes)); checkpoints in \(taken.checkpointMs ?? 0) ms, then every daemon paused for \(taken.pausedMs ?? 0) ms while they were copied)"
                 )
+                for failure in taken.checkpointFailures {
+                    FileHandle.standardError.write(
+                        Data(
+                            "warning: no checkpoint from \(failure); the snapshot is whole, but a revert to it replays that daemon's whole log\n"
+                                .utf8))
+                }
             }
         }
     }

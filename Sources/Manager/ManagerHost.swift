@@ -90,7 +90,7 @@ actor ManagerHost {
         restoredThreads = state.records.count
         restoredFrom =
             restored.map { "the checkpoint at log position \($0.position) and \(replayed) command(s) after it" }
-            ?? "\(replayed) command(s) of the log"
+            ?? "\(replayed) command(s) replayed, no checkpoint"
         counters.withLock { $0["threads"] = UInt64(state.records.count) }
     }
 

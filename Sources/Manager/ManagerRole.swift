@@ -17,7 +17,7 @@ public struct ManagerRole: DaemonRole {
     public init(context: DaemonContext) throws {
         self.context = context
         host = try ManagerHost(context: context)
-        context.logger.info("\(host.restoredThreads) thread(s) restored from \(host.restoredFrom)")
+        context.logger.info("\(host.restoredThreads) thread(s) restored from the log: \(host.restoredFrom)")
     }
 
     public func apiRoutes() -> Router {

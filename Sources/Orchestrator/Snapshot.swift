@@ -1,3 +1,4 @@
+import DevnetAPI
 public import DevnetProtocol
 import DevnetStorage
 public import Foundation
@@ -194,6 +195,11 @@ extension Orchestrator {
         public var milliseconds: Int
         /// For a snapshot: how long the daemons were frozen (they were not stopped).
         public var pausedMs: Int? = nil
+        /// For a snapshot: how long the daemons took to save their checkpoints before the freeze.
+        public var checkpointMs: Int? = nil
+        /// For a snapshot: the daemons that saved no checkpoint, and why (their revert replays
+        /// their whole log instead).
+        public var checkpointFailures: [String] = []
     }
 
     public var snapshots: SnapshotStore { SnapshotStore(dataDirectory: dataDirectory) }
@@ -322,12 +328,17 @@ extension Orchestrator {
         return SnapshotTiming(
             manifest: manifest, stopMs: milliseconds(cut.paused - began), copyMs: milliseconds(cut.copied - cut.paused),
             startMs: milliseconds(cut.thawed - cut.copied), milliseconds: milliseconds(done - began),
-            pausedMs: milliseconds(cut.thawed - cut.frozenSince))
+            pausedMs: milliseconds(cut.thawed - cut.frozenSince), checkpointMs: milliseconds(cut.checkpointed - began),
+            checkpointFailures: cut.checkpointFailures)
     }
 
     /// One consistent copy of every process's database, and when each part of it happened.
     struct Cut {
         var entries: [SnapshotManifest.Entry]
+        /// When every daemon that keeps a log had saved its checkpoint (or failed to).
+        var checkpointed: ContinuousClock.Instant
+        /// Daemons that saved none, with why.
+        var checkpointFailures: [String]
         /// When the first daemon was frozen.
         var frozenSince: ContinuousClock.Instant
         /// When every daemon was frozen.
@@ -344,6 +355,8 @@ extension Orchestrator {
     /// - Throws: the copy's error, after the daemons were thawed; ``OrchestratorError`` if one did
     ///   not freeze.
     func consistentCopy(of state: DevnetState, _ topology: Topology, into folder: URL) async throws -> Cut {
+        let checkpointFailures = await saveCheckpoints(topology)
+        let checkpointed = ContinuousClock.now
         let frozen = try await Freezer.freeze(state.processes)
         let paused = ContinuousClock.now
         let copied: Result<[SnapshotManifest.Entry], any Error> = Result {
@@ -355,7 +368,41 @@ extension Orchestrator {
         frozen.thaw()
         let thawed = ContinuousClock.now
         return Cut(
-            entries: try copied.get(), frozenSince: frozen.since, paused: paused, copied: copyEnd, thawed: thawed)
+            entries: try copied.get(), checkpointed: checkpointed, checkpointFailures: checkpointFailures,
+            frozenSince: frozen.since, paused: paused, copied: copyEnd, thawed: thawed)
+    }
+
+    /// Asks the sequencer and the manager to save a checkpoint (their state and the log position it
+    /// covers), all at once, so that the copy taken next holds one and a start from it replays
+    /// only what they logged after it. A daemon that saves none is named with why; the copy is
+    /// still whole without it (that daemon replays its whole log when it starts from the copy).
+    func saveCheckpoints(_ topology: Topology) async -> [String] {
+        let names = topology.processes.filter { $0.role == .sequencer || $0.role == .manager }.map(\.name)
+        let session: DevnetClientSession
+        do {
+            session = try DevnetClientSession(self)
+        } catch {
+            return names.map { "\($0): \(error)" }
+        }
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for name in names {
+                group.addTask {
+                    do {
+                        _ = try await session.request(
+                            name, CheckpointMessage.checkpoint, Empty(), as: CheckpointReply.self, endpoint: .admin,
+                            timeout: .seconds(10))
+                        return nil
+                    } catch {
+                        return "\(name): \(error)"
+                    }
+                }
+            }
+            var failures: [String] = []
+            for await failure in group { if let failure { failures.append(failure) } }
+            return failures.sorted()
+        }
+        await session.close()
+        return failures
     }
 
     /// Puts the devnet back to snapshot `name`: stops every daemon, replaces each one's database

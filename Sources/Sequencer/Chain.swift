@@ -103,7 +103,7 @@ actor Chain {
         let devAccounts = DevAccounts.derive(seed: context.topology.seed)
         self.devAccounts = devAccounts
         log = CommandLog(database: context.database)
-        loop = context.clientLoop(context: zmq, name: "sequencer-client")
+        loop = SocketLoop(context: zmq, name: "sequencer-client", clientKeys: context.clientKeys)
         (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
 
         checkpoints = CheckpointStore(database: context.database)
@@ -146,8 +146,8 @@ actor Chain {
         logKey = last.key
         checkpointedPosition = restored?.position ?? 0
         restoredFrom =
-            restored.map { "the checkpoint at log position \($0.position) and \(replayed) log entries after it" }
-            ?? "\(replayed) log entries"
+            restored.map { "the checkpoint at log position \($0.position) and \(replayed) entries after it" }
+            ?? "\(replayed) entries, no checkpoint"
         var ledger = state.ledger
         let receipts = state.receipts
         let height = state.height

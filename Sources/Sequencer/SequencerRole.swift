@@ -41,7 +41,7 @@ public struct SequencerRole: DaemonRole {
         chain = try Chain(
             context: context, threads: threads, managerEndpoint: manager.endpoints.api, blockMode: blockMode)
         context.logger.info(
-            "block mode: \(blockMode); height \(chain.restoredHeight), restored from \(chain.restoredFrom)")
+            "block mode: \(blockMode); height \(chain.restoredHeight) after replaying the log: \(chain.restoredFrom)")
     }
 
     public func apiRoutes() -> Router {
