@@ -1,4 +1,5 @@
 internal import Crypto
+public import STARK
 public import ThreadVM
 
 /// A devnet account: an Ed25519 key pair derived from the devnet seed and a label.
@@ -124,6 +125,17 @@ public struct DevAccounts: Sendable {
             }
         }
         return balances
+    }
+
+    /// The EcGFp5 Schnorr key of the account called `name`: the key OS version 2 thread
+    /// transactions are signed with (L2 transactions keep Ed25519). Its 32-byte seed is
+    /// `SHA-256(str("zkthreads/devnet-account-ecgfp5/v1") ‖ str(name) ‖ be64 seed)`, read by
+    /// ``EcGFp5/SecretKey/init(seed:)``. Derived on demand: it costs a scalar multiplication.
+    public func schnorrKey(of name: String) -> EcGFp5.SecretKey {
+        var writer = CanonicalWriter(domain: "zkthreads/devnet-account-ecgfp5/v1")
+        writer.string(name)
+        writer.u64(seed)
+        return EcGFp5.SecretKey(seed: Digest.sha256(writer.bytes))
     }
 
     private static func make(name: String, seed: UInt64) -> DevAccount {

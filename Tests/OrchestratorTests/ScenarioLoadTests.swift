@@ -536,22 +536,8 @@ struct ScenarioLoadTests {
     }
 }
 
-@Suite("scenario loops, captures and amounts")
-struct ScenarioLoopTests {
-    private func parse(_ steps: String) throws -> Scenario {
-        try Scenario.parse("seed: 5\nsteps:\n\(steps)", file: "s.yaml", base: .builtIn)
-    }
-
-    private func failure(_ steps: String) throws -> ConfigError {
-        do {
-            _ = try parse(steps)
-        } catch let error as ConfigError {
-            return error
-        }
-        Issue.record("expected a ConfigError for:\n\(steps)")
-        throw CancellationError()
-    }
-
+/// Loops, captured values and amounts.
+extension ScenarioLoadTests {
     @Test func loopsUnrollWithTheirVariablesPutInEveryString() throws {
         let scenario = try parse(
             """

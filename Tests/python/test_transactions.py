@@ -274,3 +274,20 @@ def test_the_l2_history_pages_through_every_included_transaction(devnet):
     envelope, error = sequencer.request("history", {"limit": 0})
     assert envelope["status"] == "error" and error["code"] == "BAD_PAYLOAD" and "limit 0" in error["message"]
     sequencer.close()
+
+
+def test_every_account_has_the_documented_ecgfp5_key():
+    """The EcGFp5 key of OS version 2 thread transactions, derived as docs/protocol.md says and
+    computed with this directory's own EcGFp5 (ecgfp5_schnorr.py), is what `devnet accounts
+    --keys` shows."""
+    import ecgfp5_schnorr as ec
+    from devnet_harness import devnet as run_devnet, running_devnet_in_dir
+
+    with running_devnet_in_dir(f"seed: {SEED}\nthreads:\n  - name: counter\n", first_port=27000) as (_, data_dir):
+        listing = run_devnet("accounts", "--keys", data_dir=data_dir)
+    assert listing.returncode == 0, listing.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in listing.stdout.splitlines()[1:] if line.strip()}
+    for name in ("alice", "judy", "prover-counter-1"):
+        seed = hashlib.sha256(text("zkthreads/devnet-account-ecgfp5/v1") + text(name) + u64(SEED)).digest()
+        _, _, public = ec.keypair(seed)
+        assert rows[name] == [Account(name, SEED).public.hex(), ec.word_bytes(public).hex()], name
