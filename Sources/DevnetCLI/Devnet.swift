@@ -311,11 +311,16 @@ func withSession(_ dataDirectory: DataDirectory, _ body: (DevnetClientSession) a
 
 struct Accounts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the devnet's accounts with their balances and nonces.")
+        abstract: "List the devnet's accounts with their balances and nonces.",
+        discussion: "With --keys: each account's public keys instead, Ed25519 and EcGFp5 (see docs/protocol.md).")
+    @Flag(help: "Show the public keys (Ed25519, and EcGFp5 for OS version 2 threads) instead of balances.")
+    var keys = false
     @OptionGroup var dataDirectory: DataDirectory
 
     func run() async throws {
-        try await withSession(dataDirectory) { print(try await $0.accountsTable()) }
+        try await withSession(dataDirectory) {
+            print(try await keys ? $0.accountKeysTable() : $0.accountsTable())
+        }
     }
 }
 

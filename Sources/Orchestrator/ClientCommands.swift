@@ -127,6 +127,17 @@ public final class DevnetClientSession: Sendable {
             + "\ntotal supply: \(reply.totalSupply)"
     }
 
+    /// The named accounts with their public keys: Ed25519 (L2 transactions and OS version 1
+    /// thread transactions) and EcGFp5 (OS version 2 thread transactions), as a table.
+    public func accountKeysTable() async throws -> String {
+        let reply = try await call("sequencer", SequencerMessage.accounts, Empty(), as: AccountsReply.self)
+        let rows = reply.accounts.compactMap { info -> [String]? in
+            guard let name = info.name, let account = try? accounts.account(named: name) else { return nil }
+            return [name, account.publicKey.description, Hex.encode(accounts.schnorrKey(of: name).publicKey.bytes)]
+        }
+        return Table.render(header: ["NAME", "ED25519 PUBLIC KEY", "ECGFP5 PUBLIC KEY (OS 2)"], rows: rows)
+    }
+
     /// Sends a fee-token transfer and waits for its receipt.
     public func transfer(from: String, to: String, amount: UInt64, maxFee: UInt64?) async throws -> Receipt {
         // Admission first (a rejection comes back at once), then a bounded wait for the block:
