@@ -347,10 +347,12 @@ extension Orchestrator {
         var thawed: ContinuousClock.Instant
     }
 
-    /// Freezes every daemon (SIGSTOP), copies each process's database into `folder` as
-    /// `<name>.sqlite` with SQLite's backup API, and lets them go on (SIGCONT), also when the copy
-    /// fails. What each had committed then is one cut of the devnet: the state it recovers from
-    /// after a crash of every process at that moment.
+    /// Asks the sequencer and the manager for a checkpoint, freezes every daemon (SIGSTOP), copies
+    /// each process's database files (the main file and its WAL, as they are on disk) into
+    /// `folder`, lets them go on (SIGCONT), also when the copy fails, and then folds each copy's
+    /// WAL into one self-contained `<name>.sqlite` (SQLite keeps only committed transactions). What
+    /// each had committed then is one cut of the devnet: the state it recovers from after a crash
+    /// of every process at that moment.
     ///
     /// - Throws: the copy's error, after the daemons were thawed; ``OrchestratorError`` if one did
     ///   not freeze.
@@ -359,16 +361,26 @@ extension Orchestrator {
         let checkpointed = ContinuousClock.now
         let frozen = try await Freezer.freeze(state.processes)
         let paused = ContinuousClock.now
-        let copied: Result<[SnapshotManifest.Entry], any Error> = Result {
-            try copyDatabases(topology.processes) { process in
-                (databasePath(of: process), folder.appendingPathComponent("\(process).sqlite").path)
+        let jobs = topology.processes.map { process in
+            (process, databasePath(of: process.name), folder.appendingPathComponent("\(process.name).sqlite").path)
+        }
+        let copied: Result<[String], any Error> = Result {
+            for (process, from, _) in jobs where !FileManager.default.fileExists(atPath: from) {
+                throw OrchestratorError("\(process.name) has no database at \(from)")
             }
+            return try Self.concurrently(jobs) { _, from, to in try DatabaseCopy.copyFrozen(from: from, to: to) }
         }
         let copyEnd = ContinuousClock.now
         frozen.thaw()
         let thawed = ContinuousClock.now
+        let partials = try copied.get()
+        let entries = try Self.concurrently(Array(zip(jobs, partials))) { job, partial in
+            SnapshotManifest.Entry(
+                name: job.0.name, role: job.0.role, database: URL(fileURLWithPath: job.2).lastPathComponent,
+                bytes: try DatabaseCopy.fold(partial, into: job.2))
+        }
         return Cut(
-            entries: try copied.get(), checkpointed: checkpointed, checkpointFailures: checkpointFailures,
+            entries: entries, checkpointed: checkpointed, checkpointFailures: checkpointFailures,
             frozenSince: frozen.since, paused: paused, copied: copyEnd, thawed: thawed)
     }
 
@@ -434,17 +446,16 @@ extension Orchestrator {
             }
         }
 
-        await stopAll(state, timeout: .seconds(10), quiet: true)
+        await killForRevert(state)
         let stopped = ContinuousClock.now
         var restoreError: (any Error)?
-        for entry in manifest.processes {
-            do {
-                try DatabaseCopy.restore(
-                    folder.appendingPathComponent(entry.database).path, over: databasePath(of: entry.name))
-            } catch {
-                restoreError = error
-                break
+        do {
+            let jobs = manifest.processes.map {
+                (folder.appendingPathComponent($0.database).path, databasePath(of: $0.name))
             }
+            _ = try Self.concurrently(jobs) { copy, destination in try DatabaseCopy.restore(copy, over: destination) }
+        } catch {
+            restoreError = error
         }
         let copyEnd = ContinuousClock.now
         if let restoreError {
@@ -463,6 +474,25 @@ extension Orchestrator {
             startMs: milliseconds(started - copyEnd), milliseconds: milliseconds(started - began))
     }
 
+    /// Stops every daemon of a devnet whose databases are about to be replaced: SIGKILL (and
+    /// SIGCONT, for one a killed snapshot left frozen), then waits until each has exited. Nothing
+    /// a graceful stop would commit matters, as every database is put back to the snapshot, and
+    /// what a daemon logged is exactly what a kill leaves (each survives `kill -9`).
+    func killForRevert(_ state: DevnetState) async {
+        let alive = state.alive
+        for process in alive {
+            kill(process.pid, SIGKILL)
+            kill(process.pid, SIGCONT)
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var remaining = alive
+        while !remaining.isEmpty, ContinuousClock.now < deadline {
+            for process in remaining { _ = ProcessControl.reapIfExited(process.pid) }
+            remaining = remaining.filter { ProcessControl.isAlive(pid: $0.pid, startTime: $0.startTime) }
+            if !remaining.isEmpty { try? await Task.sleep(for: .milliseconds(2)) }
+        }
+    }
+
     /// Puts the devnet back to the `genesis` snapshot that `devnet up` took of its fresh data directory.
     public func reset(timeout: Duration = .seconds(30)) async throws -> SnapshotTiming {
         guard snapshots.exists(SnapshotStore.genesis) else {
@@ -473,24 +503,12 @@ extension Orchestrator {
         return try await revert(to: SnapshotStore.genesis, timeout: timeout)
     }
 
-    /// Copies each process's database, several at a time.
-    private func copyDatabases(_ processes: [ProcessSpec], paths: (String) -> (from: String, to: String)) throws
-        -> [SnapshotManifest.Entry]
-    {
-        let jobs = processes.map { ($0, paths($0.name)) }
-        for (process, (from, _)) in jobs where !FileManager.default.fileExists(atPath: from) {
-            throw OrchestratorError("\(process.name) has no database at \(from)")
-        }
-        let results = CopyResults(count: jobs.count)
+    /// `body` of every job, several at a time; the results in the jobs' order, or the first error.
+    static func concurrently<Job, Value>(_ jobs: [Job], _ body: @Sendable (Job) throws -> Value) throws -> [Value] {
+        let results = CopyResults<Value>(count: jobs.count)
+        nonisolated(unsafe) let jobs = jobs
         DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
-            let (process, (from, to)) = jobs[index]
-            results.set(
-                index,
-                Result {
-                    SnapshotManifest.Entry(
-                        name: process.name, role: process.role, database: URL(fileURLWithPath: to).lastPathComponent,
-                        bytes: try DatabaseCopy.backup(from: from, to: to))
-                })
+            results.set(index, Result { try body(jobs[index]) })
         }
         return try results.values.map { try $0!.get() }
     }
@@ -576,19 +594,19 @@ final class Freezer: @unchecked Sendable {
 }
 
 /// One result slot per concurrent copy.
-private final class CopyResults: @unchecked Sendable {
+private final class CopyResults<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var slots: [Result<SnapshotManifest.Entry, any Error>?]
+    private var slots: [Result<Value, any Error>?]
 
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 
-    func set(_ index: Int, _ value: Result<SnapshotManifest.Entry, any Error>) {
+    func set(_ index: Int, _ value: Result<Value, any Error>) {
         lock.lock()
         slots[index] = value
         lock.unlock()
     }
 
-    var values: [Result<SnapshotManifest.Entry, any Error>?] {
+    var values: [Result<Value, any Error>?] {
         lock.lock()
         defer { lock.unlock() }
         return slots

@@ -98,3 +98,30 @@ import Testing
         #expect(try store.latest(format: 1, checksum: Self.sum) == checkpoint(2))
     }
 }
+
+/// The copy a snapshot takes of a frozen daemon's database: its files as they are on disk, then
+/// the WAL folded in by SQLite.
+@Suite struct FrozenCopyTests {
+    @Test func aCopyOfTheFilesWithTheWALFoldsIntoOneFileWithEveryCommittedRow() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("frozen-copy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("state.sqlite").path
+        let database = try ProcessDatabase(path: path, migrations: [CommandLog.migration, CheckpointStore.migration])
+        let log = CommandLog(database: database)
+        for index in 1...300 {
+            try log.append(key: "k\(index)", kind: "execute", command: Data(repeating: 7, count: 500), outcome: Data())
+        }
+        // Committed rows wait in the WAL (the database stays open, nothing checkpoints them all).
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        let copy = folder.appendingPathComponent("copy.sqlite").path
+        let partial = try DatabaseCopy.copyFrozen(from: path, to: copy)
+        let bytes = try DatabaseCopy.fold(partial, into: copy)
+        #expect(bytes > 0)
+        #expect(!FileManager.default.fileExists(atPath: copy + "-wal"))
+        #expect(!FileManager.default.fileExists(atPath: partial))
+        let reopened = try ProcessDatabase(path: copy, migrations: [CommandLog.migration, CheckpointStore.migration])
+        #expect(try CommandLog(database: reopened).count() == 300)
+        #expect(try CommandLog(database: reopened).last()?.key == "k300")
+    }
+}
