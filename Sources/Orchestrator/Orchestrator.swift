@@ -117,9 +117,15 @@ public struct Orchestrator: Sendable {
         let remote = topology.processes.filter { (names?.contains($0.name) ?? true) && Self.isRemote($0) }
         if !remote.isEmpty {
             state.remote = remote.map { DevnetState.Remote(name: $0.name, role: $0.role, endpoints: $0.endpoints) }
+            let manager = topology.first(.manager).map(\.endpoints.api) ?? "MANAGER-API"
             for process in remote {
+                let how =
+                    process.thread.map {
+                        "`devnet node --join \(manager) --thread \($0.name)\($0.proverIndex == 1 ? "" : " --prover \($0.proverIndex)")\(topology.isSecured ? " --credentials FILE" : "")`\(topology.isSecured ? ", FILE being what `devnet credentials --json` prints here" : "")"
+                    }
+                    ?? "`\(process.role.executable) --topology topology.json --name \(process.name) --data-dir DIR`, with this topology.json\(topology.isSecured ? " and `devnet credentials --json` saved as DIR/credentials/devnet.json" : "")"
                 output(
-                    "waiting for \(process.name) at \(process.endpoints.api) (another host): start it there with `\(process.role.executable) --topology topology.json --name \(process.name) --data-dir DIR`, with this topology.json and `devnet credentials --json` saved as DIR/credentials/devnet.json"
+                    "waiting for \(process.name) at \(process.endpoints.api) (another host): start it there with \(how)"
                 )
             }
         }
