@@ -160,7 +160,9 @@ actor NodeEngine {
             case .needCrossReads(let keys):
                 do {
                     try await fetchCrossReads(keys, once: true)
-                } catch let error as WireError where error.code == .timeout {
+                } catch let error as WireError where error.code == .timeout || error.code == .shuttingDown {
+                    // The manager did not answer, or the connection to it was dropped (another
+                    // request's timeout closes it): the transaction is fine, the node is not ready.
                     throw WireError(
                         WireErrorCode("NOT_READY"),
                         "the transaction reads other threads, and the manager did not answer for their values (\(error.message)); try again shortly"
