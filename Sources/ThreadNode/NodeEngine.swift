@@ -80,11 +80,13 @@ actor NodeEngine {
             proofSystem: spec.proofSystem, osVersion: spec.pinnedOSVersion, maxSubBlock: spec.maxSubBlock ?? 256,
             minSubBlock: spec.minSubBlock ?? 1, sealAfter: .milliseconds(spec.sealAfterMs ?? 0))
         // Every transaction comes back with its last status; the node re-syncs before it admits more.
-        let stored = try store.load()
-        pipeline = NodePipeline(configuration: configuration, restoring: stored)
+        // Settled and failed transactions come back as their status only: their bodies are never
+        // needed again, and decoding them made a start grow with the node's history.
+        let stored = try store.loadForStart()
+        pipeline = NodePipeline(configuration: configuration, restoring: stored.unfinished, finished: stored.finished)
         // node_info counts every final status, from before a restart too.
         counters.withLock { counted in
-            for (_, status) in stored where status.isFinal { counted[status.name, default: 0] += 1 }
+            for (_, status) in stored.finished { counted[status.name, default: 0] += 1 }
         }
     }
 

@@ -35,18 +35,30 @@ struct NodeStore {
 
     let database: ProcessDatabase
 
-    /// Every stored transaction with its status, in arrival order.
-    func load() throws -> [(ThreadTransaction, ThreadTxStatus)] {
+    /// The stored transactions that are not final yet, with their status, in arrival order, and
+    /// the hash and status of every final one (settled or failed), whose body is not read.
+    func loadForStart() throws -> (
+        unfinished: [(ThreadTransaction, ThreadTxStatus)], finished: [(txHash: String, status: ThreadTxStatus)]
+    ) {
         let decoder = WireCoding.decoder()
         return try database.read { db in
-            try Row.fetchAll(
+            var unfinished: [(ThreadTransaction, ThreadTxStatus)] = []
+            var finished: [(txHash: String, status: ThreadTxStatus)] = []
+            let rows = try Row.fetchCursor(
                 db,
-                sql: "SELECT tx, status, sub_block, l2_tx_hash, block, reason, code FROM thread_txs ORDER BY position"
-            )
-            .map { row in
-                let tx = try decoder.decode(ThreadTransaction.self, from: row["tx"] as Data)
-                return (tx, Self.status(row))
+                sql: """
+                    SELECT tx_hash, CASE WHEN status IN ('settled', 'failed') THEN NULL ELSE tx END AS tx,
+                    status, sub_block, l2_tx_hash, block, reason, code FROM thread_txs ORDER BY position
+                    """)
+            while let row = try rows.next() {
+                let status = Self.status(row)
+                if status.isFinal {
+                    finished.append((row["tx_hash"], status))
+                } else {
+                    unfinished.append((try decoder.decode(ThreadTransaction.self, from: row["tx"] as Data), status))
+                }
             }
+            return (unfinished, finished)
         }
     }
 

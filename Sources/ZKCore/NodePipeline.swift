@@ -220,6 +220,10 @@ public struct NodePipeline: Sendable {
 
     private var batcher: SubBlockBatcher?
     private var entries: [String: Entry] = [:]
+    /// Transactions that were already settled or failed when the node started: only their status
+    /// is kept. A final transaction is never sealed, rebased or re-executed again, so its body is
+    /// not needed, and a node with a long history starts without decoding it.
+    private var finished: [String: ThreadTxStatus] = [:]
     private var nextPosition: UInt64 = 0
     private var unsettledCount = 0
     /// Sub-blocks admitted on L2, by sequence: their L2 transaction hash.
@@ -249,6 +253,23 @@ public struct NodePipeline: Sendable {
         }
     }
 
+    /// A pipeline restored after a restart from its unfinished transactions (in arrival order,
+    /// with their last stored status) and the hashes and statuses of its final ones: it behaves as
+    /// ``init(configuration:restoring:)`` given them all. It re-syncs before anything else.
+    public init(
+        configuration: Configuration, restoring unfinished: [(ThreadTransaction, ThreadTxStatus)],
+        finished: [(txHash: String, status: ThreadTxStatus)]
+    ) {
+        self.init(configuration: configuration, restoring: unfinished.filter { !$0.1.isFinal })
+        self.finished.reserveCapacity(finished.count)
+        for (txHash, status) in finished where status.isFinal && entries[txHash] == nil {
+            self.finished[txHash] = status
+        }
+        for (tx, status) in unfinished where status.isFinal && entries[tx.txHash] == nil {
+            self.finished[tx.txHash] = status
+        }
+    }
+
     // MARK: Queries
 
     public var thread: ThreadInfo { configuration.thread }
@@ -257,7 +278,7 @@ public struct NodePipeline: Sendable {
     public var isReady: Bool { phase == .running }
 
     /// The status of an admitted transaction.
-    public func status(of txHash: String) -> ThreadTxStatus? { entries[txHash]?.status }
+    public func status(of txHash: String) -> ThreadTxStatus? { entries[txHash]?.status ?? finished[txHash] }
 
     /// The nonce `address`'s next transaction must carry: the canonical nonce plus this node's
     /// unsettled transactions from it. Nil until the node is synced.
@@ -297,6 +318,7 @@ public struct NodePipeline: Sendable {
     ) -> Admission {
         let txHash = tx.txHash
         if let known = entries[txHash] { return .accepted(known.status, new: false) }
+        if let status = finished[txHash] { return .accepted(status, new: false) }
         guard isReady, batcher != nil else { return .notReady(notReadyReason) }
         guard unsettledCount < configuration.maxUnsettled else {
             return .busy(

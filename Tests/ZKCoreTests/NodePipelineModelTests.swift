@@ -369,7 +369,10 @@ struct ModelWorld {
     mutating func restart(_ n: Int) {
         log.append("n\(n) restarts")
         seen.insert("restart")
-        nodes[n].pipeline = NodePipeline(configuration: configuration, restoring: nodes[n].stored)
+        // As the node does: the bodies of unfinished transactions only, the final ones by hash.
+        nodes[n].pipeline = NodePipeline(
+            configuration: configuration, restoring: nodes[n].stored.filter { !$0.1.isFinal },
+            finished: nodes[n].stored.filter { $0.1.isFinal }.map { ($0.0.txHash, $0.1) })
         nodes[n].pipeline.restart()
         nodes[n].pendingSync = nil
     }
