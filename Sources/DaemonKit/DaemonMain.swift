@@ -261,8 +261,10 @@ public enum DaemonMain {
             bootCount: bootCount, clientKeys: credentials?.memberClient,
             publisher: EventPublisher(loop: eventsLoop, socket: events.id, log: eventLog)
         )
+        let secured = credentials != nil
         let runtime = DaemonRuntime(
-            context: context, role: try Role(context: context), loop: loop, api: api, admin: admin, eventLog: eventLog
+            context: context, role: try Role(context: context), loop: loop, api: api, admin: admin, eventLog: eventLog,
+            refusedHandshakes: { [zmq] in secured ? zmq.refusedHandshakes : nil }
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -44,10 +44,15 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     private let apiSlots = RequestSlots(maxConcurrentRequests)
     private let adminSlots = RequestSlots(maxConcurrentRequests)
     private let peerWarnings: WarningThrottle
+    /// Refused CURVE handshakes so far; nil on an open devnet.
+    private let refusedHandshakes: @Sendable () -> UInt64?
 
     init(
-        context: DaemonContext, role: Role, loop: SocketLoop, api: SocketHandle, admin: SocketHandle, eventLog: EventLog
+        context: DaemonContext, role: Role, loop: SocketLoop, api: SocketHandle, admin: SocketHandle,
+        eventLog: EventLog,
+        refusedHandshakes: @escaping @Sendable () -> UInt64? = { nil }
     ) {
+        self.refusedHandshakes = refusedHandshakes
         self.context = context
         self.role = role
         self.loop = loop
@@ -214,11 +219,13 @@ public final class DaemonRuntime<Role: DaemonRole>: Service {
     private func stats() -> DaemonStats {
         let counted = counters.withLock { $0 }
         let published = eventLog.events(from: UInt64.max, limit: 0).lastSeq
-        return DaemonStats(
+        var stats = DaemonStats(
             name: context.name, role: Role.role, uptimeMs: uptimeMs, requests: counted.requests,
             errorReplies: counted.errorReplies, badMessages: counted.badMessages,
             eventsPublished: published, counters: role.counters()
         )
+        stats.refusedHandshakes = refusedHandshakes()
+        return stats
     }
 
     private func serve(_ socket: SocketHandle, router: Router, endpoint: String, slots: RequestSlots) async {

@@ -199,6 +199,9 @@ public struct DaemonStats: Codable, Sendable, Equatable {
     public var eventsPublished: UInt64
     /// Role-specific counters, e.g. blocks produced.
     public var counters: [String: UInt64]
+    /// On a secured devnet: CURVE handshakes the process refused because the client's key is
+    /// not one the endpoint lets in (nil on an open devnet).
+    public var refusedHandshakes: UInt64?
 
     public init(
         name: String, role: ProcessRole, uptimeMs: UInt64, requests: UInt64, errorReplies: UInt64,

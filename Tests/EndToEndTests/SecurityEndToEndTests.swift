@@ -84,6 +84,9 @@ struct SecurityEndToEndTests {
         #expect(log.contains("refused a connection to the sequencer admin endpoint from 127.0.0.1"))
         #expect(log.contains("refused a connection to the sequencer api endpoint from 127.0.0.1"))
         #expect(log.contains(stranger.member.publicKey.z85))
+        // ... and counted in its stats: the intruder's key on api, the member's on admin.
+        let stats = try devnet.json("request", "sequencer", "stats")
+        #expect((stats["refused_handshakes"] as? Int ?? 0) >= 2, "\(stats)")
 
         // Events reach a subscriber holding the member's key, gap fetches included.
         let context = ZMQContext()
@@ -139,6 +142,7 @@ struct SecurityEndToEndTests {
         #expect(try devnet.status().allSatisfy { $0["security"] as? String == "open" })
         #expect(try devnet.command("status").stdout.contains("security: open"))
         #expect(try devnet.command("credentials").stdout.contains("open"))
+        #expect(try devnet.json("request", "sequencer", "stats")["refused_handshakes"] == nil)
         let api = try #require(
             (try devnet.status().first { $0["name"] as? String == "sequencer" }?["endpoints"] as? [String: String])?[
                 "api"])
