@@ -11,6 +11,16 @@ private final class Notes: Sendable {
     private let lines = Mutex<[String]>([])
     func add(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
+
+    /// Whether a line matching `condition` arrives within 10 s (reports come from other threads).
+    func eventually(_ condition: (String) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if all.contains(where: condition) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
 }
 
 @Suite("CurveZMQ", .timeLimit(.minutes(2)))
@@ -106,7 +116,7 @@ struct CurveTests {
         // server's monitor reports it with the peer's address.
         #expect(try await !answered(endpoint, keys: nil))
         #expect(
-            notes.all.contains {
+            await notes.eventually {
                 $0.contains("sequencer api endpoint failed the CURVE handshake") && $0.contains("127.0.0.1:")
             })
         // A key the server does not list: refused by the ZAP handler, counted and reported; the
@@ -115,9 +125,11 @@ struct CurveTests {
         let refused = try await attempt(endpoint, keys: CurveClientKeys(client: stranger, serverKey: server.publicKey))
         #expect(refused?.contains("refused this client's key") == true)
         #expect(context.refusedHandshakes >= 1)
-        let refusal = notes.all.first { $0.contains(stranger.publicKey.z85) }
-        #expect(refusal?.contains("sequencer api endpoint") == true)
-        #expect(refusal?.contains("127.0.0.1") == true)
+        #expect(
+            await notes.eventually {
+                $0.contains(stranger.publicKey.z85) && $0.contains("sequencer api endpoint")
+                    && $0.contains("127.0.0.1")
+            })
         // The member's key with the wrong server key: the client cannot complete the handshake,
         // and says the server key is wrong.
         let impostor = try CurveKeyPair.generate()
@@ -141,7 +153,7 @@ struct CurveTests {
             context, allowed: [admin.publicKey: "orchestrator"], label: "sequencer admin endpoint", notes: notes)
         let endpoint = socket.boundEndpoints[0]
         #expect(try await !answered(endpoint, keys: CurveClientKeys(client: member, serverKey: server.publicKey)))
-        #expect(notes.all.contains { $0.contains("sequencer admin endpoint") && $0.contains(member.publicKey.z85) })
+        #expect(await notes.eventually { $0.contains("sequencer admin endpoint") && $0.contains(member.publicKey.z85) })
         #expect(
             try await answered(
                 endpoint, keys: CurveClientKeys(client: admin, serverKey: server.publicKey), timeout: .seconds(20)))
