@@ -101,14 +101,23 @@ extension NodeEngine {
                 try await registerThread()
             }
         }
-        guard let state else { return }
+        guard var state else { return }
         var settled: [String: SettledTransaction] = [:]
-        for start in stride(from: 0, to: unsettled.count, by: 1000) {
-            let chunk = Array(unsettled[start..<min(start + 1000, unsettled.count)])
-            let reply = try await manager.call(
-                ManagerMessage.settlements, SettlementsRequest(thread: spec.name, txHashes: chunk),
-                as: SettlementsReply.self)
-            for (hash, settlement) in zip(chunk, reply.settlements) { settled[hash] = settlement }
+        // The state and the settlements are two requests: when the thread moved in between, a
+        // settlement lies past the state's sequence. Read both again, a few times, so that they
+        // agree; the pipeline judges only settlements the state holds in any case.
+        for attempt in 1...5 {
+            settled = [:]
+            for start in stride(from: 0, to: unsettled.count, by: 1000) {
+                let chunk = Array(unsettled[start..<min(start + 1000, unsettled.count)])
+                let reply = try await manager.call(
+                    ManagerMessage.settlements, SettlementsRequest(thread: spec.name, txHashes: chunk),
+                    as: SettlementsReply.self)
+                for (hash, settlement) in zip(chunk, reply.settlements) { settled[hash] = settlement }
+            }
+            guard attempt < 5, settled.values.contains(where: { $0.subBlock > state.summary.sequence }) else { break }
+            state = try await manager.call(
+                ManagerMessage.threadState, ThreadRequest(thread: spec.name), as: ThreadStateReply.self)
         }
         var canonical = MemoryState()
         canonical.apply(state.entries)

@@ -534,8 +534,9 @@ public struct NodePipeline: Sendable {
     }
 
     /// The canonical state at `sequence`, and where the canonical chain holds some of the
-    /// unsettled transactions. Those settle; every other unsettled transaction is re-executed
-    /// on the new state (``advanceRebase()``). `program` and `osVersion` are the thread's as
+    /// unsettled transactions. Those settle (the ones in sub-blocks up to `sequence`; a later
+    /// one the state does not show yet); every other unsettled transaction is re-executed on
+    /// the new state (``advanceRebase()``). `program` and `osVersion` are the thread's as
     /// the canonical record has them, when known.
     public mutating func synced(
         canonical: MemoryState, sequence: UInt64, settled: [String: SettledTransaction], program: Program? = nil,
@@ -554,7 +555,11 @@ public struct NodePipeline: Sendable {
             maxTransactions: configuration.maxSubBlock, limits: configuration.limits)
         rebaseQueue = []
         for tx in unsettledInOrder {
-            if let found = settled[tx.txHash] {
+            // A settlement past the state's sequence was asked after the state was read: the
+            // state does not hold it yet, so it cannot be judged against that state. Such a
+            // transaction is re-executed like the unsettled ones; its twin already on L2 makes
+            // the node's sub-block revert, and the re-sync that follows finds it settled.
+            if let found = settled[tx.txHash], found.subBlock <= sequence {
                 if let failure = found.failure {
                     finish(
                         tx.txHash,

@@ -94,6 +94,57 @@ import ThreadVM
         #expect(world.failure == nil, "\(world.failure ?? "")")
     }
 
+    /// A re-sync reads the state, then asks where the unsettled transactions settled; a
+    /// sub-block accepted in between (a submission from before a restart, say) is in the answer
+    /// but not in the state. The node must not judge the sender's later nonces against that
+    /// state: they stay unsettled and settle.
+    @Test func aSettlementPastTheSyncedStateFailsNoLaterNonce() {
+        var manager = Fixture.manager()
+        let counter = Fixture.counter
+        var pipeline = NodePipeline(
+            configuration: NodePipeline.Configuration(thread: counter, program: Fixture.counterProgram))
+        _ = pipeline.syncStarted()
+        pipeline.synced(canonical: MemoryState(), sequence: 0, settled: [:])
+        #expect(pipeline.advanceRebase().isEmpty)
+        let txs = (0..<3).map {
+            Fixture.tx(counter, Fixture.counterProgram, "increment", ["1"], by: Fixture.alice, nonce: UInt64($0))
+        }
+        for tx in txs {
+            guard case .accepted = pipeline.submit(tx) else {
+                Issue.record("alice's nonce \(tx.nonce) was not admitted")
+                return
+            }
+        }
+        let stateBefore = MemoryState(manager.record(counter.id)!.state)
+        // Nonce 0 settles in sub-block 1 after the node read the state at sequence 0.
+        let sub = Fixture.subBlock(manager, counter, [txs[0]])
+        #expect(manager.apply(bundle: [sub], txHash: "l2-1", programs: Fixture.program).status == .accepted)
+        let hashes = pipeline.syncStarted()
+        var settled: [String: SettledTransaction] = [:]
+        for hash in hashes { settled[hash] = manager.settlements[hash] }
+        #expect(settled[txs[0].txHash]?.subBlock == 1)
+        _ = pipeline.takeChanges()
+        pipeline.synced(canonical: stateBefore, sequence: 0, settled: settled)
+        #expect(pipeline.advanceRebase().isEmpty)
+        for change in pipeline.takeChanges() {
+            if case .failed(let failure) = change.status {
+                Issue.record("nonce \(change.transaction.nonce) failed: \(failure.message)")
+            }
+        }
+        #expect(txs.allSatisfy { pipeline.status(of: $0.txHash)?.isFinal == false })
+        // Read again once the state holds sub-block 1: nonce 0 settles, 1 and 2 go on.
+        _ = pipeline.syncStarted()
+        pipeline.synced(
+            canonical: MemoryState(manager.record(counter.id)!.state), sequence: 1, settled: settled)
+        #expect(pipeline.advanceRebase().isEmpty)
+        guard case .settled = pipeline.status(of: txs[0].txHash) else {
+            Issue.record("nonce 0 is \(String(describing: pipeline.status(of: txs[0].txHash)))")
+            return
+        }
+        #expect(pipeline.status(of: txs[1].txHash)?.isFinal == false)
+        #expect(pipeline.nonce(of: Fixture.alice.address) == 3)
+    }
+
     /// A prover that cannot pay keeps its transactions, says why, and goes on once funded.
     @Test func aProverOutOfFeesResumesOnceFunded() {
         var world = ModelWorld(seed: 2, provers: 1)
@@ -439,7 +490,7 @@ struct ModelWorld {
                 nodes[n].storedIndex[hash] = nodes[n].stored.count
                 nodes[n].stored.append((change.transaction, change.status))
             }
-            checkTruth(n, hash, change.status)
+            checkTruth(n, hash, change.status, transaction: change.transaction)
             switch change.status {
             case .settled: seen.insert("settled")
             case .failed(let failure): seen.insert(failure.code.rawValue)
@@ -448,7 +499,8 @@ struct ModelWorld {
         }
     }
 
-    mutating func checkTruth(_ n: Int, _ hash: String, _ status: ThreadTxStatus) {
+    mutating func checkTruth(_ n: Int, _ hash: String, _ status: ThreadTxStatus, transaction: ThreadTransaction? = nil)
+    {
         let record = chain.manager.settlements[hash].flatMap { $0.thread == Self.thread.id ? $0 : nil }
         let canonical = record?.settlement
         switch status {
@@ -472,6 +524,14 @@ struct ModelWorld {
             }
             if failure.code == .wrongNonce, let canonical {
                 fail("node \(n) reports \(hash.prefix(6)) failed with WRONG_NONCE, but it settled in \(canonical)")
+            }
+            // "Can never be included" must be true: the sender's canonical nonce is not this one.
+            if failure.code == .wrongNonce, let tx = transaction,
+                chain.canonicalNonce(Self.thread, tx.caller) == tx.nonce
+            {
+                fail(
+                    "node \(n) reports \(hash.prefix(6)) failed with WRONG_NONCE (\(failure.message)), but its nonce \(tx.nonce) is the sender's next on the canonical chain"
+                )
             }
         case .pending, .sealed:
             break
