@@ -8,6 +8,14 @@ private func parts(_ timing: Orchestrator.SnapshotTiming, copy: String) -> Strin
 }
 
 struct Snapshot: AsyncParsableCommand {
+    /// ` (manager 310 ms, sequencer 4 ms)`: each daemon's own time to save its checkpoint.
+    static func daemons(_ milliseconds: [String: Int]) -> String {
+        milliseconds.isEmpty
+            ? ""
+            : " (" + milliseconds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) ms" }.joined(separator: ", ")
+                + ")"
+    }
+
     static let configuration = CommandConfiguration(
         abstract: "Save the whole devnet's state under a name, to revert to later; list or delete snapshots.",
         discussion: """
@@ -53,7 +61,7 @@ struct Snapshot: AsyncParsableCommand {
             } else {
                 let taken = try await orchestrator.snapshot(named: name)
                 print(
-                    "snapshot \(taken.manifest.name) saved in \(taken.milliseconds) ms (\(taken.manifest.processes.count) databases, \(Orchestrator.size(taken.manifest.bytes)); checkpoints in \(taken.checkpointMs ?? 0) ms, then every daemon paused for \(taken.pausedMs ?? 0) ms while they were copied)"
+                    "snapshot \(taken.manifest.name) saved in \(taken.milliseconds) ms (\(taken.manifest.processes.count) databases, \(Orchestrator.size(taken.manifest.bytes)); checkpoints in \(taken.checkpointMs ?? 0) ms\(Self.daemons(taken.checkpointDaemonMs)), then every daemon paused for \(taken.pausedMs ?? 0) ms while they were copied)"
                 )
                 for failure in taken.checkpointFailures {
                     FileHandle.standardError.write(

@@ -124,6 +124,11 @@ actor ManagerHost {
 
     /// Saves the state and the log position it covers (one transaction), encoding it off the actor.
     func checkpoint() async throws -> CheckpointReply {
+        // The saved one covers the whole log already (nothing was logged since it, or since the
+        // start from it): there is nothing to add.
+        if !checkpointing, checkpointedPosition == logPosition {
+            return CheckpointReply(position: logPosition, bytes: 0, milliseconds: 0, saved: false)
+        }
         let (state, position, key) = (state, logPosition, logKey)
         checkpointing = true
         defer { checkpointing = false }

@@ -1,7 +1,9 @@
 import DevnetAPI
+import DevnetClient
 public import DevnetProtocol
 import DevnetStorage
 public import Foundation
+import ZeroMQ
 
 #if canImport(Glibc)
     import Glibc
@@ -200,6 +202,9 @@ extension Orchestrator {
         /// For a snapshot: the daemons that saved no checkpoint, and why (their revert replays
         /// their whole log instead).
         public var checkpointFailures: [String] = []
+        /// For a snapshot: how long each daemon took to encode and save its checkpoint, in ms (0
+        /// when the one it had already covered its whole log).
+        public var checkpointDaemonMs: [String: Int] = [:]
     }
 
     public var snapshots: SnapshotStore { SnapshotStore(dataDirectory: dataDirectory) }
@@ -329,7 +334,7 @@ extension Orchestrator {
             manifest: manifest, stopMs: milliseconds(cut.paused - began), copyMs: milliseconds(cut.copied - cut.paused),
             startMs: milliseconds(cut.thawed - cut.copied), milliseconds: milliseconds(done - began),
             pausedMs: milliseconds(cut.thawed - cut.frozenSince), checkpointMs: milliseconds(cut.checkpointed - began),
-            checkpointFailures: cut.checkpointFailures)
+            checkpointFailures: cut.checkpointFailures, checkpointDaemonMs: cut.checkpoints.mapValues(\.milliseconds))
     }
 
     /// One consistent copy of every process's database, and when each part of it happened.
@@ -337,6 +342,8 @@ extension Orchestrator {
         var entries: [SnapshotManifest.Entry]
         /// When every daemon that keeps a log had saved its checkpoint (or failed to).
         var checkpointed: ContinuousClock.Instant
+        /// What each daemon that saved a checkpoint replied.
+        var checkpoints: [String: CheckpointReply]
         /// Daemons that saved none, with why.
         var checkpointFailures: [String]
         /// When the first daemon was frozen.
@@ -357,7 +364,7 @@ extension Orchestrator {
     /// - Throws: the copy's error, after the daemons were thawed; ``OrchestratorError`` if one did
     ///   not freeze.
     func consistentCopy(of state: DevnetState, _ topology: Topology, into folder: URL) async throws -> Cut {
-        let checkpointFailures = await saveCheckpoints(topology)
+        let (checkpoints, checkpointFailures) = await saveCheckpoints(state, topology)
         let checkpointed = ContinuousClock.now
         let frozen = try await Freezer.freeze(state.processes)
         let paused = ContinuousClock.now
@@ -380,7 +387,8 @@ extension Orchestrator {
                 bytes: try DatabaseCopy.fold(partial, into: job.2))
         }
         return Cut(
-            entries: entries, checkpointed: checkpointed, checkpointFailures: checkpointFailures,
+            entries: entries, checkpointed: checkpointed, checkpoints: checkpoints,
+            checkpointFailures: checkpointFailures,
             frozenSince: frozen.since, paused: paused, copied: copyEnd, thawed: thawed)
     }
 
@@ -388,33 +396,54 @@ extension Orchestrator {
     /// covers), all at once, so that the copy taken next holds one and a start from it replays
     /// only what they logged after it. A daemon that saves none is named with why; the copy is
     /// still whole without it (that daemon replays its whole log when it starts from the copy).
-    func saveCheckpoints(_ topology: Topology) async -> [String] {
-        let names = topology.processes.filter { $0.role == .sequencer || $0.role == .manager }.map(\.name)
-        let session: DevnetClientSession
-        do {
-            session = try DevnetClientSession(self)
-        } catch {
-            return names.map { "\($0): \(error)" }
+    ///
+    /// - Returns: each daemon's reply, and the failures.
+    func saveCheckpoints(_ state: DevnetState, _ topology: Topology) async -> (
+        replies: [String: CheckpointReply], failures: [String]
+    ) {
+        let targets = topology.processes.filter { $0.role == .sequencer || $0.role == .manager }.compactMap {
+            process in state.endpoints(of: process.name).map { (process.name, $0.admin) }
         }
-        let failures = await withTaskGroup(of: String?.self) { group in
-            for name in names {
+        let context = ZMQContext()
+        defer { context.terminate() }
+        let loop: SocketLoop
+        do {
+            loop = SocketLoop(context: context, name: "devnet-checkpoint", clientKeys: try clientKeys())
+        } catch {
+            return ([:], targets.map { "\($0.0): \(error)" })
+        }
+        let results = await withTaskGroup(of: (String, Result<CheckpointReply, any Error>).self) { group in
+            for (name, endpoint) in targets {
                 group.addTask {
+                    let result: Result<CheckpointReply, any Error>
                     do {
-                        _ = try await session.request(
-                            name, CheckpointMessage.checkpoint, Empty(), as: CheckpointReply.self, endpoint: .admin,
-                            timeout: .seconds(10))
-                        return nil
+                        let client = try await RequestClient.connect(to: endpoint, on: loop)
+                        defer { client.close() }
+                        let reply = try await client.send(CheckpointMessage.checkpoint, Empty(), timeout: .seconds(10))
+                        if reply.envelope.status == .error {
+                            throw OrchestratorError(String(decoding: reply.payload, as: UTF8.self))
+                        }
+                        result = .success(try WireCodec.makeDecoder().decode(CheckpointReply.self, from: reply.payload))
                     } catch {
-                        return "\(name): \(error)"
+                        result = .failure(error)
                     }
+                    return (name, result)
                 }
             }
-            var failures: [String] = []
-            for await failure in group { if let failure { failures.append(failure) } }
-            return failures.sorted()
+            var results: [(String, Result<CheckpointReply, any Error>)] = []
+            for await result in group { results.append(result) }
+            return results
         }
-        await session.close()
-        return failures
+        await loop.shutdown()
+        var replies: [String: CheckpointReply] = [:]
+        var failures: [String] = []
+        for (name, result) in results {
+            switch result {
+            case let .success(reply): replies[name] = reply
+            case let .failure(error): failures.append("\(name): \(error)")
+            }
+        }
+        return (replies, failures.sorted())
     }
 
     /// Puts the devnet back to snapshot `name`: stops every daemon, replaces each one's database

@@ -493,7 +493,13 @@ actor Chain {
                     continuation.resume(throwing: error)
                 }
             case let .checkpoint(continuation):
-                startCheckpoint(reply: continuation)
+                if !checkpointing, checkpointedPosition == logPosition {
+                    // The saved one covers the whole log already.
+                    continuation.resume(
+                        returning: CheckpointReply(position: logPosition, bytes: 0, milliseconds: 0, saved: false))
+                } else {
+                    startCheckpoint(reply: continuation)
+                }
             }
             if !checkpointing, logPosition - checkpointedPosition >= Self.checkpointInterval { startCheckpoint() }
         }
