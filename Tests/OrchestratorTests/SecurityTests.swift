@@ -73,6 +73,16 @@ struct SecurityTests {
         #expect(try #require(failure("threads: [{name: token, bind: '*'}]\n")).key == "threads[0].bind")
     }
 
+    @Test func processesOnOtherHostsAreToldApart() throws {
+        // Binding a socket to the address says whether it is this machine's; nothing is sent.
+        #expect(ProcessControl.isLocal(host: "127.0.0.1"))
+        #expect(ProcessControl.isLocal(host: "0.0.0.0"))
+        #expect(!ProcessControl.isLocal(host: "192.0.2.7"))  // TEST-NET-1, never assigned here
+        let topology = try parse("threads: [{name: token, host: 192.0.2.7}, {name: counter}]\n").topology()
+        #expect(topology.processes.filter(Orchestrator.isRemote).map(\.name) == ["node-token"])
+        #expect(topology.security == .curve)
+    }
+
     @Test func credentialsRoundTripThroughTheDataDirectory() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("creds-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
