@@ -13,6 +13,9 @@ public final class DevnetClientSession: Sendable {
     let topology: Topology
     let accounts: DevAccounts
     let catalog: TopologyPrograms
+    /// The orchestrator's CURVE keys on a secured devnet (nil on an open one): other socket loops
+    /// the session's users open (a load's event subscriber) connect with them too.
+    let clientKeys: CurveClientKeys?
     private let context = ZMQContext()
     private let loop: SocketLoop
 
@@ -28,8 +31,8 @@ public final class DevnetClientSession: Sendable {
         self.topology = topology
         accounts = DevAccounts.derive(seed: topology.seed)
         catalog = try TopologyPrograms(topology: topology)
-        loop = SocketLoop(
-            context: context, name: "devnet-client", clientKeys: try orchestrator.clientKeys(for: topology))
+        clientKeys = try orchestrator.clientKeys(for: topology)
+        loop = SocketLoop(context: context, name: "devnet-client", clientKeys: clientKeys)
     }
 
     public func close() async {

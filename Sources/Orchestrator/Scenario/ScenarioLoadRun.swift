@@ -89,7 +89,7 @@ struct LoadDriver {
         let recorder = LoadRecorder()
         let watch = FinalWatch(senders: queues.count, sink: recorder)
         let context = ZMQContext()
-        let loop = SocketLoop(context: context, name: "scenario-load")
+        let loop = SocketLoop(context: context, name: "scenario-load", clientKeys: session.clientKeys)
         let subscriber = try await EventSubscriber.connect(
             events: process.endpoints.events, api: process.endpoints.api, topics: [TxFinalEvent.topic], on: loop)
         let listener = Task {
