@@ -117,6 +117,27 @@ struct ScenarioTests {
         #expect(result.stdout.contains("replay: thread counter: state root "))
     }
 
+    /// On a secured devnet (CurveZMQ), a load's event subscription and requests carry the
+    /// orchestrator's keys like every other client of the run.
+    @Test func loadsRunOnASecuredDevnet() throws {
+        let work = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = work.appendingPathComponent("secured.yaml")
+        try """
+        name: secured load
+        topology:
+          security: curve
+          threads: [{name: counter}]
+        steps:
+          - load: {thread: counter, entrypoint: increment, args: [{range: [1, 9]}], count: 20, senders: 2, rate: 40}
+          - load: {transfer: {to: bob, amount: 5}, from: alice, count: 3}
+          - invariants: all
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let result = try runScenario([file.path], workDirectory: work)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("load-1: 20 admitted, 20 settled"), "\(result.stdout)")
+    }
+
     @Test func aFailingScenarioExitsNonZeroKeepsItsDataAndNamesWhatItWaitedFor() throws {
         let work = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
