@@ -35,7 +35,7 @@ actor ManagerHost {
     private var checkpointing = false
 
     /// The format of the manager's checkpoints; a checkpoint of another one is ignored.
-    static let checkpointFormat = 1
+    static let checkpointFormat = 2
     /// A checkpoint is written in the background after this many log entries since the last one.
     static let checkpointInterval: Int64 = 5_000
 

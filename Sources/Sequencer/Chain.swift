@@ -82,7 +82,7 @@ actor Chain {
     private var checkpointing = false
 
     /// The format of the sequencer's checkpoints; a checkpoint of another one is ignored.
-    static let checkpointFormat = 1
+    static let checkpointFormat = 2
     /// A checkpoint is written in the background after this many log entries since the last one.
     static let checkpointInterval: Int64 = 5_000
 

@@ -54,6 +54,37 @@ public struct CheckpointWriter: Sendable {
         bytes.append(contentsOf: value)
     }
 
+    /// A transaction hash or state root: 64 lowercase hex digits as their 32 bytes (half the
+    /// size), anything else as a string.
+    public mutating func writeHash(_ value: String) {
+        var bytes32 = [UInt8](repeating: 0, count: 32)
+        var ok = value.utf8.count == 64
+        if ok {
+            var index = 0
+            var high: UInt8 = 0
+            for character in value.utf8 {
+                let nibble: UInt8
+                switch character {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
+                default:
+                    ok = false
+                    nibble = 0
+                }
+                if !ok { break }
+                if index % 2 == 0 { high = nibble } else { bytes32[index / 2] = high << 4 | nibble }
+                index += 1
+            }
+        }
+        if ok {
+            bytes.append(1)
+            bytes.append(contentsOf: bytes32)
+        } else {
+            bytes.append(0)
+            write(value)
+        }
+    }
+
     public mutating func write(_ value: String?) {
         write(value != nil)
         if let value { write(value) }
@@ -151,6 +182,25 @@ public struct CheckpointReader {
         return text
     }
 
+    /// What ``CheckpointWriter/writeHash(_:)`` wrote.
+    public mutating func hash() throws(CheckpointError) -> String {
+        switch try take(1).first! {
+        case 0:
+            return try string()
+        case 1:
+            let digits: [UInt8] = Array("0123456789abcdef".utf8)
+            var text: [UInt8] = []
+            text.reserveCapacity(64)
+            for byte in try take(32) {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 15)])
+            }
+            return String(decoding: text, as: UTF8.self)
+        case let other:
+            throw CheckpointError("byte \(offset - 1) is \(other), not a hash tag")
+        }
+    }
+
     public mutating func optionalString() throws(CheckpointError) -> String? {
         try bool() ? try string() : nil
     }
@@ -190,7 +240,7 @@ extension CheckpointWriter {
         if let value = event.threadId { write(value) }
         if let value = event.threadName { write(value) }
         if let value = event.sequence { write(value) }
-        if let value = event.stateRoot { write(value) }
+        if let value = event.stateRoot { writeHash(value) }
         if let value = event.transactionCount { write(value) }
         if let value = event.from { write(value) }
         if let value = event.to { write(value) }
@@ -203,14 +253,14 @@ extension CheckpointWriter {
     }
 
     public mutating func write(_ outcome: ManagerOutcome) throws {
-        write(outcome.txHash)
+        writeHash(outcome.txHash)
         write(outcome.status)
         try write(outcome.revert)
         write(outcome.events)
     }
 
     public mutating func write(_ receipt: Receipt) throws {
-        write(receipt.txHash)
+        writeHash(receipt.txHash)
         write(receipt.blockNumber)
         write(receipt.index)
         write(receipt.status)
@@ -222,7 +272,7 @@ extension CheckpointWriter {
     public mutating func write(_ settled: SettledTransaction) {
         write(settled.thread)
         write(settled.subBlock)
-        write(settled.l2TxHash)
+        writeHash(settled.l2TxHash)
         write(settled.block)
         write(settled.outcomeKnown)
         write(settled.failure)
@@ -252,7 +302,7 @@ extension CheckpointReader {
         if present & 1 != 0 { event.threadId = try felt() }
         if present & 2 != 0 { event.threadName = try string() }
         if present & 4 != 0 { event.sequence = try uint64() }
-        if present & 8 != 0 { event.stateRoot = try string() }
+        if present & 8 != 0 { event.stateRoot = try hash() }
         if present & 16 != 0 { event.transactionCount = try int() }
         if present & 32 != 0 { event.from = try address() }
         if present & 64 != 0 { event.to = try address() }
@@ -269,18 +319,18 @@ extension CheckpointReader {
     }
 
     public mutating func outcome() throws -> ManagerOutcome {
-        ManagerOutcome(txHash: try string(), status: try status(), revert: try revert(), events: try events())
+        ManagerOutcome(txHash: try hash(), status: try status(), revert: try revert(), events: try events())
     }
 
     public mutating func receipt() throws -> Receipt {
         Receipt(
-            txHash: try string(), blockNumber: try uint64(), index: try int(), status: try status(),
+            txHash: try hash(), blockNumber: try uint64(), index: try int(), status: try status(),
             revert: try revert(), feeCharged: try uint64(), events: try events())
     }
 
     public mutating func settled() throws(CheckpointError) -> SettledTransaction {
         SettledTransaction(
-            thread: try felt(), subBlock: try uint64(), l2TxHash: try string(), block: try uint64(),
+            thread: try felt(), subBlock: try uint64(), l2TxHash: try hash(), block: try uint64(),
             outcomeKnown: try bool(), failure: try optionalString())
     }
 }
@@ -303,7 +353,7 @@ extension ManagerState {
         for key in outcomes.keys.sorted() { try writer.write(outcomes[key]!) }
         writer.write(settlements.count)
         for key in settlements.keys.sorted() {
-            writer.write(key)
+            writer.writeHash(key)
             writer.write(settlements[key]!)
         }
         return writer.data
@@ -344,7 +394,7 @@ extension ManagerState {
         let settlementCount = try reader.count()
         settlements.reserveCapacity(settlementCount)
         for _ in 0..<settlementCount {
-            let key = try reader.string()
+            let key = try reader.hash()
             guard settlements.updateValue(try reader.settled(), forKey: key) == nil else {
                 throw CheckpointError("settlement \(key) appears twice")
             }

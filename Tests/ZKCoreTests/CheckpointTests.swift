@@ -250,6 +250,22 @@ import ThreadVM
         }
     }
 
+    /// Hashes of 64 lowercase hex digits are kept as their 32 bytes, anything else as it is, and
+    /// both come back exactly.
+    @Test func hashesComeBackExactly() throws {
+        let hashes = [
+            String(repeating: "0f", count: 32), String(repeating: "a9", count: 32),
+            String(repeating: "AB", count: 32), "l2-1", "", String(repeating: "g", count: 64),
+            String(repeating: "1", count: 63),
+        ]
+        var writer = CheckpointWriter()
+        for hash in hashes { writer.writeHash(hash) }
+        #expect(writer.bytes.count == 2 * 33 + 5 * 9 + 64 + 4 + 0 + 64 + 63)
+        var reader = CheckpointReader(writer.data)
+        #expect(try hashes.map { _ in try reader.hash() } == hashes)
+        try reader.expectEnd()
+    }
+
     /// Receipts and events with every optional field set or absent come back equal.
     @Test func receiptsAndEventsRoundTrip() throws {
         let address = Address(Felt(5), Felt(6), Felt(7), Felt(8))
