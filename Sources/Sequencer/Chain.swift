@@ -103,7 +103,7 @@ actor Chain {
         let devAccounts = DevAccounts.derive(seed: context.topology.seed)
         self.devAccounts = devAccounts
         log = CommandLog(database: context.database)
-        loop = SocketLoop(context: zmq, name: "sequencer-client", clientKeys: context.clientKeys)
+        loop = context.clientLoop(context: zmq, name: "sequencer-client")
         (triggers, triggerInput) = AsyncStream.makeStream(of: Trigger.self)
 
         checkpoints = CheckpointStore(database: context.database)
