@@ -639,7 +639,11 @@ extension ScenarioLoadTests {
         #expect(
             try AmountExpression("${x}").evaluate(fees: 0, captured: [:])
                 == .failure(ExpressionError(message: "no value was captured as x")))
-        for bad in ["", "5 +", "5 5", "${x", "fees", "99999999999999999999"] {
+        // A digit that is not ASCII is no number here, and is named as such (not as "too large").
+        #expect(throws: ExpressionError(message: "'½' in '½' is not a number, fees_paid or a captured ${NAME}")) {
+            try AmountExpression("½")
+        }
+        for bad in ["", "5 +", "5 5", "${x", "fees", "99999999999999999999", "٣"] {
             #expect(throws: ExpressionError.self, "'\(bad)'") { try AmountExpression(bad) }
         }
         #expect(

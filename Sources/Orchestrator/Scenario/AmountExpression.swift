@@ -56,8 +56,8 @@ public struct AmountExpression: Sendable, Equatable, CustomStringConvertible {
                     guard !name.isEmpty else { throw ExpressionError(message: "an empty name '${}' in '\(text)'") }
                     terms.append(Term(negated: negated, kind: .captured(name)))
                     rest = rest[rest.index(after: close)...]
-                } else if let first = rest.first, first.isNumber {
-                    let digits = rest.prefix { $0.isNumber || $0 == "_" }
+                } else if let first = rest.first, first.isASCII, first.isNumber {
+                    let digits = rest.prefix { ($0.isASCII && $0.isNumber) || $0 == "_" }
                     guard let value = Int64(digits.filter { $0 != "_" }) else {
                         throw ExpressionError(message: "'\(digits)' is too large a number in '\(text)'")
                     }

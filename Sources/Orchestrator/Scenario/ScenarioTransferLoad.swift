@@ -5,6 +5,11 @@ import Synchronization
 import ZKCore
 
 extension LoadDriver {
+    /// Errors that say nothing about the transfer: no answer, or a connection the sequencer's
+    /// restart closed. The same transfer is sent again (it is included once however often it
+    /// is sent); any other error is the sequencer's refusal.
+    static let transient: Set<WireErrorCode> = [.timeout, .shuttingDown]
+
     /// Runs a load of L2 fee-token transfers: each sender signs its share from its next nonce on,
     /// submits them to the sequencer at the load's rate (again after a timeout, which is safe: a
     /// transaction sent twice is included once), then waits for every receipt.
@@ -51,7 +56,7 @@ extension LoadDriver {
                                     SubmitRequest(tx: item.tx, wait: load.waitEach),
                                     as: SubmitReply.self, timeout: .seconds(5))
                                 sent = true
-                            } catch let error as WireError where error.code != .timeout {
+                            } catch let error as WireError where !Self.transient.contains(error.code) {
                                 tally.refusals.withLock {
                                     $0.append(
                                         "\(item.tx.txHash.prefix(12)) from \(plan[item.index].sender), nonce \(item.tx.nonce): \(error.code): \(error.message)"
