@@ -127,9 +127,4 @@ public struct CheckpointStore: Sendable {
         }
         return checkpoint
     }
-
-    /// Removes the saved checkpoint (tests, and a daemon that found it unusable).
-    public func delete() throws {
-        try database.write { db in try db.execute(sql: "DELETE FROM checkpoint") }
-    }
 }

@@ -418,12 +418,19 @@ extension Orchestrator {
                     let result: Result<CheckpointReply, any Error>
                     do {
                         let client = try await RequestClient.connect(to: endpoint, on: loop)
-                        defer { client.close() }
-                        let reply = try await client.send(CheckpointMessage.checkpoint, Empty(), timeout: .seconds(10))
-                        if reply.envelope.status == .error {
-                            throw OrchestratorError(String(decoding: reply.payload, as: UTF8.self))
+                        // As in DevnetClientSession.request: no `defer` around the await (a
+                        // Swift 6.3.1 release-build crash), and an error reply is thrown as the
+                        // daemon's WireError, code and message.
+                        do {
+                            result = .success(
+                                try await client.call(
+                                    CheckpointMessage.checkpoint, Empty(), as: CheckpointReply.self,
+                                    timeout: .seconds(10)))
+                            client.close()
+                        } catch {
+                            client.close()
+                            throw error
                         }
-                        result = .success(try WireCodec.makeDecoder().decode(CheckpointReply.self, from: reply.payload))
                     } catch {
                         result = .failure(error)
                     }
