@@ -61,11 +61,6 @@ extension Orchestrator {
         let topology: Topology = try await ask(
             options.endpoint, AdminMessage.topology, as: Topology.self, keys: keys, timeout: options.timeout,
             what: "the devnet's topology")
-        if topology.isSecured && credentials == nil {
-            throw OrchestratorError.usage(
-                "error: the devnet at \(options.endpoint) is secured: give its credentials with --credentials FILE (`devnet credentials --json > FILE` where it runs)"
-            )
-        }
         let index = options.prover ?? 1
         let nodes = topology.processes.filter { $0.role == .threadNode }
         guard
@@ -130,9 +125,15 @@ extension Orchestrator {
         } catch let error as WireError {
             await loop.shutdown()
             if error.code == .timeout {
+                // A secured devnet answers no client without keys, and says nothing to it: the
+                // likely cause then is the missing --credentials.
+                let hint =
+                    error.message.range(of: "the CURVE handshake").map { String(error.message[$0.lowerBound...]) }
+                    ?? (keys == nil
+                        ? "If the devnet is secured (it binds beyond loopback, or says security: curve), it answers only its credentials' keys: give them with --credentials FILE (`devnet credentials --json > FILE` where it runs). Otherwise check that this machine reaches that address and port."
+                        : "Check that this machine reaches that address and port, and the credentials.")
                 throw OrchestratorError(
-                    "error: no answer from \(endpoint) to '\(type)' (\(what)) within \(timeout). \(error.message.range(of: "the CURVE handshake").map { String(error.message[$0.lowerBound...]) } ?? "Check that this machine reaches that address and port, and the credentials.")"
-                )
+                    "error: no answer from \(endpoint) to '\(type)' (\(what)) within \(timeout). \(hint)")
             }
             throw OrchestratorError("error: \(endpoint) refused '\(type)': \(error.code): \(error.message)")
         } catch {

@@ -128,6 +128,15 @@ struct SecurityEndToEndTests {
         let twice = try join("token", good)
         #expect(twice.status != 0)
         #expect(twice.stderr.contains("node-token already answers"), "\(twice.stderr)")
+        // Without --credentials the devnet answers nothing; the error says to give them.
+        let keyless = try run(
+            devnet.devnet,
+            [
+                "node", "--join", manager, "--thread", "token", "--data-dir",
+                devnet.dataDirectory.appendingPathComponent("joined").path, "--timeout", "2",
+            ])
+        #expect(keyless.status != 0)
+        #expect(keyless.stderr.contains("give them with --credentials FILE"), "\(keyless.stderr)")
 
         // down stops every process through its admin endpoint, without signals.
         let down = try devnet.command("down")
